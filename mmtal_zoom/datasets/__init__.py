@@ -1,0 +1,2 @@
+"""Datasets, transforms and generators of embedded data."""
+from . import generators, transforms  # noqa: F401

@@ -1,0 +1,2 @@
+"""Engine: runner hooks."""
+from . import hooks  # noqa: F401
