@@ -1,1 +1,4 @@
-"""Package."""
+"""Heads: each owns its loss and its prediction."""
+from .base_tal_head import BaseTALHead
+
+__all__ = ['BaseTALHead']

@@ -1,1 +1,7 @@
-"""Package."""
+"""Losses (MODELS)."""
+from .focal_loss import SigmoidFocalLoss, sigmoid_focal_loss
+from .iou_loss import IoU1DLoss, iou_1d_loss
+from .utils import weight_reduce_loss
+
+__all__ = ['SigmoidFocalLoss', 'sigmoid_focal_loss', 'IoU1DLoss',
+           'iou_1d_loss', 'weight_reduce_loss']

@@ -1,1 +1,7 @@
-"""Package."""
+"""Task modules (TASK_UTILS): points, assigners, coders, samplers."""
+from .center_sampling_assigner import CenterSamplingAssigner
+from .point_generator import PointGenerator1D
+from .segment_coder import SegmentDistanceCoder
+
+__all__ = ['CenterSamplingAssigner', 'PointGenerator1D',
+           'SegmentDistanceCoder']
