@@ -173,6 +173,15 @@ def _patch_cpu_distributed() -> bool:
     return True
 
 
+def _silence_mmcv_lite_warning() -> None:
+    """mmcv-lite (no C++ ops) is the intended build; its import-time warning
+    about ``MultiScaleDeformableAttention`` is noise for this plugin, which
+    never uses that op."""
+    import warnings
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+
+
 def apply() -> dict:
     """Apply every work-around that is needed; idempotent.
 
@@ -180,6 +189,7 @@ def apply() -> dict:
         dict: which work-arounds were active, e.g. ``{'drn': True, ...}``.
     """
     global _APPLIED
+    _silence_mmcv_lite_warning()
     status = dict(
         drn=_install_drn_stand_in(),
         np_trapz=_restore_np_trapz(),

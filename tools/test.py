@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""Test (and evaluate) a temporal action localizer checkpoint.
+
+Same arguments as MMAction2's tools/test.py, plus ``--out`` to write the
+predictions as an ActivityNet-format results JSON (the field's format,
+readable by ``tools/eval_detection.py``)::
+
+    python tools/test.py CONFIG CHECKPOINT --out work_dirs/results.json
+    bash tools/dist_test.sh CONFIG CHECKPOINT 2
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
+from mmaction.registry import RUNNERS
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Test a temporal action localizer with mmtal_zoom. '
+        'Arguments are those of MMAction2\'s tools/test.py plus --out.')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='dir for logs and metrics')
+    parser.add_argument(
+        '--out', help='write predictions as ActivityNet-format JSON '
+        '({"results": {video: [{"label", "segment", "score"}]}})')
+    parser.add_argument('--dump', type=str,
+                        help='dump raw predictions to a .pkl file')
+    parser.add_argument(
+        '--trust-checkpoint-global', nargs='+', default=[],
+        metavar='MODULE.NAME',
+        help='UNSAFE for untrusted files: additionally allow these pickled '
+        'globals when loading this checkpoint (torch weights_only loading '
+        'refuses unknown globals; the error names the missing one)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries, key=value')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _evaluators(cfg):
+    ev = cfg.test_evaluator
+    return list(ev) if isinstance(ev, (list, tuple)) else [ev]
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    evaluators = _evaluators(cfg)
+    if args.out is not None:
+        if not args.out.endswith('.json'):
+            raise SystemExit(f'--out must be a .json file, got {args.out!r}')
+        tal = [e for e in evaluators if e.get('type') == 'TALDetectionMetric']
+        if not tal:
+            raise SystemExit(
+                '--out needs a TALDetectionMetric in test_evaluator; this '
+                'config uses ' + ', '.join(str(e.get('type'))
+                                           for e in evaluators))
+        tal[0]['out_file'] = args.out
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise SystemExit('--dump must be a .pkl file')
+        evaluators.append(dict(type='DumpResults', out_file_path=args.dump))
+    cfg.test_evaluator = evaluators
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.load_from = args.checkpoint
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = (Runner.from_cfg(cfg)
+              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    trusted = getattr(mmtal_zoom.compat, 'trusted_checkpoint_globals', None)
+    if args.trust_checkpoint_global:
+        if trusted is None:
+            raise SystemExit('--trust-checkpoint-global is not supported by '
+                             'this version of mmtal_zoom.compat')
+        with trusted(args.trust_checkpoint_global):
+            runner.test()
+    else:
+        runner.test()
+
+
+if __name__ == '__main__':
+    main()

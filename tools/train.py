@@ -1,0 +1,105 @@
+#!/usr/bin/env python
+"""Train a temporal action localizer (same arguments as MMAction2's train.py).
+
+Examples::
+
+    python tools/train.py configs/baseline/baseline_embedded.py
+    torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch
+    bash tools/dist_train.sh CONFIG 2 [--seed 0]
+
+On a machine without CUDA, ``--launcher pytorch`` uses the gloo backend (see
+``mmtal_zoom/compat.py``).
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
+from mmaction.registry import RUNNERS
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Train a temporal action localizer with mmtal_zoom. '
+        'Arguments are those of MMAction2\'s tools/train.py.')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='dir for logs and checkpoints '
+                        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint; with no path, resume from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (CUDA only)')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate checkpoints during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by actual / base batch size')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--diff-rank-seed', action='store_true',
+                        help='different seeds for different ranks')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic algorithms (slower)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries, key=value (e.g. '
+        'train_cfg.max_epochs=2)')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    """Merge command-line arguments into the config (as MMAction2 does)."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    randomness = dict(cfg.get('randomness', None) or {})
+    if args.seed is not None:
+        randomness['seed'] = args.seed
+    if args.diff_rank_seed:
+        randomness['diff_rank_seed'] = True
+    if args.deterministic:
+        randomness['deterministic'] = True
+    cfg.randomness = randomness
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = (Runner.from_cfg(cfg)
+              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
