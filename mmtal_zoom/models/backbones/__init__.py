@@ -1,1 +1,4 @@
-"""Package."""
+"""Backbones (MODELS): projections and transformer stacks over snippet features."""
+from .conv_projection import ConvProjection
+
+__all__ = ['ConvProjection']

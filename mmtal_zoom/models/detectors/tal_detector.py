@@ -45,6 +45,10 @@ class TALDetector(BaseModel):
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='TALDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # Built from mmaction's registry so that the detector also builds
+            # outside a runner (no default scope set).
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone) if backbone else None

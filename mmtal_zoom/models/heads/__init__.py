@@ -1,4 +1,5 @@
-"""Heads: each owns its loss and its prediction."""
+"""Heads (MODELS): each owns its loss and its post-processing."""
+from .actionformer_head import ActionFormerHead
 from .base_tal_head import BaseTALHead
 
-__all__ = ['BaseTALHead']
+__all__ = ['BaseTALHead', 'ActionFormerHead']

@@ -1,1 +1,12 @@
-"""Package."""
+"""Building blocks shared by several components (all carry validity masks)."""
+from .masked_conv import MaskedConv1d, downsample_mask
+from .norm import LayerNorm1d
+from .pooling import masked_max_pool1d
+from .scale import DropPath, Scale
+from .transformer import (MaskedMultiheadAttention, TransformerBlock1d,
+                          local_window_attention)
+
+__all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
+           'masked_max_pool1d', 'DropPath', 'Scale',
+           'MaskedMultiheadAttention', 'TransformerBlock1d',
+           'local_window_attention']

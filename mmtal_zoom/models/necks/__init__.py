@@ -1,1 +1,4 @@
-"""Package."""
+"""Necks (MODELS): feature pyramids over the backbone's output."""
+from .transformer_pyramid_neck import TransformerPyramidNeck
+
+__all__ = ['TransformerPyramidNeck']

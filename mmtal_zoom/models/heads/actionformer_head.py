@@ -1,0 +1,179 @@
+"""ActionFormer's classification + regression head (the uniform baseline)."""
+import math
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from mmaction.registry import MODELS
+
+from ..layers import LayerNorm1d, MaskedConv1d, Scale
+from .base_tal_head import BaseTALHead
+
+
+class ConvTower(nn.Module):
+    """``num_convs`` x (masked conv -> [LN] -> ReLU), then an output conv.
+
+    The tower of ActionFormer's ``PtTransformerClsHead`` /
+    ``PtTransformerRegHead``, shared by every pyramid level.
+
+    Shapes: ``(B, C_in, T), (B, T)`` -> ``(B, C_out, T)``.
+    """
+
+    def __init__(self, in_channels: int, feat_channels: int,
+                 out_channels: int, num_convs: int = 2,
+                 kernel_size: int = 3, with_ln: bool = True):
+        super().__init__()
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for i in range(num_convs):
+            self.convs.append(
+                MaskedConv1d(in_channels if i == 0 else feat_channels,
+                             feat_channels, kernel_size, bias=not with_ln))
+            self.norms.append(
+                LayerNorm1d(feat_channels) if with_ln else nn.Identity())
+        self.out_conv = MaskedConv1d(
+            feat_channels if num_convs else in_channels, out_channels,
+            kernel_size)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        for conv, norm in zip(self.convs, self.norms):
+            x, _ = conv(x, mask)
+            x = (norm(x) * mask[:, None].to(x.dtype)).relu()
+        return self.out_conv(x, mask)[0]
+
+
+@MODELS.register_module()
+class ActionFormerHead(BaseTALHead):
+    """Anchor-free dense head of ActionFormer (Zhang et al., ECCV 2022).
+
+    Every point of every pyramid level predicts class probabilities and the
+    distances to the action's start and end (in units of the level's
+    stride). Training: centre sampling + regression ranges
+    (``CenterSamplingAssigner``), sigmoid focal loss on all valid points and
+    a 1-D DIoU loss on positives, both divided by an EMA of the number of
+    positives. Inference (``BaseTALHead``): top-k, Soft-NMS, seconds.
+
+    Args:
+        num_classes (int): ``K``.
+        in_channels (int): channels of every pyramid level.
+        feat_channels (int): channels of the conv towers.
+        num_convs (int): convs before the output conv in each tower.
+        kernel_size (int): temporal kernel size.
+        with_ln (bool): LayerNorm in the towers.
+        cls_prior_prob (float): initial foreground probability (focal-loss
+            bias init).
+        empty_cls (Sequence[int]): classes without training instances; their
+            bias is set so that they are never predicted (ActionFormer).
+        label_smoothing (float): smoothing of the class targets.
+        loss_cls (dict): classification loss config.
+        loss_reg (dict): regression loss config (on stride-normalised
+            distances).
+        reg_loss_weight (float): weight of the regression loss.
+        **kwargs: ``prior_generator``, ``assigner``, ``bbox_coder``,
+            ``loss_normalizer``, ``test_cfg``... of :class:`BaseTALHead`.
+
+    Outputs of :meth:`forward`: ``cls_logits`` list of ``(B, K, T_l)`` and
+    ``reg_offsets`` list of ``(B, 2, T_l)`` (non-negative).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 feat_channels: int,
+                 num_convs: int = 2,
+                 kernel_size: int = 3,
+                 with_ln: bool = True,
+                 cls_prior_prob: float = 0.01,
+                 empty_cls: Sequence[int] = (),
+                 label_smoothing: float = 0.0,
+                 loss_cls: dict = dict(type='SigmoidFocalLoss'),
+                 loss_reg: dict = dict(type='IoU1DLoss', mode='diou'),
+                 reg_loss_weight: float = 1.0,
+                 assigner: dict = dict(type='CenterSamplingAssigner'),
+                 **kwargs):
+        super().__init__(num_classes=num_classes, assigner=assigner,
+                         **kwargs)
+        self.cls_tower = ConvTower(in_channels, feat_channels, num_classes,
+                                   num_convs, kernel_size, with_ln)
+        self.reg_tower = ConvTower(in_channels, feat_channels, 2, num_convs,
+                                   kernel_size, with_ln)
+        self.scales = nn.ModuleList(
+            Scale() for _ in range(self.prior_generator.num_levels))
+        self.label_smoothing = label_smoothing
+        self.reg_loss_weight = reg_loss_weight
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_reg = MODELS.build(loss_reg)
+        self._init_cls_bias(cls_prior_prob, empty_cls)
+
+    def _init_cls_bias(self, prior_prob: float, empty_cls: Sequence[int]):
+        bias = self.cls_tower.out_conv.bias
+        with torch.no_grad():
+            bias.fill_(-math.log((1 - prior_prob) / prior_prob))
+            for c in empty_cls:
+                bias[c] = -math.log((1 - 1e-6) / 1e-6)
+
+    def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor]
+                ) -> Tuple[List[Tensor], List[Tensor]]:
+        """Args: per-level ``(B, C, T_l)`` features and ``(B, T_l)`` masks.
+
+        Returns: ``cls_logits`` ``[(B, K, T_l)]``, ``reg_offsets``
+        ``[(B, 2, T_l)]``.
+        """
+        if len(feats) != len(self.scales):
+            raise ValueError(
+                f'ActionFormerHead has {len(self.scales)} levels (from its '
+                f'prior_generator) but received {len(feats)} feature levels.')
+        cls_logits, reg_offsets = [], []
+        for feat, mask, scale in zip(feats, masks, self.scales):
+            m = mask[:, None].to(feat.dtype)
+            cls_logits.append(self.cls_tower(feat, mask))
+            reg_offsets.append(scale(self.reg_tower(feat, mask)).relu() * m)
+        return cls_logits, reg_offsets
+
+    @staticmethod
+    def _flatten(level_outputs: Sequence[Tensor]) -> Tensor:
+        """``[(B, X, T_l)]`` -> ``(B, sum T_l, X)``."""
+        return torch.cat([o.transpose(1, 2) for o in level_outputs], dim=1)
+
+    def loss_by_feat(self, cls_logits: Sequence[Tensor],
+                     reg_offsets: Sequence[Tensor], masks: Sequence[Tensor],
+                     data_samples: Sequence) -> Dict[str, Tensor]:
+        """Focal loss on valid points + DIoU on positives, both normalised
+        by the EMA number of positives (ActionFormer Eq. 3)."""
+        points = self.get_points(masks)
+        cls_targets, reg_targets, pos_mask = self.get_targets(
+            points, data_samples)
+        valid = torch.cat(list(masks), dim=1)
+        logits = self._flatten(cls_logits)
+        offsets = self._flatten(reg_offsets)
+        pos_mask = pos_mask & valid
+        normalizer = self.update_loss_normalizer(pos_mask.sum())
+
+        target = cls_targets[valid]
+        if self.label_smoothing > 0:
+            target = target * (1 - self.label_smoothing) + (
+                self.label_smoothing / (self.num_classes + 1))
+        loss_cls = self.loss_cls(logits[valid], target,
+                                 avg_factor=normalizer)
+        if pos_mask.any():
+            loss_reg = self.loss_reg(offsets[pos_mask], reg_targets[pos_mask],
+                                     avg_factor=normalizer)
+        else:
+            loss_reg = offsets.sum() * 0.0
+        return dict(loss_cls=loss_cls,
+                    loss_reg=self.reg_loss_weight * loss_reg)
+
+    def decode_by_feat(self, cls_logits: Sequence[Tensor],
+                       reg_offsets: Sequence[Tensor],
+                       masks: Sequence[Tensor]
+                       ) -> Tuple[List[Tensor], List[Tensor]]:
+        """Per level: probabilities ``(B, T_l, K)`` and segments
+        ``(B, T_l, 2)`` in grid units of the input."""
+        points = self.get_points(masks)
+        scores = [c.sigmoid().transpose(1, 2) for c in cls_logits]
+        segments = [
+            self.bbox_coder.decode(p[None], r.transpose(1, 2))
+            for p, r in zip(points, reg_offsets)
+        ]
+        return scores, segments

@@ -1,0 +1,78 @@
+"""ActionFormer's transformer feature pyramid (stem + stride-2 branch)."""
+from typing import Sequence, Tuple
+
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmaction.registry import MODELS
+
+from ..layers import LayerNorm1d, TransformerBlock1d
+
+
+@MODELS.register_module()
+class TransformerPyramidNeck(BaseModule):
+    """Local-window transformer stem, then stride-2 transformer blocks.
+
+    Follows ActionFormer (Zhang et al., ECCV 2022, Sec. 3.2 / its
+    ``ConvTransformerBackbone`` + ``FPNIdentity``): ``num_stem`` blocks at
+    full resolution give level 0, each of the ``num_levels - 1`` stride-2
+    blocks gives the next level; every level ends in a LayerNorm. This is the
+    uniform-compute baseline that ATR and CLTDR-GMG are compared against.
+
+    Args:
+        in_channels (int): ``D`` of the incoming single level.
+        num_levels (int): pyramid levels ``L`` (ActionFormer THUMOS: 6).
+        num_stem (int): full-resolution blocks before level 0.
+        num_heads (int): attention heads.
+        window_size (int): local attention window (19 in ActionFormer;
+            ``<= 0`` for global attention).
+        mlp_ratio (float): MLP width over ``D``.
+        attn_drop, proj_drop (float): dropout.
+        drop_path (float): stochastic depth of every block.
+        out_norm (bool): LayerNorm on each output level.
+
+    Shapes:
+        ``((B, D, T),), ((B, T),)`` -> ``L`` levels ``(B, D, T / 2^l)`` and
+        their masks ``(B, T / 2^l)``.
+    """
+
+    def __init__(self, in_channels: int, num_levels: int = 6,
+                 num_stem: int = 2, num_heads: int = 4,
+                 window_size: int = 19, mlp_ratio: float = 4.0,
+                 attn_drop: float = 0.0, proj_drop: float = 0.0,
+                 drop_path: float = 0.1, out_norm: bool = True,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if num_levels < 1:
+            raise ValueError(f'num_levels must be >= 1, got {num_levels}.')
+
+        def block(stride):
+            return TransformerBlock1d(
+                in_channels, num_heads, window_size, stride, mlp_ratio,
+                attn_drop, proj_drop, drop_path)
+
+        self.num_levels = num_levels
+        self.stem = nn.ModuleList(block(1) for _ in range(num_stem))
+        self.branch = nn.ModuleList(block(2) for _ in range(num_levels - 1))
+        self.out_norms = nn.ModuleList(
+            LayerNorm1d(in_channels) if out_norm else nn.Identity()
+            for _ in range(num_levels))
+
+    def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor]
+                ) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+        if len(feats) != 1:
+            raise ValueError('TransformerPyramidNeck builds the pyramid from '
+                             f'one level; got {len(feats)} levels.')
+        x, mask = feats[0], masks[0]
+        for blk in self.stem:
+            x, mask = blk(x, mask)
+        out_feats, out_masks = [x], [mask]
+        for blk in self.branch:
+            x, mask = blk(x, mask)
+            out_feats.append(x)
+            out_masks.append(mask)
+        out_feats = [
+            norm(f) * m[:, None].to(f.dtype)
+            for norm, f, m in zip(self.out_norms, out_feats, out_masks)
+        ]
+        return tuple(out_feats), tuple(out_masks)
