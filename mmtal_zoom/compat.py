@@ -21,13 +21,18 @@ mmaction2 1.2.0):
    backend, and the runner wraps the model in DDP with
    ``device_ids=[LOCAL_RANK]``. Without CUDA we skip ``set_device``, use
    ``gloo``, and drop ``device_ids`` (which DDP forbids for CPU modules).
-4. Safe checkpoint loading under torch >= 2.6 (``weights_only=True``): see
-   :mod:`mmtal_zoom.compat` section "checkpoints" (issue #8).
+4. Checkpoints under torch >= 2.6 (``weights_only=True`` by default): the
+   runner's own checkpoints no longer load. ``weights_only`` stays on; the
+   globals mmengine's runner writes are allow-listed (``builtins.getattr``
+   only through a guarded stand-in for HistoryBuffer's statistics), refusals
+   name the file and the missing globals, and :class:`trusted_checkpoint`
+   (``--trust-checkpoint`` on our tools) widens the list for one file.
 """
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
+import pickle
 import sys
 import types
 
@@ -173,6 +178,458 @@ def _patch_cpu_distributed() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------
+# 4. checkpoints: torch >= 2.6 loads with ``weights_only=True`` (issue #8)
+# --------------------------------------------------------------------------
+# Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``: only
+# allow-listed globals may appear in the pickle. mmengine 0.10.7's runner
+# writes more than tensors, so its own checkpoints no longer load (test,
+# resume, ``load_from``). We keep ``weights_only=True`` and allow-list exactly
+# what the runner writes. The list was derived from real checkpoints
+# (runner with AdamW, LinearLR + CosineAnnealingLR, EMAHook, CheckpointHook
+# with save_best / save_last, message hub; and stock BMN) by listing the
+# GLOBAL opcodes of each file's ``data.pkl`` with ``pickletools``::
+#
+#     mmengine.logging.history_buffer.HistoryBuffer   (message hub scalars)
+#     numpy._core.multiarray._reconstruct, numpy.ndarray  (numpy arrays)
+#     numpy._core.multiarray.scalar                   (numpy scalars)
+#     numpy.dtype                                     (their dtypes)
+#     _codecs.encode                                  (bytes; torch allows it)
+#     builtins.getattr                                (see below)
+#
+# plus torch's own defaults (OrderedDict, storages, _rebuild_tensor_v2).
+# The dtype REDUCE returns an instance of a concrete dtype class (numpy 2.x:
+# ``numpy.dtypes.Float64DType``...), and torch's BUILD opcode only sets the
+# state of allow-listed *types*, so those classes are registered too (the
+# fixed-width numeric, bool, str and bytes ones: never ``object``).
+# numpy 1.x writes ``numpy.core.multiarray.*`` for the same two functions;
+# both spellings are registered (pair form) so such checkpoints load too.
+#
+# ``builtins.getattr``: ``HistoryBuffer.__getstate__`` stores the class-level
+# ``_statistics_methods`` registry, which pickles as ``getattr(HistoryBuffer,
+# 'min')`` (and 'max', 'mean', 'current'). Allow-listing getattr would let a
+# file fetch any attribute of any allowed object, so instead a guarded
+# stand-in is registered under that name with torch's ``(callable, name)``
+# pair form; it answers only HistoryBuffer's own statistics methods.
+#
+# mmengine's local checkpoint loader is wrapped (re-registered for the ''
+# scheme) so that a refusal names the file, the globals it needs and how to
+# allow them for that one file (:func:`trusted_checkpoint`, and
+# ``--trust-checkpoint`` on tools/test.py and tools/train.py).
+# ``weights_only`` is never turned off.
+
+# Modules whose globals are never allowed, not even for a trusted file:
+# everything they hold runs code or touches the system. (torch itself
+# blocks os, sys, posix and nt.)
+_NEVER_TRUSTED_MODULES = (
+    'os', 'posix', 'nt', 'sys', 'subprocess', 'shutil', 'importlib', 'runpy',
+    'ctypes', 'pickle', '_pickle', 'marshal', 'code', 'codeop', 'pty',
+    'socket', 'multiprocessing', 'signal', 'webbrowser', 'pdb', 'bdb',
+    'commands', 'operator', 'types', 'inspect', 'torch.hub', 'torch.jit',
+    'torch._C', 'torch.ops')
+
+# {realpath: None (every global the file lists) or tuple of names}
+_TRUSTED_CHECKPOINTS: dict = {}
+
+
+class CheckpointLoadError(pickle.UnpicklingError):
+    """A checkpoint was refused by the ``weights_only`` unpickler.
+
+    A :class:`pickle.UnpicklingError` (what torch raises), with a message
+    that names the file, the missing globals and the opt-in.
+    """
+
+
+def _history_buffer_statistics() -> frozenset:
+    """Names of the statistics methods ``HistoryBuffer`` defines itself.
+
+    Read from the class's ``_statistics_methods`` registry (filled by
+    ``_set_default_statistics``: min, max, current, mean), keeping only the
+    entries that are HistoryBuffer's own functions: those are the only ones
+    that pickle as ``getattr(HistoryBuffer, name)``. Computed once, before
+    any checkpoint is loaded (a loaded ``statistics_methods`` updates the
+    class registry, so it must not widen this set later).
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer()._set_default_statistics()
+    return frozenset(
+        name for name, fn in HistoryBuffer._statistics_methods.items()
+        if HistoryBuffer.__dict__.get(name) is fn)
+
+
+_HB_STATISTICS: frozenset = frozenset()
+
+
+def _guarded_getattr(obj, name, *default):
+    """Stands in for ``builtins.getattr`` inside ``weights_only`` loads.
+
+    Only ``getattr(HistoryBuffer, s)`` for HistoryBuffer's own statistics
+    methods ``s`` is answered; anything else raises ``UnpicklingError``.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if (obj is HistoryBuffer and not default and type(name) is str
+            and name in _HB_STATISTICS):
+        return HistoryBuffer.__dict__[name]
+    target = getattr(obj, '__qualname__', None) or type(obj).__qualname__
+    module = getattr(obj, '__module__', None) or type(obj).__module__
+    raise pickle.UnpicklingError(
+        f'refused builtins.getattr({module}.{target}, {name!r}) in a '
+        'checkpoint: mmtal_zoom only allows getattr(HistoryBuffer, '
+        f'{"|".join(repr(s) for s in sorted(_HB_STATISTICS))}), which '
+        'mmengine\'s message hub writes. This file is not a plain mmengine '
+        'checkpoint; it may be malicious.')
+
+
+def checkpoint_safe_globals() -> list:
+    """The allow-list registered with ``torch.serialization.add_safe_globals``.
+
+    Returns:
+        list: classes/functions, or ``(callable, 'module.name')`` pairs
+        where the name in the pickle differs from the callable's own.
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    multiarray = (np._core.multiarray if hasattr(np, '_core')
+                  else np.core.multiarray)
+    entries = [HistoryBuffer, np.ndarray, np.dtype,
+               (_guarded_getattr, 'builtins.getattr')]
+    for fn in (multiarray._reconstruct, multiarray.scalar):
+        for mod in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+            entries.append((fn, f'{mod}.{fn.__name__}'))
+    # Concrete dtype classes (BUILD sets their state). Not 'O' (object),
+    # 'V' (structured) nor datetimes.
+    for code in ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'e',
+                 'f', 'd', 'g', 'F', 'D', 'G', 'U', 'S'):
+        cls = type(np.dtype(code))
+        if cls is not np.dtype and cls not in entries:
+            entries.append(cls)
+    return entries
+
+
+def _global_name(entry) -> str:
+    if isinstance(entry, tuple):
+        return entry[1]
+    return f'{entry.__module__}.{entry.__qualname__}'
+
+
+def checkpoint_safe_global_names() -> list:
+    """Sorted ``module.name`` strings of :func:`checkpoint_safe_globals`."""
+    return sorted({_global_name(e) for e in checkpoint_safe_globals()})
+
+
+def _never_trusted(name: str) -> bool:
+    """Whether a global may run code or touch the system (never allowed)."""
+    import _compat_pickle
+    module, _, attr = name.rpartition('.')
+    # the Python 3 spelling of a Python 2 name (``commands.call``)
+    py3 = _compat_pickle.NAME_MAPPING.get((module, attr))
+    py3_module = py3[0] if py3 else _compat_pickle.IMPORT_MAPPING.get(
+        module, module)
+    for mod in {module, py3_module}:
+        if any(mod == m or mod.startswith(m + '.')
+               for m in _NEVER_TRUSTED_MODULES):
+            return True
+        if mod in ('__builtin__', 'builtins'):
+            import builtins
+            obj = getattr(builtins, py3[1] if py3 else attr, None)
+            # Builtin *classes* (slice, range, frozenset, ...) are data;
+            # builtin functions (eval, exec, getattr, open, ...) are not.
+            if obj is None or not isinstance(obj, type) or obj is type:
+                return True
+    return False
+
+
+def _resolve_global(name: str):
+    """Import ``module.qualname`` for a global a trusted file needs."""
+    import importlib
+    module = name.rpartition('.')[0]
+    if _never_trusted(name):
+        raise pickle.UnpicklingError(
+            f'{name} is never allowed by mmtal_zoom, not even for a '
+            'trusted checkpoint: it can run arbitrary code. A checkpoint '
+            'that needs it is not a weights file.')
+    parts = name.split('.')
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module('.'.join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for part in parts[i:]:
+                obj = getattr(obj, part)
+        except AttributeError:
+            break
+        return obj
+    raise pickle.UnpicklingError(
+        f'the checkpoint needs the global {name!r} (module {module!r}), '
+        'which cannot be imported here: install the package that defines '
+        'it, or re-save the checkpoint as a plain state dict.')
+
+
+def _trusted_entries(path: str, names) -> list:
+    """Allow-list entries for one trusted file (names=None: all it lists)."""
+    import torch
+    if names is None:
+        try:
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except (ValueError, RuntimeError, OSError):
+            names = []  # legacy (non-zip) file: nothing we can scan
+    already = set(torch.serialization.get_safe_globals())
+    entries = []
+    for name in sorted(set(names)):
+        if name == 'builtins.getattr':
+            continue  # the guarded stand-in answers; never the real one
+        entry = (_resolve_global(name), name)
+        # torch's ``safe_globals`` context *removes* its entries on exit:
+        # never hand it one that is permanently registered.
+        if entry not in already:
+            entries.append(entry)
+    return entries
+
+
+def _explain_refusal(path: str, exc: Exception, trusted: bool) -> str:
+    """A refusal message naming the file, the globals and the opt-in."""
+    import torch
+    try:
+        missing = sorted(
+            torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # noqa: BLE001  (legacy / not a zip checkpoint)
+        missing = None
+    reason = str(exc).replace(torch.serialization.UNSAFE_MESSAGE, '')
+    # torch's message starts with generic advice to set weights_only=False;
+    # keep only the unpickler's own words.
+    for marker in ('WeightsUnpickler error: ', 'Weights only load failed. '):
+        if marker in reason:
+            reason = reason.split(marker, 1)[1]
+    reason = reason.split('\n\nCheck the documentation of torch.load')[0]
+    reason = ' '.join(reason.split())
+    lines = [f'Refused to load checkpoint {path!r} with torch.load('
+             f'weights_only=True): {reason}']
+    never = [name for name in missing or [] if _never_trusted(name)]
+    if missing:
+        lines.append('Globals in this file that are not allow-listed: '
+                     + ', '.join(missing) + '.')
+    if never:
+        lines.append('Never allowed, not even for a trusted file: '
+                     + ', '.join(never) + '. Do not load this file.')
+    elif 'refused builtins.getattr' in reason:
+        lines.append('This file is not a plain mmengine checkpoint. '
+                     'Do not load it.')
+    elif missing and not trusted:
+        lines.append(
+            'mmtal_zoom allows what mmengine\'s runner writes (see '
+            'mmtal_zoom.compat.checkpoint_safe_global_names()). Only if you '
+            'trust this file (e.g. you wrote it yourself with other '
+            'software), allow these globals for this one file: '
+            f'tools/test.py CONFIG {path} --trust-checkpoint-global '
+            + ' '.join(missing)
+            + ' (or --trust-checkpoint for every global it lists; the same '
+            'flags on tools/train.py --resume); in Python: with '
+            f'mmtal_zoom.compat.trusted_checkpoint({path!r}): ... '
+            'Never set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD: it turns the check '
+            'off for every file.')
+    elif trusted:
+        lines.append(
+            'The file was trusted (--trust-checkpoint), but torch\'s '
+            'weights_only unpickler still cannot load it; mmtal_zoom never '
+            'falls back to full pickle. If you wrote the file yourself, '
+            're-save its weights as a plain state dict.')
+    return '\n'.join(lines)
+
+
+def _wrap_local_checkpoint_loader() -> bool:
+    from mmengine.runner import checkpoint as mm_ckpt
+    loaders = mm_ckpt.CheckpointLoader._schemes
+    current = loaders.get('')
+    if getattr(current, '_mmtal_zoom_safe', False):
+        return True
+    if current is not mm_ckpt.load_from_local:
+        return False  # someone else replaced it: leave theirs alone
+    original = current
+
+    def load_from_local(filename, map_location):
+        import torch
+        path = os.path.realpath(os.path.expanduser(filename))
+        trusted = _TRUSTED_CHECKPOINTS.get(path, False)
+        try:
+            if trusted is False:
+                return original(filename, map_location)
+            entries = _trusted_entries(path, trusted)
+            if entries:
+                from mmengine.logging import print_log
+                print_log(
+                    f'UNSAFE: trusting {path}: also allowing '
+                    + ', '.join(name for _, name in entries),
+                    logger='current', level=30)
+            with torch.serialization.safe_globals(entries):
+                return original(filename, map_location)
+        except pickle.UnpicklingError as exc:
+            if isinstance(exc, CheckpointLoadError):
+                raise
+            raise CheckpointLoadError(_explain_refusal(
+                filename, exc, trusted is not False)) from exc
+
+    load_from_local.__doc__ = original.__doc__
+    load_from_local._mmtal_zoom_safe = True
+    load_from_local._mmtal_zoom_original = original
+    mm_ckpt.CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local, force=True)
+    return True
+
+
+class trusted_checkpoint:
+    """UNSAFE for untrusted files: allow more globals for one checkpoint.
+
+    While active, when mmengine's checkpoint loader (``load_checkpoint``,
+    ``Runner`` ``load_from`` / ``resume``) reads exactly ``path``, the given
+    globals (``names=None``: every global the file lists, as found by
+    ``torch.serialization.get_unsafe_globals_in_checkpoint``) are allowed in
+    addition to the default allow-list. Loading stays ``weights_only=True``:
+    globals of ``os``, ``sys``, ``subprocess``... and builtin functions are
+    never allowed, and nothing else is loaded with full pickle.
+
+    Example::
+
+        with mmtal_zoom.compat.trusted_checkpoint('old.pth',
+                                                  ['argparse.Namespace']):
+            load_checkpoint(model, 'old.pth')
+    """
+
+    def __init__(self, path, names=None):
+        self.path = os.path.realpath(os.path.expanduser(os.fspath(path)))
+        self.names = None if names is None else tuple(names)
+        for name in self.names or ():
+            _resolve_global(name)  # refuse never-trusted names early
+        self._previous = None
+
+    def __enter__(self):
+        _wrap_local_checkpoint_loader()
+        self._previous = _TRUSTED_CHECKPOINTS.get(self.path, False)
+        _TRUSTED_CHECKPOINTS[self.path] = self.names
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is False:
+            _TRUSTED_CHECKPOINTS.pop(self.path, None)
+        else:
+            _TRUSTED_CHECKPOINTS[self.path] = self._previous
+        return False
+
+
+def _patch_ema_hook_state_dict_only() -> bool:
+    """mmengine 0.10.7's ``EMAHook.after_load_checkpoint`` reads
+    ``checkpoint['state_dict']`` unconditionally, so a config with EMA (the
+    usual TAL recipe) cannot ``load_from`` a state-dict-only file (what users
+    publish): ``KeyError: 'state_dict'``. The runner itself accepts such a
+    file (``_load_checkpoint_to_model`` falls back to the whole dict); the
+    hook is given the same view."""
+    from mmengine.hooks import EMAHook
+    original = EMAHook.after_load_checkpoint
+    if getattr(original, '_mmtal_zoom_state_dict_only', False):
+        return True
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        if ('state_dict' not in checkpoint
+                and 'ema_state_dict' not in checkpoint):
+            checkpoint = dict(state_dict=checkpoint)
+        return original(self, runner, checkpoint)
+
+    after_load_checkpoint.__doc__ = original.__doc__
+    after_load_checkpoint._mmtal_zoom_state_dict_only = True
+    EMAHook.after_load_checkpoint = after_load_checkpoint
+    return True
+
+
+def _install_checkpoint_safety() -> bool:
+    """Register the allow-list and wrap mmengine's local loader; idempotent."""
+    global _HB_STATISTICS
+    import torch
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return False  # torch < 2.4: weights_only is off by default there
+    if not _HB_STATISTICS:
+        _HB_STATISTICS = _history_buffer_statistics()
+    # ``add_safe_globals`` unions into a set: calling it twice is harmless.
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    _wrap_local_checkpoint_loader()
+    _patch_ema_hook_state_dict_only()
+    return True
+
+
+# --------------------------------------------------------------------------
+# 5. ANetMetric (AR@AN) under DDP: ground truth gathered with the results
+#    (issue #5)
+# --------------------------------------------------------------------------
+# mmaction2 1.2.0's ``ANetMetric.process`` stores each video's ground truth in
+# ``self.ground_truth`` of the process that evaluated it, but only
+# ``self.results`` is gathered across processes; rank 0 then computes AR@AN
+# and AUC against its own share of the ground truth (wrong numbers under
+# ``dist_test.sh`` / ``dist_train.sh``). The fix carries each video's ground
+# truth inside its gathered result (key ``_ANET_GT_KEY``) and rebuilds
+# ``self.ground_truth`` from the gathered results before computing.
+_ANET_GT_KEY = '_mmtal_zoom_anet_gt'
+
+
+def _anet_metric_needs_gt_gathering(cls) -> bool:
+    """The bug exists when ``process`` writes ``self.ground_truth``."""
+    import inspect
+    try:
+        src = inspect.getsource(cls.process)
+    except (OSError, TypeError):
+        return False
+    return 'self.ground_truth[' in src and hasattr(cls, 'compute_ARAN')
+
+
+def _patch_anet_metric_ddp() -> bool:
+    from mmaction.evaluation.metrics import anet_metric
+    cls = anet_metric.ANetMetric
+    if getattr(cls.process, '_mmtal_zoom_ddp', False):
+        return True
+    if not _anet_metric_needs_gt_gathering(cls):
+        return False
+    original_process = cls.process
+    original_compute = cls.compute_metrics
+
+    def process(self, data_batch, predictions):
+        num_before = len(self.results)
+        original_process(self, data_batch, predictions)
+        if self.metric_type != 'AR@AN':
+            return
+        # attach the ground truth to this batch's results (copies: the
+        # model's output dicts are left untouched)
+        for i in range(num_before, len(self.results)):
+            result = self.results[i]
+            if not isinstance(result, dict) or 'video_name' not in result:
+                continue
+            video_id = result['video_name'][2:]
+            if video_id in self.ground_truth:
+                self.results[i] = {**result,
+                                   _ANET_GT_KEY: self.ground_truth[video_id]}
+
+    def compute_metrics(self, results):
+        if self.metric_type == 'AR@AN' and any(
+                isinstance(r, dict) and _ANET_GT_KEY in r for r in results):
+            ground_truth = {}
+            cleaned = []
+            for r in results:
+                if isinstance(r, dict) and _ANET_GT_KEY in r:
+                    ground_truth[r['video_name'][2:]] = r[_ANET_GT_KEY]
+                    r = {k: v for k, v in r.items() if k != _ANET_GT_KEY}
+                cleaned.append(r)
+            # exactly the evaluated videos of every process
+            self.ground_truth = ground_truth
+            results = cleaned
+        return original_compute(self, results)
+
+    process._mmtal_zoom_ddp = True
+    compute_metrics._mmtal_zoom_ddp = True
+    process.__doc__ = original_process.__doc__
+    compute_metrics.__doc__ = original_compute.__doc__
+    cls.process = process
+    cls.compute_metrics = compute_metrics
+    return True
+
+
 def _silence_mmcv_lite_warning() -> None:
     """mmcv-lite (no C++ ops) is the intended build; its import-time warning
     about ``MultiScaleDeformableAttention`` is noise for this plugin, which
@@ -194,6 +651,8 @@ def apply() -> dict:
         drn=_install_drn_stand_in(),
         np_trapz=_restore_np_trapz(),
         cpu_distributed=_patch_cpu_distributed(),
+        checkpoints=_install_checkpoint_safety(),
+        anet_metric_ddp=_patch_anet_metric_ddp(),
     )
     _APPLIED = True
     return status

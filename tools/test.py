@@ -9,13 +9,16 @@ readable by ``tools/eval_detection.py``)::
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
+import pickle
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
+from mmtal_zoom import compat
 from mmaction.registry import RUNNERS
 
 
@@ -32,11 +35,17 @@ def parse_args():
     parser.add_argument('--dump', type=str,
                         help='dump raw predictions to a .pkl file')
     parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='UNSAFE for untrusted files (off by default): allow every '
+        'pickled global this one checkpoint needs (still weights_only '
+        'loading; code-running globals such as os.* or eval are never '
+        'allowed). For old or foreign checkpoints you trust; the error '
+        'without it names what is missing')
+    parser.add_argument(
         '--trust-checkpoint-global', nargs='+', default=[],
         metavar='MODULE.NAME',
-        help='UNSAFE for untrusted files: additionally allow these pickled '
-        'globals when loading this checkpoint (torch weights_only loading '
-        'refuses unknown globals; the error names the missing one)')
+        help='UNSAFE for untrusted files: allow only these pickled globals '
+        'for this one checkpoint (narrower than --trust-checkpoint)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, key=value')
@@ -87,17 +96,21 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    try:
+        # the opt-in applies to this one file (see mmtal_zoom.compat)
+        trust = (compat.trusted_checkpoint(
+            args.checkpoint, args.trust_checkpoint_global or None)
+            if args.trust_checkpoint or args.trust_checkpoint_global
+            else contextlib.nullcontext())
+    except pickle.UnpicklingError as exc:
+        raise SystemExit(f'error: {exc}') from None
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    trusted = getattr(mmtal_zoom.compat, 'trusted_checkpoint_globals', None)
-    if args.trust_checkpoint_global:
-        if trusted is None:
-            raise SystemExit('--trust-checkpoint-global is not supported by '
-                             'this version of mmtal_zoom.compat')
-        with trusted(args.trust_checkpoint_global):
+    try:
+        with trust:
             runner.test()
-    else:
-        runner.test()
+    except compat.CheckpointLoadError as exc:
+        raise SystemExit(f'error: {exc}') from None
 
 
 if __name__ == '__main__':

@@ -11,13 +11,17 @@ On a machine without CUDA, ``--launcher pytorch`` uses the gloo backend (see
 ``mmtal_zoom/compat.py``).
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
+import pickle
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
+from mmtal_zoom import compat
 from mmaction.registry import RUNNERS
 
 
@@ -32,6 +36,16 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint; with no path, resume from the '
         'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='UNSAFE for untrusted files (off by default): allow every '
+        'pickled global the checkpoint given by --resume / load_from needs '
+        '(still weights_only loading; os.*, eval... are never allowed)')
+    parser.add_argument(
+        '--trust-checkpoint-global', nargs='+', default=[],
+        metavar='MODULE.NAME',
+        help='UNSAFE for untrusted files: allow only these pickled globals '
+        'for that one checkpoint')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (CUDA only)')
     parser.add_argument('--no-validate', action='store_true',
@@ -96,9 +110,27 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    trust = contextlib.nullcontext()
+    if args.trust_checkpoint or args.trust_checkpoint_global:
+        # the opt-in applies to this one file (see mmtal_zoom.compat)
+        ckpt = cfg.get('load_from')
+        if not ckpt and cfg.get('resume'):
+            ckpt = find_latest_checkpoint(cfg.work_dir)
+        if not ckpt:
+            raise SystemExit('error: --trust-checkpoint needs a checkpoint: '
+                             'give --resume [PATH] or load_from in the config')
+        try:
+            trust = compat.trusted_checkpoint(
+                ckpt, args.trust_checkpoint_global or None)
+        except pickle.UnpicklingError as exc:
+            raise SystemExit(f'error: {exc}') from None
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    runner.train()
+    try:
+        with trust:
+            runner.train()
+    except compat.CheckpointLoadError as exc:
+        raise SystemExit(f'error: {exc}') from None
 
 
 if __name__ == '__main__':

@@ -1,0 +1,392 @@
+"""Checkpoints load again under torch >= 2.6, with ``weights_only=True`` (#8).
+
+A toy model is trained with mmengine's Runner (AdamW, LinearLR +
+CosineAnnealingLR, EMAHook, CheckpointHook with save_best / save_last, the
+message hub) so that the files are real runner checkpoints.
+"""
+import argparse
+import collections
+import glob
+import json
+import os
+import os.path as osp
+import pickle
+import shutil
+import subprocess
+import uuid
+
+import numpy as np
+import pytest
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.model import BaseModel, ExponentialMovingAverage
+from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint
+from torch import nn
+from torch.utils.data import Dataset
+
+from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import checkpoint_globals, describe_checkpoint
+
+ITERS_PER_EPOCH = 4
+
+
+class ToyData(Dataset):
+    """16 points in R^4, label = sign of the sum; numpy values in metainfo."""
+
+    def __init__(self, n=16):
+        gen = torch.Generator().manual_seed(0)
+        self.x = torch.randn(n, 4, generator=gen)
+        self.y = (self.x.sum(1, keepdim=True) > 0).float()
+        self.metainfo = dict(classes=('neg', 'pos'), weights=np.ones(2),
+                             ratio=np.float64(0.5))
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return dict(inputs=self.x[i], labels=self.y[i])
+
+
+class ToyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(4)
+        self.fc = nn.Linear(4, 1)
+
+    def forward(self, inputs, labels, mode='tensor'):
+        x, y = torch.stack(inputs), torch.stack(labels)
+        out = self.fc(self.bn(x))
+        if mode == 'loss':
+            return dict(
+                loss=nn.functional.binary_cross_entropy_with_logits(out, y))
+        return [dict(pred=o, gt=t) for o, t in zip(out, y)]
+
+
+class ToyAccuracy(BaseMetric):
+
+    def process(self, data_batch, data_samples):
+        self.results.extend(
+            float((d['pred'] > 0) == (d['gt'] > 0.5)) for d in data_samples)
+
+    def compute_metrics(self, results):
+        # a numpy scalar, as many metrics return
+        return dict(acc=np.float32(np.mean(results)))
+
+
+def _loader(shuffle):
+    return dict(dataset=ToyData(), batch_size=4, num_workers=0,
+                sampler=dict(type='DefaultSampler', shuffle=shuffle))
+
+
+def make_runner(work_dir, max_epochs=2, **kwargs):
+    cfg = dict(
+        model=ToyModel(), work_dir=str(work_dir),
+        train_dataloader=_loader(True),
+        val_dataloader=_loader(False), val_evaluator=[ToyAccuracy()],
+        val_cfg=dict(),
+        test_dataloader=_loader(False), test_evaluator=[ToyAccuracy()],
+        test_cfg=dict(),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
+        optim_wrapper=dict(
+            optimizer=dict(type='AdamW', lr=1e-2, weight_decay=0.05),
+            clip_grad=dict(max_norm=1.0)),
+        param_scheduler=[
+            dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
+                 end=1, convert_to_iter_based=True),
+            dict(type='CosineAnnealingLR', T_max=1, by_epoch=True, begin=1,
+                 end=2, convert_to_iter_based=True)],
+        custom_hooks=[dict(type='EMAHook', momentum=0.01)],
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', interval=1,
+                            save_best='acc', rule='greater',
+                            save_last=True)),
+        randomness=dict(seed=0, deterministic=True),
+        default_scope='mmaction',  # the project's scope (a global setting)
+        # mmengine keys its MessageHub and Visualizer singletons by the
+        # experiment name (a timestamp by default): runners built in the
+        # same second would share them.
+        experiment_name=f'ckpt_test_{uuid.uuid4().hex}')
+    cfg.update(kwargs)
+    return Runner(**cfg)
+
+
+def logged_losses(work_dir):
+    """(step, loss) pairs that LoggerHook wrote to vis_data/scalars.json."""
+    out = []
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                   'scalars.json')):
+        with open(path) as f:
+            out += [(r['step'], r['loss']) for r in map(json.loads, f)
+                    if 'loss' in r]
+    return sorted(out)
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """Two epochs straight: epoch_1, epoch_2 (= last), best_acc_*."""
+    work = tmp_path_factory.mktemp('straight')
+    runner = make_runner(work)
+    runner.train()
+    best = glob.glob(str(work / 'best_acc_epoch_*.pth'))
+    assert len(best) == 1
+    with open(work / 'last_checkpoint') as f:
+        last = f.read().strip()
+    return dict(work=work, epoch_1=str(work / 'epoch_1.pth'),
+                epoch_2=str(work / 'epoch_2.pth'), best=best[0], last=last,
+                losses=runner.message_hub.get_scalar('train/loss').data[0],
+                state_dict={k: v.clone()
+                            for k, v in runner.model.state_dict().items()})
+
+
+# --------------------------------------------------------------------------
+# the allow-list
+# --------------------------------------------------------------------------
+def test_allow_list_is_exactly_what_runner_checkpoints_need(trained):
+    """Every global in real runner checkpoints is allowed; no global is
+    allowed that they do not use (dtype classes and numpy-1.x aliases of the
+    same two functions aside)."""
+    used = set()
+    for name in ('epoch_1', 'epoch_2', 'best', 'last'):
+        report = describe_checkpoint(trained[name], load=True)
+        assert report['not_allowed'] == [], (name, report)
+        used |= set(report['mmtal_zoom'])
+        # BUILD of a dtype needs its concrete class: it must be allowed.
+        ours = set(compat.checkpoint_safe_global_names())
+        dtype_classes = [t for t in report['numpy_types']
+                         if t.startswith('numpy.dtypes.')]
+        assert 'numpy.dtypes.Float64DType' in dtype_classes
+        assert set(dtype_classes) <= ours, dtype_classes
+    ours = {n for n in compat.checkpoint_safe_global_names()
+            if not n.startswith(('numpy.dtypes.', 'numpy.core.'))}
+    assert used == ours == {
+        'builtins.getattr', 'mmengine.logging.history_buffer.HistoryBuffer',
+        'numpy._core.multiarray._reconstruct',
+        'numpy._core.multiarray.scalar', 'numpy.dtype', 'numpy.ndarray'}
+
+
+def test_weights_only_stays_on(trained):
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
+    # builtins.getattr is answered by the guard, never the real getattr
+    entries = torch.serialization.get_safe_globals()
+    assert getattr not in entries
+    assert (getattr, 'builtins.getattr') not in entries
+    assert (compat._guarded_getattr, 'builtins.getattr') in entries
+    assert compat._HB_STATISTICS == {'min', 'max', 'mean', 'current'}
+
+
+def test_apply_is_idempotent_for_checkpoints():
+    from mmengine.runner.checkpoint import CheckpointLoader
+    before = set(torch.serialization.get_safe_globals())
+    compat.apply()
+    compat.apply()
+    assert set(torch.serialization.get_safe_globals()) == before
+    loader = CheckpointLoader._schemes['']
+    assert loader._mmtal_zoom_safe
+    assert not getattr(loader._mmtal_zoom_original, '_mmtal_zoom_safe',
+                       False)
+
+
+# --------------------------------------------------------------------------
+# loading: runner files, EMA, state-dict only; load_checkpoint and Runner
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize('which', ['epoch_1', 'epoch_2', 'best', 'last'])
+def test_runner_checkpoint_loads(trained, which):
+    plain = torch.load(trained[which], map_location='cpu')  # weights_only
+    assert isinstance(
+        plain['message_hub']['log_scalars']['train/loss'], HistoryBuffer)
+    model = ToyModel()
+    ckpt = load_checkpoint(model, trained[which], map_location='cpu')
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, ckpt['state_dict'][key])
+    meta = ckpt['meta']['dataset_meta']
+    assert meta['classes'] == ('neg', 'pos')
+    assert isinstance(meta['ratio'], np.float64)
+
+
+def test_ema_checkpoint_loads(trained):
+    """EMAHook swaps on save: ``state_dict`` holds the averaged weights,
+    ``ema_state_dict`` the raw training weights (+ ``steps``)."""
+    ckpt = _load_checkpoint(trained['epoch_2'], map_location='cpu')
+    ema = ExponentialMovingAverage(ToyModel(), momentum=0.01)
+    ema.load_state_dict(ckpt['ema_state_dict'])
+    assert int(ema.steps) == 2 * ITERS_PER_EPOCH
+    raw = trained['state_dict']['fc.weight']
+    assert torch.equal(ema.module.fc.weight.data, raw)
+    assert not torch.equal(ckpt['state_dict']['fc.weight'], raw)
+
+
+def test_state_dict_only_file_loads(trained, tmp_path):
+    path = tmp_path / 'weights_only.pth'
+    torch.save(trained['state_dict'], path)
+    model = ToyModel()
+    load_checkpoint(model, str(path), map_location='cpu')
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, trained['state_dict'][key])
+
+
+@pytest.mark.parametrize('which', ['best', 'last', 'state_dict_only'])
+def test_runner_load_from_and_test(trained, tmp_path, which):
+    if which == 'state_dict_only':
+        path = str(tmp_path / 'weights.pth')
+        torch.save(trained['state_dict'], path)
+    else:
+        path = trained[which]
+    runner = make_runner(tmp_path / 'test', load_from=path)
+    metrics = runner.test()
+    assert 0.0 <= metrics['acc'] <= 1.0
+    saved = torch.load(path)
+    saved = saved.get('state_dict', saved)
+    for key, value in runner.model.state_dict().items():
+        assert torch.equal(value, saved[key]), key
+
+
+def test_resume_matches_straight_training(trained, tmp_path):
+    """2 epochs straight == 1 epoch + resume for the second: same final
+    weights, optimizer and EMA state, and the same logged losses."""
+    work = tmp_path / 'resumed'
+    runner = make_runner(work, load_from=trained['epoch_1'], resume=True)
+    runner.train()
+    assert runner.epoch == 2
+    resumed = torch.load(str(work / 'epoch_2.pth'))
+    straight = torch.load(trained['epoch_2'])
+    for key in ('state_dict', 'ema_state_dict'):
+        assert resumed[key].keys() == straight[key].keys()
+        for name in straight[key]:
+            assert torch.equal(resumed[key][name], straight[key][name]), name
+    for pid, state in straight['optimizer']['state'].items():
+        for name, value in state.items():
+            assert torch.equal(resumed['optimizer']['state'][pid][name],
+                               value)
+    np.testing.assert_array_equal(
+        runner.message_hub.get_scalar('train/loss').data[0],
+        trained['losses'])
+    second_epoch = [s for s in logged_losses(trained['work'])
+                    if s[0] > ITERS_PER_EPOCH]
+    assert len(second_epoch) == ITERS_PER_EPOCH
+    assert logged_losses(work) == second_epoch
+
+
+# --------------------------------------------------------------------------
+# security
+# --------------------------------------------------------------------------
+class _RunsShell:
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+class _RunsSubprocess:
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return subprocess.call, (self.command, )
+
+
+class _Getattr:
+    def __init__(self, obj, name):
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return getattr, (self.obj, self.name)
+
+
+def _crafted(path, payload):
+    torch.save({'state_dict': {'fc.weight': torch.ones(1, 4)},
+                'meta': dict(payload=payload)}, path)
+    return str(path)
+
+
+@pytest.mark.parametrize('reducer', [_RunsShell, _RunsSubprocess])
+def test_crafted_code_execution_is_refused(tmp_path, reducer):
+    marker = tmp_path / 'marker'
+    path = _crafted(tmp_path / 'evil.pth', reducer(f'touch {marker}'))
+    assert checkpoint_globals(path)  # the payload is in the pickle
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+    with pytest.raises(compat.CheckpointLoadError) as err:
+        load_checkpoint(ToyModel(), path)
+    message = str(err.value)
+    assert path in message
+    assert 'Never allowed' in message or 'blocked' in message
+    # not even when the user trusts the file
+    with compat.trusted_checkpoint(path):
+        with pytest.raises(compat.CheckpointLoadError,
+                           match='never allowed'):
+            _load_checkpoint(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('target', [
+    (collections.OrderedDict, 'fromkeys'),
+    (HistoryBuffer, 'register_statistics'),
+    (HistoryBuffer, '__init__'),
+    (np.ndarray, 'tofile'),
+])
+def test_getattr_beyond_history_buffer_statistics_is_refused(
+        tmp_path, target):
+    path = _crafted(tmp_path / 'getattr.pth', _Getattr(*target))
+    with pytest.raises(pickle.UnpicklingError, match='refused builtins'):
+        torch.load(path)
+    with pytest.raises(compat.CheckpointLoadError) as err:
+        _load_checkpoint(path)
+    assert repr(target[1]) in str(err.value)
+    with compat.trusted_checkpoint(path):  # trust never opens getattr
+        with pytest.raises(compat.CheckpointLoadError):
+            _load_checkpoint(path)
+
+
+def test_getattr_of_history_buffer_statistics_is_answered(tmp_path):
+    path = _crafted(tmp_path / 'stats.pth',
+                    [_Getattr(HistoryBuffer, s) for s in
+                     ('min', 'max', 'mean', 'current')])
+    loaded = torch.load(path)['meta']['payload']
+    assert loaded == [HistoryBuffer.min, HistoryBuffer.max,
+                      HistoryBuffer.mean, HistoryBuffer.current]
+
+
+# --------------------------------------------------------------------------
+# opt-in for one trusted file
+# --------------------------------------------------------------------------
+def test_trusted_checkpoint_is_scoped_to_one_file(trained, tmp_path):
+    ckpt = torch.load(trained['epoch_1'])
+    ckpt['meta']['args'] = argparse.Namespace(lr=0.1)  # e.g. an old script
+    foreign = str(tmp_path / 'foreign.pth')
+    torch.save(ckpt, foreign)
+    other = str(tmp_path / 'other.pth')
+    shutil.copy(foreign, other)
+
+    with pytest.raises(compat.CheckpointLoadError) as err:
+        load_checkpoint(ToyModel(), foreign)
+    message = str(err.value)
+    for needle in (foreign, 'argparse.Namespace', '--trust-checkpoint',
+                   'trusted_checkpoint', 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
+        assert needle in message
+
+    for names in (None, ['argparse.Namespace']):
+        with compat.trusted_checkpoint(foreign, names):
+            loaded = load_checkpoint(ToyModel(), foreign)
+            assert loaded['meta']['args'].lr == 0.1
+            with pytest.raises(compat.CheckpointLoadError):
+                load_checkpoint(ToyModel(), other)  # another file: no
+            with pytest.raises(pickle.UnpicklingError):
+                torch.load(foreign)  # nothing widened globally
+        with pytest.raises(compat.CheckpointLoadError):
+            load_checkpoint(ToyModel(), foreign)  # over after the block
+    # the permanent allow-list survived the context managers
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(
+        trained['epoch_1']) == []
+    load_checkpoint(ToyModel(), trained['epoch_1'])
+
+
+@pytest.mark.parametrize('name', ['builtins.eval', 'builtins.getattr',
+                                  'os.system', 'subprocess.call'])
+def test_trusted_checkpoint_refuses_code_runners(tmp_path, name):
+    with pytest.raises(pickle.UnpicklingError, match='never allowed'):
+        compat.trusted_checkpoint(tmp_path / 'x.pth', [name])
