@@ -11,8 +11,9 @@ from . import compat
 
 COMPAT_STATUS = compat.apply()
 
-from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401
+from . import (datasets, engine, evaluation, models, utils,  # noqa: E402,F401
+               visualization)
 
 __version__ = '0.1.0'
 __all__ = ['compat', 'datasets', 'engine', 'evaluation', 'models',
-           'visualization', '__version__']
+           'utils', 'visualization', '__version__']
