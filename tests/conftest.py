@@ -24,3 +24,14 @@ def shared_data():
 
 def python_exe():
     return sys.executable
+
+
+@pytest.fixture(scope='session')
+def tiny_tal_dataset(tmp_path_factory):
+    """The 'tiny' embedded preset (12 / 4 / 4 videos of 10-24 s in subsets
+    train / val / test, 4 classes, 32-d features), generated once per test
+    session. Returns its folder: ``annotations.json`` and ``features/``."""
+    from mmtal_zoom.datasets.generators import make_embedded_dataset
+    out = tmp_path_factory.mktemp('tiny_tal_dataset')
+    make_embedded_dataset(str(out), preset='tiny', seed=0)
+    return out

@@ -1,1 +1,6 @@
-"""Package."""
+"""Data transforms of the TAL feature pipeline."""
+from .formatting import PackTALInputs
+from .loading import LoadTALFeatures
+from .truncation import RandomTruncateTAL
+
+__all__ = ['LoadTALFeatures', 'RandomTruncateTAL', 'PackTALInputs']

@@ -1,0 +1,702 @@
+r"""The embedded default dataset: semi-synthetic snippet features for TAL.
+
+Real THUMOS14 I3D features cannot be downloaded here, so mmtal_zoom ships a
+generator whose output has the structure that makes temporal action
+localization hard, with marginal statistics calibrated to the two real I3D
+feature files in ``../shared/data/real_i3d_samples``. Everything is
+deterministic by ``seed``: dataset-level parameters come from
+``SeedSequence([seed, 0])`` and each video from ``SeedSequence([seed, k,
+crc32(video_name)])``, so a video's timings and features do not depend on
+how many other videos are generated.
+
+Generative model
+================
+
+Units: time ``t`` in seconds; ``g`` in feature-grid units (snippets), related
+by :mod:`mmtal_zoom.datasets.time_grid` (fps 30, ``feat_stride`` 4,
+``num_frames`` 16 by default: 7.5 snippets/s like THUMOS14 I3D). A video of
+``D`` s has ``T = floor((D * fps - num_frames) / feat_stride) + 1`` snippets.
+
+1. Timings (parametric, the default). Per video:
+
+   * duration ``D ~ U(duration_range)``;
+   * its classes: one class, or with probability ``p_pair_video`` both
+     classes of a confusable pair (THUMOS14: 15% of the videos have two
+     classes, nearly always such a pair: CricketBowling/CricketShot,
+     CliffDiving/Diving);
+   * ``N = max(1, Poisson(lambda_v * D))`` instances with a per-video rate
+     ``lambda_v = instance_rate * exp(N(0, 0.4^2))`` (THUMOS14: 0.073 / s);
+   * lengths log-normal, ``log L ~ N(log 3.0, 0.83^2)`` clipped to
+     ``[0.4 s, D / 3]`` (THUMOS14: median 3.0 s, 68% < 5 s, 94% < 10 s), at
+     most 60% of the video covered (THUMOS14 mean coverage: 29%);
+   * background gaps ``Dirichlet(1, ..., 1) * (D - sum L)``; each gap between
+     two instances is, with probability 0.12, made nearly adjacent
+     (``U(0, 0.4)`` s) and, with probability 0.08, an overlap of up to 40% of
+     the shorter instance (THUMOS14: 11% adjacent, 9% overlapping).
+
+   With ``timings=PATH`` the videos, durations, fps and instances are the
+   real ones of a standard annotation file (e.g. THUMOS14: 20 classes); its
+   ``Validation`` videos become ``train`` (``val_fraction`` of them, chosen by
+   seed, become ``val``) and ``Test`` becomes ``test``; confusable pairs are
+   the classes that co-occur in at least 3 videos.
+
+2. Latent semantics, dimension ``r`` (``latent_dim``, 32, at most C / 2).
+   Dataset level:
+   a shared *actionness* vector ``a``, per class ``k`` a prototype
+   ``p_k = sqrt(w_act) a + sqrt(w_pair) s_pair(k) + sqrt(1 - w_act - w_pair)
+   g_k`` (``s_pair`` shared by the two classes of a confusable pair; ``w_pair
+   = 0`` for unpaired classes), a progression direction ``q_k`` (an action
+   looks different at its start and end) and a scene vector ``e_k``; all
+   ``a, s, g, q, e ~ N(0, I_r)``.
+
+   Per video, the latent sequence ``h_t`` (``(T, r)``) is the sum of
+
+   * background: ``gamma_scene * mean_k e_k`` over the video's classes (the
+     scene tells the sport), a video-specific ``gamma_video * N(0, I)`` and a
+     slow AR(1) drift (``phi = 0.99``, std ``sigma_drift``);
+   * actions: instance ``i`` of class ``y`` on ``[s_i, e_i]`` (grid units)
+     contributes ``alpha_i * rho_i(g) * (p_y + beta (2 tau - 1) q_y + u_i)``
+     with amplitude ``alpha_i ~ U(amp_range)``, instance variation ``u_i ~
+     N(0, sigma_inst^2 I)``, relative position ``tau = clip((g - s_i) /
+     (e_i - s_i), 0, 1)`` and the boundary ramps (Temporal Zoom, Gaussian
+     boundary kernel) ``rho_i(g) = Phi((g - s_i) / kappa_s) * Phi((e_i - g)
+     / kappa_e)``: a box blurred by a Gaussian of width ``kappa`` snippets at
+     each boundary. Each boundary draws its own ``kappa``: sharp ``U(0.8, 2)``
+     with probability 0.32, medium ``U(2, 4)`` with 0.40, gradual
+     ``U(4, 6.2)`` with 0.28 (Temporal Zoom Fig. 4: range 0.8-6.2, 32 / 40 /
+     28%). Short instances with gradual boundaries never reach full
+     amplitude;
+   * distractors (not annotated): ``Poisson(distractor_rate * D)`` bursts of
+     log-normal length (median 1.5 s) whose pattern is ``eta p_k +
+     sqrt(1 - eta^2) w``, ``eta ~ U(0.4, 0.75)``, ``k`` one of the video's
+     classes with probability 0.7 (else any), ``w ~ N(0, I)``, with the same
+     ramps and amplitudes as actions (e.g. a run-up without a jump);
+   * noise: AR(1) in time, ``phi_latent``, stationary std ``sigma_latent``.
+
+3. Observed features, ``C = feat_dim`` channels: ``z_t = W h_t / sqrt(r) +
+   n_t`` with a fixed random mixing ``W ~ N(0, 1)`` (``(C, r)``: the
+   features are low-rank plus noise like real ones) and channel noise ``n_t``
+   AR(1) (``phi_channel``, std ``sigma_channel``); then, per channel ``c``,
+   ``x_tc = a_c * max(0, exp(lam * (z_tc + b_c)) - theta)`` with ``a_c =
+   scale * exp(N(0, 0.35^2))``, ``b_c ~ N(0, 0.3^2)``: non-negative with a
+   few percent exact zeros (post-ReLU like I3D), right-skewed, channel means
+   of different sizes. Constants are set so that mean, std, zero fraction
+   and lag-1 autocorrelation match the real I3D samples (see
+   :func:`feature_stats` and ``tools/analysis/linear_probe.py``).
+
+Difficulty (judged on ``val`` with the linear probe, never on ``test``)
+comes from the latent noise, the confusable pairs, the distractors, weak
+instances (``amp_range``), blurred boundaries of short instances and the
+per-video background shift. Re-measure both sides with::
+
+    python tools/make_synthetic_dataset.py --out data/embedded \
+        --compare-stats ../shared/data/real_i3d_samples   # real vs generated
+    python tools/analysis/linear_probe.py data/embedded  # how hard (on val)
+"""
+import copy
+import json
+import os
+import os.path as osp
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from scipy.signal import lfilter
+from scipy.special import ndtr
+
+from ..time_grid import seconds_to_grid
+
+GENERATOR_VERSION = 1
+
+KAPPA_BINS = ((0.8, 2.0), (2.0, 4.0), (4.0, 6.2))
+KAPPA_PROBS = (0.32, 0.40, 0.28)
+
+PRESETS: Dict[str, dict] = {
+    # The embedded benchmark: a CPU-sized baseline trains and evaluates on it
+    # in minutes.
+    'default':
+    dict(num_videos=dict(train=150, val=50, test=50),
+         num_classes=10,
+         feat_dim=256,
+         duration_range=(30.0, 120.0)),
+    # For tests: generated in well under a second; an easier model (less
+    # noise, no distractors, more instances) so that a model can fit its
+    # 12 training videos within a few iterations.
+    'tiny':
+    dict(num_videos=dict(train=12, val=4, test=4),
+         num_classes=4,
+         feat_dim=32,
+         duration_range=(10.0, 24.0),
+         model=dict(sigma_latent=0.4,
+                    distractor_rate=0.0,
+                    instance_rate=0.15,
+                    gamma_video=0.3,
+                    sigma_drift=0.2,
+                    sigma_inst=0.2)),
+}
+
+
+@dataclass
+class FeatureModel:
+    """Parameters of the generative model (see the module docstring)."""
+    latent_dim: int = 32
+    w_act: float = 0.3
+    w_pair: float = 0.5
+    pair_fraction: float = 0.6  # fraction of classes in confusable pairs
+    beta: float = 0.5
+    gamma_scene: float = 0.5
+    gamma_video: float = 0.8
+    sigma_drift: float = 0.4
+    amp_range: Tuple[float, float] = (0.5, 1.1)
+    sigma_inst: float = 0.4
+    distractor_rate: float = 0.04  # bursts per second
+    sigma_latent: float = 0.85
+    phi_latent: float = 0.45
+    sigma_channel: float = 0.5
+    phi_channel: float = 0.2
+    lam: float = 0.4
+    theta: float = 0.35
+    scale: float = 0.175
+    # timings
+    p_pair_video: float = 0.2
+    instance_rate: float = 0.08
+    length_median: float = 3.0
+    length_sigma: float = 0.83
+    max_coverage: float = 0.6
+    p_adjacent: float = 0.12
+    p_overlap: float = 0.08
+
+
+# ----------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------
+def _rng(seed: int, stream: int, name: str = '') -> np.random.Generator:
+    key = zlib.crc32(name.encode('utf-8')) if name else 0
+    return np.random.default_rng(np.random.SeedSequence([seed, stream, key]))
+
+
+def num_snippets(duration: float, fps: float, feat_stride: int,
+                 num_frames: int) -> int:
+    """Snippets of a video: one every ``feat_stride`` frames while a whole
+    ``num_frames`` window fits (at least one)."""
+    n = int(np.floor((duration * fps - num_frames) / feat_stride)) + 1
+    return max(n, 1)
+
+
+def sample_kappa(rng: np.random.Generator, size) -> np.ndarray:
+    """Boundary sharpness in snippets: 32% U(0.8, 2), 40% U(2, 4), 28%
+    U(4, 6.2) (Temporal Zoom, Fig. 4)."""
+    which = rng.choice(3, size=size, p=KAPPA_PROBS)
+    lo = np.array([b[0] for b in KAPPA_BINS])[which]
+    hi = np.array([b[1] for b in KAPPA_BINS])[which]
+    return lo + (hi - lo) * rng.random(size)
+
+
+def ar1(rng: np.random.Generator, T: int, dim: int, phi: float,
+        std: float) -> np.ndarray:
+    """Stationary AR(1) noise ``(T, dim)`` with lag-1 autocorrelation
+    ``phi`` and standard deviation ``std``."""
+    w = rng.standard_normal((T, dim))
+    if phi == 0:
+        return std * w
+    y0 = rng.standard_normal((1, dim))
+    y = lfilter([np.sqrt(1 - phi**2)], [1.0, -phi], w, axis=0, zi=phi * y0)[0]
+    return std * y
+
+
+def feature_stats(feats: Union[np.ndarray, Sequence[np.ndarray]]) -> dict:
+    """Marginal statistics used for calibration: mean, std, fraction of
+    exact zeros, quantiles, and the lag-1 temporal autocorrelation (per
+    video: features centred per channel, pooled over channels; averaged over
+    videos)."""
+    if isinstance(feats, np.ndarray):
+        feats = [feats]
+    allv = np.concatenate([np.asarray(f, np.float64).ravel() for f in feats])
+    acs = []
+    for f in feats:
+        f = np.asarray(f, np.float64)
+        if f.shape[0] < 3:
+            continue
+        fc = f - f.mean(0)
+        den = (fc**2).sum()
+        if den > 0:
+            acs.append(float((fc[1:] * fc[:-1]).sum() / den))
+    q = np.quantile(allv, [0.25, 0.5, 0.75, 0.9, 0.99])
+    return dict(mean=float(allv.mean()),
+                std=float(allv.std()),
+                zero_frac=float((allv == 0).mean()),
+                q25=float(q[0]),
+                median=float(q[1]),
+                q75=float(q[2]),
+                q90=float(q[3]),
+                q99=float(q[4]),
+                lag1_autocorr=float(np.mean(acs)) if acs else float('nan'))
+
+
+# ----------------------------------------------------------------------
+# timings
+# ----------------------------------------------------------------------
+def _confusable_pairs(num_classes: int, fraction: float) -> List[tuple]:
+    n_pairs = int(round(fraction * num_classes / 2))
+    return [(2 * i, 2 * i + 1) for i in range(n_pairs)]
+
+
+def _parametric_video(rng: np.random.Generator, num_classes: int,
+                      pairs: List[tuple], duration_range, m: FeatureModel):
+    """Durations and instances of one video: ``(D, [(s, e, label)])``."""
+    D = float(np.round(rng.uniform(*duration_range), 2))
+    if pairs and rng.random() < m.p_pair_video:
+        classes = list(pairs[rng.integers(len(pairs))])
+    else:
+        classes = [int(rng.integers(num_classes))]
+    rate = m.instance_rate * np.exp(0.4 * rng.standard_normal())
+    n = max(1, int(rng.poisson(rate * D)))
+    lengths = np.exp(
+        np.log(m.length_median) + m.length_sigma * rng.standard_normal(n))
+    lengths = np.clip(lengths, 0.4, D / 3)
+    while len(lengths) > 1 and lengths.sum() > m.max_coverage * D:
+        lengths = lengths[:-1]
+    n = len(lengths)
+    gaps = rng.dirichlet(np.ones(n + 1)) * (D - lengths.sum())
+    spare = 0.0
+    for i in range(1, n):  # gaps between instances i-1 and i
+        u = rng.random()
+        if u < m.p_adjacent:
+            new = rng.uniform(0, 0.4)
+        elif u < m.p_adjacent + m.p_overlap:
+            new = -rng.uniform(0.1, 0.4) * min(lengths[i - 1], lengths[i])
+        else:
+            continue
+        spare += gaps[i] - new
+        gaps[i] = new
+    gaps[-1] += spare
+    insts = []
+    t = gaps[0]
+    for i in range(n):
+        s, e = t, min(t + lengths[i], D)
+        t = e + gaps[i + 1]
+        if e - s < 0.2:  # pushed past the end by the gap adjustments
+            continue
+        insts.append((float(np.round(s, 2)), float(np.round(e, 2)),
+                      int(classes[rng.integers(len(classes))])))
+    return D, insts
+
+
+def _annotation(s, e, label_id, classes, fps, kappa):
+    return dict(
+        label=classes[label_id],
+        segment=[s, e],
+        **{'segment(frames)': [round(s * fps, 1),
+                               round(e * fps, 1)]},
+        label_id=int(label_id),
+        boundary_kappa=[round(float(kappa[0]), 3),
+                        round(float(kappa[1]), 3)])
+
+
+def _limit(names: List[str], n: Optional[int]) -> List[str]:
+    return names if n is None else names[:n]
+
+
+def _real_timings(path: str, seed: int, val_fraction: float,
+                  num_videos: Optional[Dict[str, int]]):
+    """Videos of a real annotation file: ``(classes, pairs, videos)``."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'timings file {path} does not exist.')
+    with open(path, 'r', encoding='utf-8') as f:
+        db = json.load(f)
+    if not isinstance(db, dict) or not isinstance(db.get('database'), dict):
+        raise ValueError(f'{path}: expected a "database" object (standard '
+                         'TAL annotation format).')
+    db = db['database']
+    id_of = {}
+    for v, e in db.items():
+        for a in e.get('annotations', []):
+            if 'label' not in a or 'segment' not in a:
+                raise ValueError(f'{path}: database["{v}"] has an annotation '
+                                 'without "label" or "segment".')
+            id_of.setdefault(a['label'], a.get('label_id', 10**9))
+    classes = sorted(id_of, key=lambda c: (id_of[c], c))
+    cidx = {c: i for i, c in enumerate(classes)}
+    # confusable pairs: classes that co-occur in >= 3 videos, greedily
+    co: Dict[tuple, int] = {}
+    for e in db.values():
+        cs = sorted({cidx[a['label']] for a in e.get('annotations', [])})
+        for i in range(len(cs)):
+            for j in range(i + 1, len(cs)):
+                co[(cs[i], cs[j])] = co.get((cs[i], cs[j]), 0) + 1
+    pairs, used = [], set()
+    for (a, b), cnt in sorted(co.items(), key=lambda kv: -kv[1]):
+        if cnt >= 3 and a not in used and b not in used:
+            pairs.append((a, b))
+            used.update((a, b))
+    # subsets
+    mapping = {
+        'validation': 'train',
+        'test': 'test',
+        'train': 'train',
+        'training': 'train',
+        'val': 'val'
+    }
+    by_subset: Dict[str, List[str]] = {}
+    for v in sorted(db):
+        sub = mapping.get(
+            str(db[v].get('subset', '')).lower(),
+            str(db[v].get('subset', 'train')).lower())
+        by_subset.setdefault(sub, []).append(v)
+    if val_fraction > 0 and 'train' in by_subset:
+        names = by_subset['train']
+        order = _rng(seed, 3).permutation(len(names))
+        n_val = int(round(val_fraction * len(names)))
+        val = sorted(names[i] for i in order[:n_val])
+        by_subset['val'] = sorted(set(by_subset.get('val', [])) | set(val))
+        by_subset['train'] = sorted(set(names) - set(val))
+    videos = []
+    for sub in sorted(by_subset):
+        n = None if num_videos is None else num_videos.get(sub, 0)
+        for v in _limit(by_subset[sub], n):
+            e = db[v]
+            insts = [(float(a['segment'][0]), float(a['segment'][1]),
+                      cidx[a['label']]) for a in e.get('annotations', [])]
+            videos.append(
+                (v, sub, float(e['duration']), float(e.get('fps',
+                                                           30.0)), insts))
+    return classes, pairs, videos
+
+
+# ----------------------------------------------------------------------
+# features
+# ----------------------------------------------------------------------
+class _Prototypes:
+    """Dataset-level parameters of the feature model."""
+
+    def __init__(self, seed, num_classes, feat_dim, pairs, m: FeatureModel):
+        rng = _rng(seed, 0)
+        r = m.latent_dim
+        self.act = rng.standard_normal(r)
+        g = rng.standard_normal((num_classes, r))
+        self.proto = np.empty((num_classes, r))
+        paired = {c: p for p in pairs for c in p}
+        shared = {p: rng.standard_normal(r) for p in pairs}
+        for k in range(num_classes):
+            if k in paired:
+                self.proto[k] = (np.sqrt(m.w_act) * self.act +
+                                 np.sqrt(m.w_pair) * shared[paired[k]] +
+                                 np.sqrt(1 - m.w_act - m.w_pair) * g[k])
+            else:
+                self.proto[k] = (np.sqrt(m.w_act) * self.act +
+                                 np.sqrt(1 - m.w_act) * g[k])
+        self.prog = rng.standard_normal((num_classes, r))
+        self.scene = rng.standard_normal((num_classes, r))
+        self.W = rng.standard_normal((feat_dim, r)) / np.sqrt(r)
+        self.a = m.scale * np.exp(0.35 * rng.standard_normal(feat_dim))
+        self.b = 0.3 * rng.standard_normal(feat_dim)
+
+
+def _ramp(grid: np.ndarray, s: float, e: float, ks: float,
+          ke: float) -> np.ndarray:
+    return ndtr((grid - s) / ks) * ndtr((e - grid) / ke)
+
+
+def synthesize_features(rng: np.random.Generator, P: _Prototypes, T: int,
+                        grid_insts: List[tuple], kappas: np.ndarray,
+                        video_classes: List[int], duration: float,
+                        grid_per_sec: float, m: FeatureModel) -> np.ndarray:
+    """Features ``(T, C)`` float32 of one video.
+
+    Args:
+        grid_insts: ``[(s, e, label)]`` in grid units.
+        kappas: ``(N, 2)`` boundary widths (snippets).
+        video_classes: the classes of the video (scene, distractors).
+        grid_per_sec: snippets per second (distractor lengths).
+    """
+    r = m.latent_dim
+    K = P.proto.shape[0]
+    g = np.arange(T, dtype=np.float64)
+    h = np.zeros((T, r))
+    # background: scene of the video's classes, video appearance, drift
+    h += m.gamma_scene * P.scene[video_classes].mean(0)
+    h += m.gamma_video * rng.standard_normal(r)
+    h += ar1(rng, T, r, 0.99, m.sigma_drift)
+    # actions
+    for (s, e, y), (ks, ke) in zip(grid_insts, kappas):
+        rho = _ramp(g, s, e, ks, ke)
+        tau = np.clip((g - s) / max(e - s, 1e-6), 0, 1)
+        pattern = (P.proto[y][None] + m.beta *
+                   (2 * tau - 1)[:, None] * P.prog[y][None] +
+                   m.sigma_inst * rng.standard_normal(r)[None])
+        h += rng.uniform(*m.amp_range) * rho[:, None] * pattern
+    # distractors: unannotated bursts that partly look like an action
+    for _ in range(int(rng.poisson(m.distractor_rate * duration))):
+        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
+        length *= grid_per_sec
+        s = rng.uniform(-0.5 * length, T - 0.5 * length)
+        ks, ke = sample_kappa(rng, 2)
+        k = (video_classes[rng.integers(len(video_classes))]
+             if rng.random() < 0.7 else int(rng.integers(K)))
+        eta = rng.uniform(0.4, 0.75)
+        pattern = eta * P.proto[k] + np.sqrt(1 - eta**2) * \
+            rng.standard_normal(r)
+        h += rng.uniform(*m.amp_range) * _ramp(g, s, s + length, ks,
+                                               ke)[:, None] * pattern[None]
+    h += ar1(rng, T, r, m.phi_latent, m.sigma_latent)
+    # observed channels
+    z = h @ P.W.T
+    z += ar1(rng, T, z.shape[1], m.phi_channel, m.sigma_channel)
+    x = P.a * np.maximum(np.exp(m.lam * (z + P.b)) - m.theta, 0.0)
+    return x.astype(np.float32)
+
+
+# ----------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------
+def generate_synthetic_database(
+        num_videos: Optional[Dict[str, int]] = None,
+        num_classes: int = 10,
+        feat_dim: int = 256,
+        seed: int = 0,
+        timings: Optional[str] = None,
+        duration_range: Tuple[float, float] = (30.0, 120.0),
+        fps: float = 30.0,
+        feat_stride: int = 4,
+        num_frames: int = 16,
+        val_fraction: float = 0.0,
+        model: Optional[Union[FeatureModel, dict]] = None,
+        progress: bool = False) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """Generate timings and features (see the module docstring).
+
+    Args:
+        num_videos (dict, optional): videos per subset, e.g.
+            ``dict(train=150, val=50, test=50)`` (the default). With
+            ``timings``: the maximum per subset (first ones by name; a
+            subset not named gets none; ``None`` = all).
+        num_classes (int): classes (parametric timings only).
+        feat_dim (int): feature channels ``C``.
+        seed (int): everything is deterministic given the seed.
+        timings (str, optional): a standard annotation file whose real videos,
+            durations, fps and instances are used (``Validation`` -> ``train``,
+            ``Test`` -> ``test``).
+        duration_range (tuple): video durations in seconds (parametric).
+        fps, feat_stride, num_frames: the feature grid (fps of the timings
+            file wins when given there).
+        val_fraction (float): with ``timings``, the fraction of training
+            videos (chosen by seed) moved to ``val``.
+        model (FeatureModel | dict, optional): generative parameters.
+        progress (bool): show a tqdm progress bar.
+
+    Returns:
+        tuple: ``database`` (the standard annotation format, plus
+        ``boundary_kappa`` per annotation and a ``generator`` record) and
+        ``features`` ``{video: float32 (T, C)}``.
+    """
+    if model is None:
+        model = FeatureModel()
+    elif isinstance(model, dict):
+        model = FeatureModel(**model)
+    if model.latent_dim > max(feat_dim // 2, 1):
+        # keep the features low-rank plus noise for small feat_dim
+        model = FeatureModel(
+            **{
+                **asdict(model), 'latent_dim': max(feat_dim // 2, 1)
+            })
+    if timings is not None:
+        classes, pairs, videos = _real_timings(timings, seed, val_fraction,
+                                               num_videos)
+        num_classes = len(classes)
+    else:
+        if num_videos is None:
+            num_videos = dict(PRESETS['default']['num_videos'])
+        width = max(4, len(str(max(num_videos.values(), default=1))))
+        classes = [f'action{k:02d}' for k in range(num_classes)]
+        pairs = _confusable_pairs(num_classes, model.pair_fraction)
+        videos = []
+        for sub, n in num_videos.items():
+            for i in range(n):
+                name = f'video_{sub}_{i:0{width}d}'
+                D, insts = _parametric_video(_rng(seed, 1, name), num_classes,
+                                             pairs, duration_range, model)
+                videos.append((name, sub, D, fps, insts))
+
+    P = _Prototypes(seed, num_classes, feat_dim, pairs, model)
+    database, features = {}, {}
+    it = videos
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(videos, desc='generating videos', unit='video')
+    for name, sub, D, vfps, insts in it:
+        rng = _rng(seed, 2, name)
+        T = num_snippets(D, vfps, feat_stride, num_frames)
+        kappas = sample_kappa(rng, (len(insts), 2))
+        grid_insts = [(float(seconds_to_grid(s, vfps, feat_stride,
+                                             num_frames)),
+                       float(seconds_to_grid(e, vfps, feat_stride,
+                                             num_frames)), y)
+                      for s, e, y in insts]
+        vclasses = sorted({y
+                           for _, _, y in insts
+                           }) or [int(rng.integers(num_classes))]
+        features[name] = synthesize_features(rng, P, T, grid_insts, kappas,
+                                             vclasses, D, vfps / feat_stride,
+                                             model)
+        database[name] = dict(subset=sub,
+                              duration=D,
+                              fps=vfps,
+                              annotations=[
+                                  _annotation(s, e, y, classes, vfps, k)
+                                  for (s, e, y), k in zip(insts, kappas)
+                              ])
+    meta = dict(name='mmtal_zoom.synthetic',
+                version=GENERATOR_VERSION,
+                seed=seed,
+                timings=None if timings is None else osp.basename(timings),
+                num_classes=num_classes,
+                feat_dim=feat_dim,
+                feat_stride=feat_stride,
+                num_frames=num_frames,
+                confusable_pairs=[[classes[a], classes[b]] for a, b in pairs],
+                model=asdict(model))
+    return dict(version=f'mmtal_zoom-synthetic-v{GENERATOR_VERSION}',
+                generator=meta,
+                database=database), features
+
+
+def _atomic_write_bytes(path: str, write) -> None:
+    tmp = f'{path}.tmp-{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def write_tal_dataset(out_dir: str,
+                      database: dict,
+                      features: Dict[str, np.ndarray],
+                      progress: bool = False) -> str:
+    """Write ``out_dir/features/<video>.npy`` then ``out_dir/
+    annotations.json`` (each atomically; the annotation file is written
+    last, so its presence marks a complete dataset).
+
+    Returns:
+        str: the path of the annotation file.
+    """
+    missing = [v for v in database['database'] if v not in features]
+    if missing:
+        raise KeyError(f'no features for videos {missing[:5]}')
+    feat_dir = osp.join(out_dir, 'features')
+    os.makedirs(feat_dir, exist_ok=True)
+    items = [(v, features[v]) for v in database['database']]
+    if progress:
+        from tqdm import tqdm
+        items = tqdm(items, desc='writing features', unit='video')
+    for v, f in items:
+        _atomic_write_bytes(
+            osp.join(feat_dir, v + '.npy'),
+            lambda fh, f=f: np.save(fh, np.ascontiguousarray(f, np.float32)))
+    ann = osp.join(out_dir, 'annotations.json')
+    text = json.dumps(database, indent=1).encode('utf-8')
+    _atomic_write_bytes(ann, lambda fh: fh.write(text))
+    return ann
+
+
+def preset_kwargs(preset: str) -> dict:
+    if preset not in PRESETS:
+        raise ValueError(f'unknown preset {preset!r}; choose one of '
+                         f'{sorted(PRESETS)}')
+    return copy.deepcopy(PRESETS[preset])
+
+
+def _fingerprint(kwargs: dict) -> dict:
+    """What the output depends on besides the user's request: the generator
+    version and the resolved model parameters."""
+    model = kwargs.get('model') or {}
+    if isinstance(model, FeatureModel):
+        model = asdict(model)
+    rest = {k: v for k, v in kwargs.items() if k != 'model'}
+    return json.loads(
+        json.dumps(dict(version=GENERATOR_VERSION,
+                        model=asdict(FeatureModel(**model)),
+                        kwargs=rest),
+                   sort_keys=True,
+                   default=str))
+
+
+def make_embedded_dataset(out_dir: str,
+                          preset: str = 'default',
+                          seed: int = 0,
+                          timings: Optional[str] = None,
+                          force: bool = False,
+                          progress: bool = False,
+                          **overrides) -> str:
+    """Generate a preset and write it to ``out_dir``.
+
+    If ``out_dir`` already holds a dataset generated with the same request
+    (preset, seed, timings, overrides), it is kept when it is complete and
+    was made by the same generator version and model, and regenerated
+    otherwise. A dataset made with another request, or an annotation file
+    this generator did not write, is never overwritten without ``force``.
+
+    Args:
+        out_dir (str): folder for ``annotations.json`` and ``features/``.
+        preset (str): ``'default'`` (the embedded benchmark) or ``'tiny'``.
+        seed (int): generator seed.
+        timings (str, optional): real annotation file for the timings.
+        force (bool): regenerate even if present; features of videos that
+            are no longer in the dataset are removed.
+        progress (bool): tqdm progress bars.
+        **overrides: any argument of :func:`generate_synthetic_database`.
+
+    Returns:
+        str: the path of ``annotations.json``.
+    """
+    kwargs = preset_kwargs(preset)
+    kwargs.update(overrides)
+    kwargs.update(seed=seed, timings=timings)
+    ann = osp.join(out_dir, 'annotations.json')
+    feat_dir = osp.join(out_dir, 'features')
+    request = dict(preset=preset,
+                   seed=seed,
+                   timings=None if timings is None else osp.abspath(timings),
+                   overrides={
+                       k: v
+                       for k, v in sorted(overrides.items())
+                   })
+    request = json.loads(json.dumps(request, default=str))  # tuples -> lists
+    fingerprint = _fingerprint(kwargs)
+    regenerate = force
+    if osp.isfile(ann) and not force:
+        try:
+            with open(ann, 'r', encoding='utf-8') as f:
+                old = json.load(f)
+            gen = old.get('generator', {})
+        except (OSError, ValueError):
+            old, gen = None, {}
+        if gen.get('request') != request:
+            raise FileExistsError(
+                f'{ann} exists but was not generated with these settings '
+                f'(found {gen.get("request")}, requested {request}); use '
+                'force=True (--force) to overwrite it.')
+        complete = all(
+            osp.isfile(osp.join(feat_dir, v + '.npy'))
+            for v in old.get('database', {}))
+        if complete and gen.get('fingerprint') == fingerprint:
+            return ann
+        regenerate = True  # stale or incomplete output of this generator
+    database, features = generate_synthetic_database(progress=progress,
+                                                     **kwargs)
+    database['generator']['request'] = request
+    database['generator']['fingerprint'] = fingerprint
+    if regenerate and osp.isdir(feat_dir):
+        for fn in os.listdir(feat_dir):
+            if fn.endswith('.npy') and fn[:-4] not in features:
+                os.remove(osp.join(feat_dir, fn))
+    return write_tal_dataset(out_dir, database, features, progress=progress)
+
+
+__all__ = [
+    'FeatureModel', 'PRESETS', 'generate_synthetic_database',
+    'write_tal_dataset', 'make_embedded_dataset', 'feature_stats',
+    'sample_kappa', 'num_snippets', 'synthesize_features'
+]

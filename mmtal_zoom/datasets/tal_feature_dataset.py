@@ -1,0 +1,284 @@
+"""TALFeatureDataset: pre-extracted snippet features + the field's annotation
+JSON (ActionFormer / TriDet / OpenTAD format)."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from mmaction.registry import DATASETS, TRANSFORMS
+
+FEATURE_SUFFIXES = ('.npy', '.pt')
+
+
+@DATASETS.register_module()
+class TALFeatureDataset(BaseDataset):
+    """Temporal action localization on pre-extracted features.
+
+    Annotation file (the format of THUMOS14's ``thumos14.json`` as used by
+    ActionFormer, TriDet and CLTDR-GMG)::
+
+        {"version": "...",
+         "database": {
+            "<video>": {"subset": "Validation", "duration": 33.8, "fps": 30.0,
+                        "annotations": [{"label": "CricketShot",
+                                         "segment": [1.0, 1.5],
+                                         "label_id": 6}, ...]}}}
+
+    ``fps`` may be missing (``default_fps`` is used), ``label_id`` may be
+    missing (classes are then ordered by name), ``annotations`` may be missing
+    or empty (a video without ground truth, kept only when
+    ``filter_empty_gt=False`` or in ``test_mode``).
+
+    Features: one file per video, ``<data_prefix['feature']>/<video><suffix>``,
+    an array of shape ``(T, C)`` stored as ``.npy`` or as a tensor in ``.pt``
+    (loaded with ``weights_only=True``). Features are read lazily by
+    :class:`LoadTALFeatures`; here only the file's existence is checked.
+
+    Time in the data list is in seconds; :class:`LoadTALFeatures` converts it
+    to feature-grid units with :mod:`mmtal_zoom.datasets.time_grid`.
+
+    Args:
+        ann_file (str): the annotation JSON.
+        data_prefix (dict): ``feature``: folder of the feature files.
+        subset (str | list[str], optional): subset name(s) as written in the
+            JSON (e.g. ``'Validation'``, ``['train', 'val']``). ``None``
+            keeps every video.
+        feat_stride (int): frames between consecutive snippets. Default 4.
+        num_frames (int): frames per snippet. Default 16.
+        default_fps (float, optional): fps when a JSON entry has none.
+            Default 30. ``None``: every entry must have its own ``fps``.
+        classes (Sequence[str], optional): class names, index = label id.
+            ``None``: the classes of the whole JSON (every subset, so splits
+            agree), ordered by ``label_id`` (then by name). Given: ``label_id``
+            in the JSON is ignored and a label not in ``classes`` is an error.
+            ``metainfo=dict(classes=...)`` is accepted too.
+        filter_empty_gt (bool): drop videos without instances when not in
+            ``test_mode``. Default True.
+        feature_suffix (str, optional): ``'.npy'`` or ``'.pt'``. ``None``
+            (default): ``.npy`` if present, else ``.pt``.
+        check_features (bool): check at construction that every feature file
+            exists (a clear error early instead of a crash mid-training).
+            Default True.
+
+    Each data-list entry: ``video_name``, ``feature_path``, ``subset``,
+    ``duration`` (s), ``fps``, ``feat_stride``, ``num_frames``,
+    ``gt_segments`` float32 ``(N, 2)`` seconds, ``gt_labels`` int64 ``(N,)``.
+    """
+
+    METAINFO: dict = dict(classes=None)
+
+    def __init__(self,
+                 ann_file: str,
+                 data_prefix: dict = dict(feature=''),
+                 subset: Union[str, Sequence[str], None] = None,
+                 feat_stride: int = 4,
+                 num_frames: int = 16,
+                 default_fps: Optional[float] = 30.0,
+                 classes: Optional[Sequence[str]] = None,
+                 filter_empty_gt: bool = True,
+                 feature_suffix: Optional[str] = None,
+                 check_features: bool = True,
+                 metainfo: Optional[dict] = None,
+                 **kwargs):
+        if isinstance(subset, str):
+            subset = [subset]
+        self.subset = None if subset is None else list(subset)
+        self.feat_stride = feat_stride
+        self.num_frames = num_frames
+        self.default_fps = (None
+                            if default_fps is None else float(default_fps))
+        if classes is None and metainfo is not None:
+            classes = metainfo.get('classes')
+        if isinstance(classes, str):
+            raise TypeError('classes must be a sequence of class names, got '
+                            f'the string {classes!r}')
+        self.classes_arg = None if classes is None else tuple(classes)
+        self.filter_empty_gt = filter_empty_gt
+        if feature_suffix is not None and feature_suffix not in \
+                FEATURE_SUFFIXES:
+            raise ValueError(f'feature_suffix must be one of '
+                             f'{FEATURE_SUFFIXES} or None, got '
+                             f'{feature_suffix!r}')
+        self.feature_suffix = feature_suffix
+        self.check_features = check_features
+        if 'feature' not in data_prefix:
+            raise KeyError("data_prefix must have a 'feature' key (the folder "
+                           f'of the feature files), got {data_prefix}')
+        # Build the transforms from MMAction2's registry here, so that the
+        # dataset also works outside a runner (mmengine's ``Compose`` looks in
+        # its root registry unless the default scope is ``mmaction``).
+        kwargs['pipeline'] = [
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in kwargs.get('pipeline', [])
+        ]
+        super().__init__(ann_file=ann_file,
+                         data_prefix=data_prefix,
+                         metainfo=metainfo,
+                         **kwargs)
+
+    # ------------------------------------------------------------------
+    def _read_database(self) -> dict:
+        if not self.ann_file or not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'TALFeatureDataset: annotation file {self.ann_file!r} does '
+                'not exist (expected the standard TAL annotation JSON).')
+        try:
+            with open(self.ann_file, 'r', encoding='utf-8') as f:
+                ann = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{self.ann_file}: not valid JSON ({e}).') from e
+        if not isinstance(ann, dict) or not isinstance(ann.get('database'),
+                                                       dict):
+            raise ValueError(
+                f'{self.ann_file}: expected a JSON object with a "database" '
+                'field mapping video names to entries, got '
+                f'{type(ann).__name__} with keys '
+                f'{sorted(ann)[:5] if isinstance(ann, dict) else None}.')
+        return ann['database']
+
+    def _check_entry(self, video: str, entry) -> List[dict]:
+        """Validate one database entry; return its annotation list."""
+        where = f'{self.ann_file}: database["{video}"]'
+        if not isinstance(entry, dict):
+            raise ValueError(f'{where} must be an object, got '
+                             f'{type(entry).__name__}.')
+        for key in ('subset', 'duration'):
+            if key not in entry:
+                raise ValueError(f'{where} has no "{key}" field.')
+        if not isinstance(entry['subset'], str):
+            raise ValueError(f'{where}["subset"] must be a string, got '
+                             f'{entry["subset"]!r}.')
+        dur = entry['duration']
+        if not isinstance(dur, (int, float)) or not dur > 0:
+            raise ValueError(f'{where}["duration"] must be a positive number '
+                             f'of seconds, got {dur!r}.')
+        fps = entry.get('fps', self.default_fps)
+        if fps is None:
+            raise ValueError(f'{where} has no "fps" field and default_fps '
+                             'is None.')
+        if isinstance(
+                fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+            raise ValueError(f'{where}["fps"] must be a positive number, got '
+                             f'{fps!r}.')
+        anns = entry.get('annotations', [])
+        if anns is None:
+            anns = []
+        if not isinstance(anns, list):
+            raise ValueError(f'{where}["annotations"] must be a list, got '
+                             f'{type(anns).__name__}.')
+        for i, a in enumerate(anns):
+            aw = f'{where}["annotations"][{i}]'
+            if not isinstance(a, dict):
+                raise ValueError(f'{aw} must be an object.')
+            seg = a.get('segment')
+            if (not isinstance(seg, (list, tuple)) or len(seg) != 2
+                    or not all(isinstance(s, (int, float)) for s in seg)):
+                raise ValueError(f'{aw}["segment"] must be [start_s, end_s], '
+                                 f'got {seg!r}.')
+            if seg[1] < seg[0]:
+                raise ValueError(f'{aw}["segment"] ends before it starts: '
+                                 f'{seg!r}.')
+            if 'label' not in a and 'label_id' not in a:
+                raise ValueError(f'{aw} has neither "label" nor "label_id".')
+            if 'label' in a and not isinstance(a['label'], str):
+                raise ValueError(f'{aw}["label"] must be a string, got '
+                                 f'{a["label"]!r}.')
+            if 'label_id' in a and (isinstance(a['label_id'], bool)
+                                    or not isinstance(a['label_id'], int)):
+                raise ValueError(f'{aw}["label_id"] must be an integer, got '
+                                 f'{a["label_id"]!r}.')
+        return anns
+
+    def _classes_from_database(self, db: dict) -> Tuple[str, ...]:
+        """Class names of the whole JSON, ordered by ``label_id``."""
+        name_to_id: Dict[str, Optional[int]] = {}
+        id_to_name: Dict[int, str] = {}
+        for video, entry in db.items():
+            for a in entry.get('annotations') or []:
+                name = a.get('label', str(a.get('label_id')))
+                lid = a.get('label_id')
+                if name in name_to_id and name_to_id[name] != lid:
+                    raise ValueError(
+                        f'{self.ann_file}: label "{name}" has label_id '
+                        f'{name_to_id[name]} and {lid} (video "{video}").')
+                if lid is not None and id_to_name.get(lid, name) != name:
+                    raise ValueError(
+                        f'{self.ann_file}: label_id {lid} names both '
+                        f'"{id_to_name[lid]}" and "{name}" (video "{video}").')
+                name_to_id[name] = lid
+                if lid is not None:
+                    id_to_name[lid] = name
+        big = float('inf')
+        return tuple(
+            sorted(name_to_id,
+                   key=lambda n:
+                   (big if name_to_id[n] is None else name_to_id[n], n)))
+
+    def _feature_path(self, video: str) -> str:
+        root = self.data_prefix['feature']
+        suffixes = ((self.feature_suffix, )
+                    if self.feature_suffix else FEATURE_SUFFIXES)
+        paths = [osp.join(root, video + s) for s in suffixes]
+        if not self.check_features:
+            return paths[0]
+        for p in paths:
+            if osp.isfile(p):
+                return p
+        raise FileNotFoundError(
+            f'TALFeatureDataset: no feature file for video "{video}": '
+            f'tried {", ".join(paths)} (annotation file {self.ann_file}).')
+
+    def load_data_list(self) -> List[dict]:
+        """Parse the annotation JSON into one entry per video."""
+        db = self._read_database()
+        entries = {v: self._check_entry(v, e) for v, e in db.items()}
+        classes = self.classes_arg or self._classes_from_database(db)
+        self._metainfo['classes'] = tuple(classes)
+        class_index = {c: i for i, c in enumerate(classes)}
+
+        if self.subset is not None:
+            present = {e['subset'] for e in db.values()}
+            missing = [s for s in self.subset if s not in present]
+            if missing:
+                raise ValueError(
+                    f'{self.ann_file}: subset(s) {missing} not found; the '
+                    f'file has {sorted(present)}.')
+
+        data_list = []
+        for video, entry in db.items():
+            if self.subset is not None and entry['subset'] not in self.subset:
+                continue
+            anns = entries[video]
+            segs, labels = [], []
+            for a in anns:
+                name = a.get('label', str(a.get('label_id')))
+                if name not in class_index:
+                    raise ValueError(
+                        f'{self.ann_file}: video "{video}" has label '
+                        f'"{name}", which is not in classes {tuple(classes)}.')
+                segs.append(a['segment'])
+                labels.append(class_index[name])
+            fps = entry.get('fps', self.default_fps)
+            data_list.append(
+                dict(video_name=video,
+                     feature_path=self._feature_path(video),
+                     subset=entry['subset'],
+                     duration=float(entry['duration']),
+                     fps=float(fps),
+                     feat_stride=self.feat_stride,
+                     num_frames=self.num_frames,
+                     gt_segments=np.asarray(segs,
+                                            dtype=np.float32).reshape(-1, 2),
+                     gt_labels=np.asarray(labels, dtype=np.int64)))
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        """Drop videos without ground truth (training only)."""
+        if self.test_mode or not self.filter_empty_gt:
+            return self.data_list
+        return [d for d in self.data_list if len(d['gt_labels']) > 0]
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        return sorted(set(self.get_data_info(idx)['gt_labels'].tolist()))
