@@ -35,3 +35,51 @@ def tiny_tal_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp('tiny_tal_dataset')
     make_embedded_dataset(str(out), preset='tiny', seed=0)
     return out
+
+
+def write_tiny_config(path, data_root, base='baseline/baseline_embedded.py',
+                      extra=''):
+    """A CPU-seconds version of an embedded config on the tiny dataset.
+
+    Inherits ``configs/<base>`` and shrinks the model (16-d, 4 levels), the
+    schedule (4 epochs, evaluation at the end on 'val') and the batches
+    (test batch 1, so that 1- and 2-process evaluation see identical
+    inputs). ``extra`` is appended verbatim (further overrides).
+    """
+    base_path = REPO_ROOT / 'configs' / base
+    text = f'''
+_base_ = [{str(base_path)!r}]
+data_root = {str(data_root)!r}
+_data = dict(ann_file=data_root + '/annotations.json',
+             data_prefix=dict(feature=data_root + '/features'))
+train_dataloader = dict(batch_size=2, dataset=dict(**_data))
+val_dataloader = dict(batch_size=1, dataset=dict(**_data))
+test_dataloader = dict(batch_size=1, dataset=dict(**_data))
+_levels = 4
+model = dict(
+    data_preprocessor=dict(max_seq_len=192, pad_size_divisor=8),
+    backbone=dict(in_channels=32, embed_dims=16),
+    neck=dict(in_channels=16, num_levels=_levels, num_heads=2,
+              window_size=5),
+    head=dict(num_classes=4, in_channels=16, feat_channels=16,
+              prior_generator=dict(
+                  strides=[1, 2, 4, 8],
+                  regression_ranges=[(0, 4), (4, 8), (8, 16), (16, 10000)])))
+train_cfg = dict(max_epochs=4, val_begin=4, val_interval=1)
+optim_wrapper = dict(optimizer=dict(lr=5e-3))
+custom_hooks = [dict(type='EMAHook', momentum=0.1, priority='ABOVE_NORMAL')]
+param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=True,
+                        begin=0, end=1, convert_to_iter_based=True)]
+default_hooks = dict(logger=dict(interval=1))
+{extra}
+'''
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope='session')
+def tiny_baseline_config(tiny_tal_dataset, tmp_path_factory):
+    """Path of a tiny baseline config on the tiny dataset (see
+    :func:`write_tiny_config`)."""
+    out = tmp_path_factory.mktemp('tiny_cfg') / 'baseline_tiny.py'
+    return write_tiny_config(out, tiny_tal_dataset)

@@ -94,7 +94,9 @@ def merge_args(cfg, args):
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    # mmengine's Runner needs a 'seed' key (None: a random seed, logged)
     randomness = dict(cfg.get('randomness', None) or {})
+    randomness.setdefault('seed', None)
     if args.seed is not None:
         randomness['seed'] = args.seed
     if args.diff_rank_seed:

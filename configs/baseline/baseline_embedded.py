@@ -11,5 +11,5 @@ model = dict(
     backbone=dict(in_channels=256, embed_dims=embed_dims),
     neck=dict(in_channels=embed_dims, num_levels=num_levels, num_heads=4,
               window_size=9, drop_path=0.1),
-    head=dict(num_classes=20, in_channels=embed_dims,
+    head=dict(num_classes=10, in_channels=embed_dims,
               feat_channels=embed_dims))

@@ -12,12 +12,12 @@ from mmaction.registry import MODELS
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
 
-@pytest.mark.parametrize('name,in_channels,seq_len,num_levels', [
-    ('baseline/baseline_embedded.py', 256, 768, 6),
-    ('baseline/baseline_thumos14_i3d.py', 2048, 2304, 6),
+@pytest.mark.parametrize('name,in_channels,seq_len,num_levels,classes', [
+    ('baseline/baseline_embedded.py', 256, 768, 6, 10),
+    ('baseline/baseline_thumos14_i3d.py', 2048, 2304, 6, 20),
 ])
 def test_baseline_config_builds_and_runs_forward(name, in_channels, seq_len,
-                                                 num_levels):
+                                                 num_levels, classes):
     cfg = Config.fromfile(str(CONFIGS / name))
     assert cfg.custom_imports['imports'] == ['mmtal_zoom']
     model = MODELS.build(cfg.model).eval()
@@ -25,7 +25,7 @@ def test_baseline_config_builds_and_runs_forward(name, in_channels, seq_len,
     with torch.no_grad():
         cls_logits, reg_offsets = model(x, mode='tensor')
     assert len(cls_logits) == num_levels
-    assert cls_logits[0].shape == (1, 20, seq_len)
+    assert cls_logits[0].shape == (1, classes, seq_len)
     assert reg_offsets[-1].shape == (1, 2, seq_len // 2**(num_levels - 1))
 
 
