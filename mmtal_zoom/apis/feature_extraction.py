@@ -1,0 +1,560 @@
+"""Snippet features of raw videos from an MMAction2 recognizer.
+
+A video of ``N`` frames (at the extraction ``fps``) becomes a ``(T, C)``
+array: snippet ``i`` is the clip of ``clip_len`` frames taken every
+``frame_interval`` frames from frame ``i * feat_stride``; it spans
+``num_frames = clip_len * frame_interval`` frames and is centred at frame
+``i * feat_stride + num_frames / 2`` -- the convention of
+:mod:`mmtal_zoom.datasets.time_grid` (ActionFormer's), so that a dataset
+config with the same ``feat_stride`` / ``num_frames`` / ``fps`` maps the
+features back to seconds correctly. Snippets are taken while a whole window
+fits::
+
+    T = max(1, floor((N - num_frames) / feat_stride) + 1)
+
+(a video shorter than one window gives one snippet whose missing frames
+repeat the last one). This is the length that
+``LoadTALFeatures`` expects, ``(duration * fps - num_frames) / feat_stride +
+1``.
+
+Every clip goes through the recognizer's own test-time spatial pipeline
+(``Resize``, ``CenterCrop``, ... from its config), its data preprocessor
+(mean / std) and its backbone; the backbone output is average-pooled over
+time and space (``C`` = backbone channels; the two pathways of SlowFast are
+concatenated). Decoding uses MMAction2's own ``DecordInit`` /
+``DecordDecode`` transforms from the registry, a chunk of frames at a time,
+so long videos do not have to fit in memory.
+"""
+import io
+import json
+import logging
+import os
+import os.path as osp
+import warnings
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger, print_log
+
+from ..utils import atomic_write_bytes, atomic_write_json
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv',
+                    '.mpg', '.mpeg', '.wmv', '.3gp', '.ts')
+MANIFEST_NAME = 'manifest.json'
+MANIFEST_VERSION = 1
+
+# Pipeline steps that decode or sample frames in time, or pack the result:
+# extraction does these itself (sliding snippets instead of SampleFrames).
+_TEMPORAL_STEPS = {
+    'DecordInit', 'DecordDecode', 'OpenCVInit', 'OpenCVDecode', 'PyAVInit',
+    'PyAVDecode', 'PyAVDecodeMotionVector', 'RawFrameDecode', 'ArrayDecode',
+    'SampleFrames', 'UntrimmedSampleFrames', 'DenseSampleFrames',
+    'SampleAVAFrames', 'UniformSample', 'UniformSampleFrames', 'FormatShape',
+    'PackActionInputs', 'Collect', 'ToTensor'
+}
+# Multi-view test crops would turn one snippet into several feature vectors.
+_MULTI_VIEW_CROPS = {'ThreeCrop', 'TenCrop'}
+
+
+def snippet_count(num_video_frames: int, feat_stride: int,
+                  num_frames: int) -> int:
+    """``T = max(1, floor((N - num_frames) / feat_stride) + 1)``."""
+    if num_video_frames < 1:
+        raise ValueError(f'a video needs at least one frame, got '
+                         f'{num_video_frames}')
+    return max(1, (num_video_frames - num_frames) // feat_stride + 1)
+
+
+def snippet_frame_indices(num_snippets: int, feat_stride: int, clip_len: int,
+                          frame_interval: int,
+                          num_video_frames: int) -> np.ndarray:
+    """Frame indices ``(T, clip_len)`` of every snippet (clamped to the last
+    frame for videos shorter than one window)."""
+    starts = np.arange(num_snippets)[:, None] * feat_stride
+    inds = starts + np.arange(clip_len)[None, :] * frame_interval
+    return np.minimum(inds, num_video_frames - 1)
+
+
+def collect_videos(inputs: Union[str, Sequence[str]],
+                   extensions: Sequence[str] = VIDEO_EXTENSIONS) -> List[str]:
+    """Video paths from files, folders (their videos, sorted) and ``.txt``
+    lists (one path per line, relative to the list's folder; ``#`` starts a
+    comment).
+
+    Raises:
+        FileNotFoundError: an input does not exist.
+        ValueError: nothing to extract, or two videos share a name (the
+            feature file is named after the video's file stem).
+    """
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    videos: List[str] = []
+    for item in inputs:
+        if osp.isdir(item):
+            found = sorted(
+                osp.join(item, f) for f in os.listdir(item)
+                if f.lower().endswith(tuple(extensions))
+                and osp.isfile(osp.join(item, f)))
+            if not found:
+                raise ValueError(f'{item}: no video files (extensions '
+                                 f'{", ".join(extensions)}) in this folder.')
+            videos.extend(found)
+        elif item.endswith('.txt') and osp.isfile(item):
+            root = osp.dirname(osp.abspath(item))
+            with open(item, encoding='utf-8') as f:
+                for n, line in enumerate(f, 1):
+                    line = line.split('#', 1)[0].strip()
+                    if not line:
+                        continue
+                    path = line if osp.isabs(line) else osp.join(root, line)
+                    if not osp.isfile(path):
+                        raise FileNotFoundError(
+                            f'{item}:{n}: video {path} does not exist.')
+                    videos.append(path)
+        elif osp.isfile(item):
+            videos.append(item)
+        else:
+            raise FileNotFoundError(f'{item}: no such video, folder or list.')
+    if not videos:
+        raise ValueError(f'no videos found in {list(inputs)}.')
+    names: Dict[str, str] = {}
+    for v in videos:
+        name = video_name_of(v)
+        if name in names and osp.abspath(names[name]) != osp.abspath(v):
+            raise ValueError(f'two videos are both named "{name}": '
+                             f'{names[name]} and {v} (features are stored as '
+                             '<name>.npy; rename one).')
+        names[name] = v
+    return list(dict.fromkeys(videos))
+
+
+def video_name_of(path: str) -> str:
+    """The video's name: its file name without extension."""
+    return osp.splitext(osp.basename(path))[0]
+
+
+def _test_pipeline(cfg: Config) -> List[dict]:
+    for key in ('test_pipeline', 'val_pipeline'):
+        if cfg.get(key):
+            return list(cfg[key])
+    for loader in ('test_dataloader', 'val_dataloader'):
+        pipeline = (cfg.get(loader) or {}).get('dataset', {}).get('pipeline')
+        if pipeline:
+            return list(pipeline)
+    raise ValueError(f'{cfg.filename}: the extractor config has no '
+                     'test_pipeline / test_dataloader.dataset.pipeline (its '
+                     'spatial transforms and clip length come from there).')
+
+
+def _json_roundtrip(obj):
+    return json.loads(json.dumps(obj))
+
+
+def _pool(feats) -> torch.Tensor:
+    """Global average pooling of a backbone output to ``(B, C)``."""
+    if isinstance(feats, torch.Tensor):
+        return feats.flatten(2).mean(-1) if feats.dim() > 2 else feats
+    if isinstance(feats, (tuple, list)) and all(
+            isinstance(f, torch.Tensor) for f in feats):
+        # e.g. SlowFast: (slow, fast) pathways, concatenated (as its head)
+        return torch.cat([_pool(f) for f in feats], dim=1)
+    raise TypeError(
+        'feature extraction pools a backbone output that is a tensor '
+        '(B, C, ...) or a tuple of them (SlowFast); this backbone returned '
+        f'{type(feats).__name__}. Use a 3D recognizer (I3D, SlowOnly, '
+        'SlowFast, X3D, VideoMAE/ViT...) or add a neck that pools.')
+
+
+class ClipFeatureExtractor:
+    """An MMAction2 recognizer used as a sliding-snippet feature extractor.
+
+    Args:
+        config (str | Config): MMAction2 recognizer config (3D recognizer,
+            ``FormatShape(input_format='NCTHW')``).
+        checkpoint (str, optional): its weights (MMAction2 model zoo or your
+            own training). ``None``: random initialisation (seeded) -- the
+            features carry no semantic information; for tests only. A warning
+            says so.
+        device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
+        feat_stride (int): frames between consecutive snippets. Default 4.
+        clip_len (int, optional): frames per clip fed to the recognizer;
+            default: ``SampleFrames.clip_len`` of the config's test pipeline.
+        frame_interval (int, optional): temporal step between those frames;
+            default: ``SampleFrames.frame_interval`` of the config.
+        fps (float, optional): resample every video to this frame rate
+            first (nearest frame); ``None`` keeps each video's own fps.
+        batch_size (int): clips per forward pass. Default 16.
+        seed (int): seed of the random initialisation. Default 0.
+        decode_threads (int): decord threads. Default 1.
+    """
+
+    def __init__(self,
+                 config: Union[str, Config],
+                 checkpoint: Optional[str] = None,
+                 device: str = 'cpu',
+                 feat_stride: int = 4,
+                 clip_len: Optional[int] = None,
+                 frame_interval: Optional[int] = None,
+                 fps: Optional[float] = None,
+                 batch_size: int = 16,
+                 seed: int = 0,
+                 decode_threads: int = 1):
+        from mmaction.registry import TRANSFORMS
+
+        import mmtal_zoom  # noqa: F401  (compat: safe checkpoint loading)
+        if isinstance(config, os.PathLike):
+            config = os.fspath(config)
+        cfg = Config.fromfile(config) if isinstance(config, str) else config
+        self.cfg = cfg
+        self.config_path = cfg.filename if isinstance(config, Config) \
+            else config
+        self.checkpoint = checkpoint
+        self.device = device
+        if feat_stride < 1 or batch_size < 1:
+            raise ValueError(f'feat_stride and batch_size must be >= 1, got '
+                             f'{feat_stride} and {batch_size}')
+        if fps is not None and not fps > 0:
+            raise ValueError(f'fps must be positive, got {fps}')
+        self.feat_stride = int(feat_stride)
+        self.fps = None if fps is None else float(fps)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+
+        pipeline = _test_pipeline(cfg)
+        sampler = next((t for t in pipeline if 'SampleFrames' in t['type']),
+                       {})
+        self.clip_len = int(clip_len or sampler.get('clip_len') or 0)
+        self.frame_interval = int(frame_interval
+                                  or sampler.get('frame_interval') or 1)
+        if self.clip_len < 1:
+            raise ValueError(f'{self.config_path}: no SampleFrames in the '
+                             'test pipeline to take clip_len from; give '
+                             'clip_len.')
+        self.num_frames = self.clip_len * self.frame_interval
+        fmt = next((t for t in pipeline if t['type'] == 'FormatShape'),
+                   dict(type='FormatShape', input_format='NCTHW'))
+        if fmt.get('input_format') != 'NCTHW':
+            raise ValueError(
+                f'{self.config_path}: FormatShape input_format is '
+                f'{fmt.get("input_format")!r}; feature extraction supports 3D '
+                "recognizers ('NCTHW') only.")
+        self.format_shape = TRANSFORMS.build(
+            dict(type='FormatShape', input_format='NCTHW'))
+        spatial = []
+        for step in pipeline:
+            step = dict(step)
+            if step['type'] in _TEMPORAL_STEPS:
+                continue
+            if step['type'] in _MULTI_VIEW_CROPS:
+                size = step.get('crop_size', 224)
+                print_log(f'feature extraction: {step["type"]} replaced by '
+                          f'CenterCrop(crop_size={size}) (one view per '
+                          'snippet).', logger='current', level=30)
+                step = dict(type='CenterCrop', crop_size=size)
+            spatial.append(step)
+        self.spatial_cfg = spatial
+        self.spatial = [TRANSFORMS.build(s) for s in spatial]
+        init = next((t for t in pipeline if t['type'] == 'DecordInit'),
+                    dict(type='DecordInit'))
+        init = dict(init, num_threads=decode_threads)
+        self.decode_init = TRANSFORMS.build(init)
+        self.decode = TRANSFORMS.build(dict(type='DecordDecode'))
+        self.model = self._build_model()
+        self.feat_dim: Optional[int] = None
+
+    # ------------------------------------------------------------------
+    def _build_model(self) -> torch.nn.Module:
+        from mmaction.apis import init_recognizer
+        from mmengine.runner import load_checkpoint
+
+        if self.checkpoint is None:
+            msg = ('NO CHECKPOINT: the feature extractor is RANDOMLY '
+                   f'INITIALISED (seed {self.seed}). Its features carry no '
+                   'semantic information: use them for tests only. Pass an '
+                   'MMAction2 recognizer checkpoint for real features.')
+            warnings.warn(msg, stacklevel=3)
+            print_log('!' * 72 + '\n' + msg + '\n' + '!' * 72,
+                      logger='current', level=30)
+        elif not osp.isfile(self.checkpoint):
+            raise FileNotFoundError(
+                f'extractor checkpoint {self.checkpoint} does not exist.')
+        cpu_state = torch.random.get_rng_state()
+        torch.manual_seed(self.seed)
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        try:
+            model = init_recognizer(self.cfg, None, device='cpu')
+            if self.checkpoint is None:
+                # init_weights logs every parameter at INFO level
+                logger.setLevel(logging.WARNING)
+                model.init_weights()
+        finally:
+            logger.setLevel(level)
+            torch.random.set_rng_state(cpu_state)
+        if self.checkpoint is not None:
+            # mmengine's loader: weights_only loading made safe by
+            # mmtal_zoom.compat (issue #8).
+            ckpt = load_checkpoint(model, self.checkpoint,
+                                   map_location='cpu', strict=False)
+            state = ckpt.get('state_dict', ckpt)
+            state = {k[7:] if k.startswith('module.') else k: v
+                     for k, v in state.items()}
+            missing = [k for k in model.state_dict()
+                       if k.startswith('backbone.') and k not in state]
+            if missing:
+                raise KeyError(
+                    f'{self.checkpoint} lacks {len(missing)} backbone '
+                    f'weights of {self.config_path} (e.g. {missing[:3]}): is '
+                    'it a checkpoint of this recognizer config?')
+        return model.to(self.device).eval()
+
+    @property
+    def random_init(self) -> bool:
+        return self.checkpoint is None
+
+    def settings(self) -> dict:
+        """What determines the features (stored in the manifest; JSON
+        types, so that it compares equal to a manifest read back)."""
+        return _json_roundtrip(dict(
+            extractor_config=osp.abspath(self.config_path)
+            if self.config_path else None,
+            checkpoint=osp.abspath(self.checkpoint)
+            if self.checkpoint else None,
+            random_init=self.random_init,
+            seed=self.seed if self.random_init else None,
+            feat_stride=self.feat_stride,
+            num_frames=self.num_frames,
+            clip_len=self.clip_len,
+            frame_interval=self.frame_interval,
+            fps=self.fps,
+            spatial_pipeline=[dict(s) for s in self.spatial_cfg]))
+
+    # ------------------------------------------------------------------
+    def open_video(self, path: str) -> dict:
+        """Open with ``DecordInit``; returns the transform's results."""
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'video {path} does not exist.')
+        try:
+            results = self.decode_init(dict(filename=path))
+        except Exception as exc:  # decord raises its own error types
+            raise RuntimeError(f'{path}: cannot be decoded by decord '
+                               f'({type(exc).__name__}: {exc}).') from exc
+        if results['total_frames'] < 1 or not results['avg_fps'] > 0:
+            raise RuntimeError(
+                f'{path}: decord reports {results["total_frames"]} frames at '
+                f'{results["avg_fps"]} fps.')
+        return results
+
+    def _decode(self, video: dict, native_inds: np.ndarray) -> List:
+        """Decode the given native frames and apply the spatial pipeline."""
+        results = dict(video_reader=video['video_reader'],
+                       frame_inds=native_inds, total_frames=len(native_inds),
+                       start_index=0, modality='RGB')
+        results = self.decode(results)
+        results.update(num_clips=1, clip_len=len(native_inds))
+        for t in self.spatial:
+            results = t(results)
+        return results['imgs']
+
+    @torch.no_grad()
+    def extract(self, path: str, progress: bool = False
+                ) -> Tuple[np.ndarray, dict]:
+        """Features of one video.
+
+        Returns:
+            tuple: ``features`` float32 ``(T, C)`` and ``info`` (``fps`` of
+            the snippet grid, ``native_fps``, ``num_video_frames`` at that
+            fps, ``duration`` s, ``feat_len`` ``T``).
+        """
+        from tqdm import tqdm
+
+        video = self.open_video(path)
+        native_n, native_fps = int(video['total_frames']), float(
+            video['avg_fps'])
+        duration = native_n / native_fps
+        fps = self.fps or native_fps
+        n = native_n if self.fps is None else max(
+            1, int(round(duration * fps)))
+        T = snippet_count(n, self.feat_stride, self.num_frames)
+        inds = snippet_frame_indices(T, self.feat_stride, self.clip_len,
+                                     self.frame_interval, n)
+        if self.fps is not None:  # grid frame -> nearest native frame
+            inds = np.minimum(np.round(inds * native_fps / fps).astype(int),
+                              native_n - 1)
+        out = []
+        starts = range(0, T, self.batch_size)
+        for b0 in tqdm(starts, desc=video_name_of(path), unit='batch',
+                       leave=False, disable=not progress):
+            batch = inds[b0:b0 + self.batch_size]  # (B, clip_len)
+            frames, pos = np.unique(batch, return_inverse=True)
+            imgs = self._decode(video, frames)
+            clips = [imgs[j] for j in pos.reshape(-1)]
+            packed = self.format_shape(
+                dict(imgs=clips, num_clips=len(batch),
+                     clip_len=self.clip_len))['imgs']  # (B, C, t, H, W)
+            inputs = [torch.from_numpy(np.ascontiguousarray(c))[None]
+                      for c in packed]  # (1, C, t, H, W) per clip
+            data = self.model.data_preprocessor(
+                dict(inputs=inputs, data_samples=None), False)
+            feats, _ = self.model.extract_feat(
+                data['inputs'], stage='backbone', test_mode=True)
+            out.append(_pool(feats).float().cpu())
+        feats = torch.cat(out).numpy()
+        if feats.shape[0] != T:
+            raise RuntimeError(f'{path}: expected {T} snippets, got '
+                               f'{feats.shape[0]} (batch size/backbone '
+                               'mismatch).')
+        self.feat_dim = int(feats.shape[1])
+        info = dict(source=osp.abspath(path), fps=float(fps),
+                    native_fps=native_fps, num_video_frames=int(n),
+                    duration=float(duration), feat_len=int(T),
+                    feat_dim=int(feats.shape[1]))
+        return np.ascontiguousarray(feats, dtype=np.float32), info
+
+
+# ----------------------------------------------------------------------
+# folders of videos -> folder of features + manifest
+# ----------------------------------------------------------------------
+def save_npy_atomic(array: np.ndarray, path: str) -> str:
+    """``np.save`` through a temporary file + ``os.replace``."""
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return atomic_write_bytes(buf.getvalue(), path)
+
+
+def load_manifest(out_dir: str) -> Optional[dict]:
+    """The manifest of a feature folder, or ``None`` when it has none."""
+    path = osp.join(out_dir, MANIFEST_NAME)
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            manifest = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f'{path}: not valid JSON ({exc}); delete it to '
+                         'start over.') from exc
+    if not isinstance(manifest, dict) or 'videos' not in manifest:
+        raise ValueError(f'{path}: not a feature manifest (no "videos").')
+    return manifest
+
+
+_SETTING_KEYS = ('extractor_config', 'checkpoint', 'random_init', 'seed',
+                 'feat_stride', 'num_frames', 'clip_len', 'frame_interval',
+                 'fps', 'spatial_pipeline')
+
+
+def _is_done(out_dir: str, name: str, manifest: Optional[dict]) -> bool:
+    if not manifest or name not in manifest.get('videos', {}):
+        return False
+    entry = manifest['videos'][name]
+    path = osp.join(out_dir, entry.get('file', name + '.npy'))
+    if not osp.isfile(path):
+        return False
+    try:
+        arr = np.load(path, mmap_mode='r', allow_pickle=False)
+    except (ValueError, OSError):
+        return False
+    return arr.shape == (entry.get('feat_len'), manifest.get('feat_dim'))
+
+
+def extract_features(videos: Union[str, Sequence[str]],
+                     out_dir: str,
+                     extractor: ClipFeatureExtractor,
+                     resume: bool = True,
+                     overwrite: bool = False,
+                     progress: bool = True) -> Tuple[dict, dict]:
+    """Extract every video to ``<out_dir>/<video>.npy`` ``(T, C)`` float32
+    and keep ``<out_dir>/manifest.json`` up to date.
+
+    Args:
+        videos: paths, folders or ``.txt`` lists (:func:`collect_videos`).
+        out_dir: output folder.
+        extractor: the :class:`ClipFeatureExtractor`.
+        resume: skip videos whose features are already complete (listed in
+            the manifest with a file of the recorded shape).
+        overwrite: re-extract everything and replace a manifest written with
+            other settings (otherwise that is an error).
+        progress: tqdm progress bars.
+
+    The manifest (JSON): ``version``, the extractor settings
+    (``extractor_config``, ``checkpoint``, ``random_init``, ``feat_stride``,
+    ``num_frames``, ``clip_len``, ``frame_interval``, ``fps`` (``None``:
+    each video's own)), ``feat_dim``, ``snippet_convention`` and ``videos``:
+    ``{name: {file, source, fps, native_fps, num_video_frames, duration,
+    feat_len}}``. Every file is written atomically, the manifest after each
+    video, so an interrupted run resumes where it stopped.
+
+    Returns:
+        tuple: the manifest (dict) and ``dict(extracted=[names],
+        skipped=[names])``.
+    """
+    from tqdm import tqdm
+
+    paths = collect_videos(videos)
+    os.makedirs(out_dir, exist_ok=True)
+    manifest = load_manifest(out_dir)
+    settings = extractor.settings()
+    if manifest is not None and not overwrite:
+        diff = [k for k in _SETTING_KEYS if manifest.get(k) != settings[k]]
+        if diff:
+            raise ValueError(
+                f'{osp.join(out_dir, MANIFEST_NAME)} was written with other '
+                f'extraction settings ({", ".join(diff)}: '
+                f'{[manifest.get(k) for k in diff]} vs '
+                f'{[settings[k] for k in diff]}); mixing them would give '
+                'inconsistent features. Use another output folder, or '
+                'overwrite=True / --overwrite to start over.')
+    if manifest is None or overwrite:
+        manifest = dict(
+            version=MANIFEST_VERSION, **settings, feat_dim=None,
+            snippet_convention=(
+                'snippet i covers frames [i*feat_stride, i*feat_stride + '
+                'num_frames) at fps (clip_len frames every frame_interval); '
+                'T = max(1, floor((num_video_frames - num_frames) / '
+                'feat_stride) + 1); centre of snippet i in seconds = '
+                '(i*feat_stride + num_frames/2) / fps '
+                '(mmtal_zoom.datasets.time_grid)'),
+            videos={})
+    todo, skipped = [], []
+    for p in paths:
+        name = video_name_of(p)
+        if resume and not overwrite and _is_done(out_dir, name, manifest):
+            skipped.append(name)
+        else:
+            todo.append(p)
+    if skipped:
+        print_log(f'extract_features: {len(skipped)} video(s) already done '
+                  f'in {out_dir}, skipped (resume).', logger='current')
+    for p in tqdm(todo, desc='videos', unit='video', disable=not progress):
+        name = video_name_of(p)
+        feats, info = extractor.extract(p, progress=progress)
+        if manifest.get('feat_dim') not in (None, feats.shape[1]):
+            raise ValueError(f'{p}: {feats.shape[1]}-d features, but the '
+                             f'manifest says {manifest["feat_dim"]}.')
+        save_npy_atomic(feats, osp.join(out_dir, name + '.npy'))
+        manifest['feat_dim'] = int(feats.shape[1])
+        manifest['videos'][name] = dict(file=name + '.npy', **info)
+        atomic_write_json(manifest, osp.join(out_dir, MANIFEST_NAME))
+    return manifest, dict(extracted=[video_name_of(p) for p in todo],
+                          skipped=skipped)
+
+
+def dataset_settings_from_manifest(manifest: dict) -> dict:
+    """``TALFeatureDataset`` settings that match a feature folder:
+    ``feat_stride``, ``num_frames``, ``default_fps`` (``None`` when videos
+    have different frame rates: then every annotation entry needs its own
+    ``fps``) and ``feat_dim`` (the model's ``in_channels``)."""
+    fps = manifest.get('fps')
+    if fps is None:
+        rates = {round(v['fps'], 3) for v in manifest['videos'].values()}
+        fps = rates.pop() if len(rates) == 1 else None
+    return dict(feat_stride=manifest['feat_stride'],
+                num_frames=manifest['num_frames'], default_fps=fps,
+                feat_dim=manifest.get('feat_dim'))
+
+
+def iter_manifest_videos(manifest: dict) -> Iterable[Tuple[str, dict]]:
+    """``(name, entry)`` pairs of a manifest, sorted by name."""
+    return sorted(manifest.get('videos', {}).items())

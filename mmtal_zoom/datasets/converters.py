@@ -1,0 +1,403 @@
+"""Convert common temporal-annotation formats to the standard TAL JSON.
+
+The target is the format of ``thumos14.json`` that ``TALFeatureDataset``
+reads (ActionFormer / TriDet / OpenTAD)::
+
+    {"version": "...",
+     "database": {video: {"subset": str, "duration": s, "fps": f,
+                          "annotations": [{"label": name,
+                                           "segment": [start_s, end_s],
+                                           "segment(frames)": [sf, ef],
+                                           "label_id": int}]}}}
+
+Sources:
+
+* ``anet13``: ActivityNet-1.3 JSON (``{"database": {id: {"subset",
+  "duration", "annotations": [{"segment", "label"}]}}}``); subsets kept
+  (``training`` / ``validation`` / ``testing``).
+* ``mmaction-anet``: MMAction2's ActivityNet localization files
+  (``anet_anno_{train,val,test}.json``: ``{id: {"duration_second",
+  "duration_frame", "feature_frame", "annotations": [{"segment",
+  "label"}]}}``), one file per subset (from the file name, or ``subset``);
+  fps = ``duration_frame / duration_second``.
+* ``thumos-txt``: THUMOS14's per-class files ``<Class>_val.txt`` /
+  ``<Class>_test.txt`` (lines ``video start end``, seconds); subsets
+  ``Validation`` / ``Test`` as in ``thumos14.json``; ``Ambiguous_*.txt``
+  skipped unless asked. These files hold no durations.
+* ``csv``: ``video,start,end,label[,subset,duration,fps]``, with or without
+  a header line (a header may order the columns freely).
+
+Durations and frame rates missing from a source come from a feature
+manifest (``tools/extract_features.py``), from the videos themselves (decord)
+or, for fps, a default. Class ids: the order of a given class list, else the
+class names sorted alphabetically (THUMOS14's own ids are that order).
+"""
+import csv
+import json
+import os
+import os.path as osp
+import re
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+FORMATS = ('anet13', 'mmaction-anet', 'thumos-txt', 'csv')
+THUMOS_SUBSETS = {'val': 'Validation', 'validation': 'Validation',
+                  'test': 'Test'}
+CSV_COLUMNS = ('video', 'start', 'end', 'label', 'subset', 'duration', 'fps')
+
+# Intermediate form: {video: dict(subset, duration, fps, instances=[(label,
+# start, end)])}; duration / fps may be None until filled in.
+Videos = Dict[str, dict]
+
+
+class ConversionError(ValueError):
+    """A source file cannot be converted; the message names file and line."""
+
+
+def _read_json(path: str):
+    if not osp.isfile(path):
+        raise ConversionError(f'{path}: file does not exist.')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ConversionError(f'{path}: not valid JSON ({exc}).') from exc
+
+
+def _segment(seg, where: str) -> Tuple[float, float]:
+    try:
+        s, e = (float(x) for x in seg)
+    except (TypeError, ValueError) as exc:
+        raise ConversionError(f'{where}: "segment" must be [start, end] in '
+                              f'seconds, got {seg!r}.') from exc
+    return s, e
+
+
+def _instances(anns, where: str) -> List[Tuple[str, float, float]]:
+    if anns is None:
+        return []
+    if not isinstance(anns, list):
+        raise ConversionError(f'{where}: "annotations" must be a list.')
+    out = []
+    for i, a in enumerate(anns):
+        if not isinstance(a, dict) or 'segment' not in a or 'label' not in a:
+            raise ConversionError(f'{where} annotation {i}: expected '
+                                  '{"segment": [s, e], "label": name}, got '
+                                  f'{a!r}.')
+        s, e = _segment(a['segment'], f'{where} annotation {i}')
+        out.append((str(a['label']), s, e))
+    return out
+
+
+def from_anet13(path: str) -> Videos:
+    """ActivityNet-1.3 JSON."""
+    data = _read_json(path)
+    db = data.get('database') if isinstance(data, dict) else None
+    if not isinstance(db, dict):
+        raise ConversionError(f'{path}: expected an ActivityNet-1.3 JSON '
+                              'with a "database" object.')
+    videos: Videos = {}
+    for vid, entry in db.items():
+        where = f'{path}: video "{vid}"'
+        if not isinstance(entry, dict) or 'subset' not in entry:
+            raise ConversionError(f'{where}: expected an object with '
+                                  '"subset", "duration", "annotations".')
+        videos[vid] = dict(subset=str(entry['subset']),
+                           duration=entry.get('duration'),
+                           fps=entry.get('fps'),
+                           instances=_instances(entry.get('annotations'),
+                                                where))
+    return videos
+
+
+def _subset_from_name(path: str) -> Optional[str]:
+    name = osp.basename(path).lower()
+    for key, subset in (('train', 'training'), ('val', 'validation'),
+                        ('test', 'testing')):
+        if re.search(rf'(^|[_\-.]){key}', name):
+            return subset
+    return None
+
+
+def from_mmaction_anet(paths: Sequence[str],
+                       subset: Optional[str] = None) -> Videos:
+    """MMAction2's ``anet_anno_{train,val,test}.json`` files."""
+    videos: Videos = {}
+    for path in paths:
+        data = _read_json(path)
+        if not isinstance(data, dict) or 'database' in data:
+            raise ConversionError(
+                f'{path}: expected MMAction2\'s ActivityNet localization '
+                'format {video: {"duration_second", "duration_frame", '
+                '"annotations"}}; for ActivityNet-1.3 JSON use anet13.')
+        sub = subset or _subset_from_name(path)
+        if sub is None:
+            raise ConversionError(f'{path}: cannot tell the subset from the '
+                                  'file name (train/val/test); pass --subset.')
+        for vid, entry in data.items():
+            where = f'{path}: video "{vid}"'
+            if not isinstance(entry, dict) or 'duration_second' not in entry:
+                raise ConversionError(f'{where}: no "duration_second".')
+            dur = float(entry['duration_second'])
+            frames = entry.get('duration_frame')
+            fps = float(frames) / dur if frames and dur > 0 else None
+            if vid in videos:
+                raise ConversionError(f'{where}: video already listed in '
+                                      'another file.')
+            videos[vid] = dict(subset=sub, duration=dur, fps=fps,
+                               instances=_instances(entry.get('annotations'),
+                                                    where))
+    return videos
+
+
+def from_thumos_txt(paths: Sequence[str],
+                    include_ambiguous: bool = False) -> Videos:
+    """THUMOS14 per-class text files (or folders of them)."""
+    files: List[str] = []
+    for p in paths:
+        if osp.isdir(p):
+            files += sorted(osp.join(p, f) for f in os.listdir(p)
+                            if f.endswith('.txt'))
+        else:
+            files.append(p)
+    if not files:
+        raise ConversionError(f'no .txt files in {list(paths)}.')
+    videos: Videos = {}
+    pattern = re.compile(r'^(?P<cls>.+)_(?P<split>val|validation|test)\.txt$',
+                         re.IGNORECASE)
+    for path in files:
+        m = pattern.match(osp.basename(path))
+        if m is None:
+            raise ConversionError(
+                f'{path}: expected a THUMOS14 class file named '
+                '<Class>_val.txt or <Class>_test.txt.')
+        label = m.group('cls')
+        if label.lower() == 'ambiguous' and not include_ambiguous:
+            continue
+        subset = THUMOS_SUBSETS[m.group('split').lower()]
+        with open(path, encoding='utf-8') as f:
+            for n, line in enumerate(f, 1):
+                parts = line.split()
+                if not parts:
+                    continue
+                if len(parts) != 3:
+                    raise ConversionError(f'{path}:{n}: expected "video start '
+                                          f'end", got {line.strip()!r}.')
+                vid = parts[0]
+                s, e = _segment(parts[1:], f'{path}:{n}')
+                entry = videos.setdefault(
+                    vid, dict(subset=subset, duration=None, fps=None,
+                              instances=[]))
+                if entry['subset'] != subset:
+                    raise ConversionError(
+                        f'{path}:{n}: video "{vid}" is in both '
+                        f'{entry["subset"]} and {subset}.')
+                entry['instances'].append((label, s, e))
+    return videos
+
+
+def from_csv(path: str, default_subset: Optional[str] = None) -> Videos:
+    """``video,start,end,label[,subset,duration,fps]`` rows."""
+    if not osp.isfile(path):
+        raise ConversionError(f'{path}: file does not exist.')
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise ConversionError(f'{path}: empty file.')
+    header = [c.strip().lower() for c in rows[0]]
+    if 'video' in header:
+        missing = [c for c in CSV_COLUMNS[:4] if c not in header]
+        if missing:
+            raise ConversionError(f'{path}: header {rows[0]} lacks column(s) '
+                                  f'{missing}; expected {CSV_COLUMNS}.')
+        unknown = [c for c in header if c not in CSV_COLUMNS]
+        if unknown:
+            raise ConversionError(f'{path}: unknown column(s) {unknown}; '
+                                  f'expected some of {CSV_COLUMNS}.')
+        columns, body, first = header, rows[1:], 2
+    else:
+        if not 4 <= len(rows[0]) <= len(CSV_COLUMNS):
+            raise ConversionError(f'{path}:1: expected columns {CSV_COLUMNS} '
+                                  f'(the last three optional), got '
+                                  f'{rows[0]}.')
+        columns, body, first = list(CSV_COLUMNS[:len(rows[0])]), rows, 1
+    videos: Videos = {}
+    for n, row in enumerate(body, first):
+        if len(row) != len(columns):
+            raise ConversionError(f'{path}:{n}: {len(row)} fields, expected '
+                                  f'{len(columns)} ({", ".join(columns)}).')
+        r = {c: v.strip() for c, v in zip(columns, row)}
+        # a row with an empty label lists a video without instances
+        if r['label']:
+            s, e = _segment((r['start'], r['end']), f'{path}:{n}')
+        subset = r.get('subset') or default_subset
+        if not subset:
+            raise ConversionError(f'{path}:{n}: no subset column and no '
+                                  'default subset (--subset).')
+
+        def num(key):
+            if not r.get(key):
+                return None
+            try:
+                return float(r[key])
+            except ValueError as exc:
+                raise ConversionError(f'{path}:{n}: {key} must be a number, '
+                                      f'got {r[key]!r}.') from exc
+
+        entry = videos.setdefault(r['video'], dict(
+            subset=subset, duration=num('duration'), fps=num('fps'),
+            instances=[]))
+        for key in ('subset', 'duration', 'fps'):
+            value = subset if key == 'subset' else num(key)
+            if value is not None and entry[key] is None:
+                entry[key] = value
+            elif value is not None and entry[key] != value:
+                raise ConversionError(
+                    f'{path}:{n}: video "{r["video"]}" has {key} {value!r} '
+                    f'here but {entry[key]!r} on an earlier line.')
+        if r['label']:
+            entry['instances'].append((r['label'], s, e))
+    return videos
+
+
+def convert(fmt: str, inputs: Sequence[str], **kwargs) -> Videos:
+    """Dispatch to the reader of ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == 'anet13':
+        out: Videos = {}
+        for p in inputs:
+            part = from_anet13(p)
+            clash = set(part) & set(out)
+            if clash:
+                raise ConversionError(f'{p}: videos already read from another '
+                                      f'file: {sorted(clash)[:5]}.')
+            out.update(part)
+        return out
+    if fmt == 'mmaction-anet':
+        return from_mmaction_anet(inputs, kwargs.get('subset'))
+    if fmt == 'thumos-txt':
+        return from_thumos_txt(inputs, kwargs.get('include_ambiguous', False))
+    if fmt == 'csv':
+        out = {}
+        for p in inputs:
+            part = from_csv(p, kwargs.get('subset'))
+            clash = set(part) & set(out)
+            if clash:
+                raise ConversionError(f'{p}: videos already read from another '
+                                      f'file: {sorted(clash)[:5]}.')
+            out.update(part)
+        return out
+    raise ConversionError(f'unknown format {fmt!r}; expected one of '
+                          f'{FORMATS}.')
+
+
+def probe_videos(video_dir: str, names: Iterable[str]) -> Dict[str, dict]:
+    """``{name: dict(duration, fps)}`` for videos named ``<name>.<ext>`` in
+    ``video_dir``, read with decord."""
+    from mmtal_zoom.apis.feature_extraction import VIDEO_EXTENSIONS
+    if not osp.isdir(video_dir):
+        raise ConversionError(f'{video_dir}: video folder does not exist.')
+    by_stem = {}
+    for f in os.listdir(video_dir):
+        stem, ext = osp.splitext(f)
+        if ext.lower() in VIDEO_EXTENSIONS:
+            by_stem.setdefault(stem, osp.join(video_dir, f))
+    out = {}
+    for name in names:
+        if name in by_stem:
+            import decord
+            vr = decord.VideoReader(by_stem[name])
+            fps = float(vr.get_avg_fps())
+            out[name] = dict(duration=len(vr) / fps, fps=fps)
+    return out
+
+
+def fill_durations(videos: Videos,
+                   manifest: Optional[dict] = None,
+                   video_dir: Optional[str] = None,
+                   default_fps: Optional[float] = None) -> None:
+    """Fill missing ``duration`` / ``fps`` in place: the manifest first, then
+    the videos, then ``default_fps`` (fps only).
+
+    Raises:
+        ConversionError: durations still missing (names some videos);
+            ``videos`` is then left unchanged.
+    """
+    probed = {}
+    if video_dir is not None:
+        need = [v for v, e in videos.items()
+                if e['duration'] is None or e['fps'] is None]
+        probed = probe_videos(video_dir, need)
+    mvideos = (manifest or {}).get('videos', {})
+    filled = {}
+    for vid, entry in videos.items():
+        duration, fps = entry['duration'], entry['fps']
+        for src in (mvideos.get(vid), probed.get(vid)):
+            if src:
+                if duration is None:
+                    duration = float(src['duration'])
+                if fps is None and src.get('fps'):
+                    fps = float(src['fps'])
+        filled[vid] = (duration, fps if fps is not None else default_fps)
+    missing = sorted(v for v, (d, _) in filled.items() if d is None)
+    if missing:
+        raise ConversionError(
+            f'{len(missing)} video(s) have no duration (e.g. {missing[:5]}): '
+            'this source does not store it; give --manifest (from '
+            'tools/extract_features.py) or --video-dir.')
+    for vid, (duration, fps) in filled.items():
+        videos[vid]['duration'], videos[vid]['fps'] = duration, fps
+
+
+def to_standard(videos: Videos,
+                classes: Optional[Sequence[str]] = None,
+                version: str = 'mmtal_zoom-converted') -> dict:
+    """The standard JSON object from the intermediate form.
+
+    Args:
+        videos: ``{video: dict(subset, duration, fps, instances)}``.
+        classes: class names in label-id order; default: every label sorted
+            alphabetically. A label outside a given list is an error.
+        version: the ``version`` field.
+    """
+    labels = sorted({lab for e in videos.values()
+                     for lab, _, _ in e['instances']})
+    if classes is None:
+        classes = labels
+    else:
+        unknown = [lab for lab in labels if lab not in classes]
+        if unknown:
+            raise ConversionError(f'label(s) {unknown} are not in the class '
+                                  f'list ({len(classes)} classes).')
+    index = {c: i for i, c in enumerate(classes)}
+    database = {}
+    for vid in sorted(videos):
+        e = videos[vid]
+        anns = []
+        for lab, s, t in sorted(e['instances'], key=lambda x: (x[1], x[2])):
+            a = dict(label=lab, segment=[round(s, 6), round(t, 6)])
+            if e['fps']:
+                a['segment(frames)'] = [round(s * e['fps'], 3),
+                                        round(t * e['fps'], 3)]
+            a['label_id'] = index[lab]
+            anns.append(a)
+        entry = dict(subset=e['subset'], duration=round(float(e['duration']),
+                                                        6))
+        if e['fps']:
+            entry['fps'] = round(float(e['fps']), 6)
+        entry['annotations'] = anns
+        database[vid] = entry
+    return dict(version=version, database=database)
+
+
+def read_class_list(arg: str) -> List[str]:
+    """Class names from a file (one per line) or a comma-separated list."""
+    if osp.isfile(arg):
+        with open(arg, encoding='utf-8') as f:
+            names = [ln.strip() for ln in f if ln.strip()
+                     and not ln.startswith('#')]
+    else:
+        names = [c.strip() for c in arg.split(',') if c.strip()]
+    if len(set(names)) != len(names):
+        raise ConversionError(f'class list {arg} has duplicates.')
+    if not names:
+        raise ConversionError(f'class list {arg} is empty.')
+    return names

@@ -1,0 +1,196 @@
+"""tools/convert_annotations.py on small crafted inputs of every format."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmtal_zoom.datasets.converters import (ConversionError, convert,
+                                            fill_durations, from_csv,
+                                            read_class_list, to_standard)
+
+REPO = Path(__file__).resolve().parents[2]
+TOOL = REPO / 'tools' / 'convert_annotations.py'
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('convert_tool', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_anet13(tmp_path):
+    src = dict(version='VERSION 1.3', taxonomy=[], database={
+        'v_a': dict(subset='training', duration=30.5, resolution='640x360',
+                    url='x', annotations=[
+                        dict(segment=[3.0, 9.5], label='Surfing'),
+                        dict(segment=[1.0, 2.0], label='Archery')]),
+        'v_b': dict(subset='testing', duration=12.0, annotations=[])})
+    (tmp_path / 'anet.json').write_text(json.dumps(src))
+    videos = convert('anet13', [str(tmp_path / 'anet.json')])
+    fill_durations(videos, default_fps=25.0)
+    out = to_standard(videos)
+    a = out['database']['v_a']
+    assert a['subset'] == 'training' and a['duration'] == 30.5
+    assert a['fps'] == 25.0
+    # sorted by start; ids alphabetical (Archery 0, Surfing 1)
+    assert [x['label'] for x in a['annotations']] == ['Archery', 'Surfing']
+    assert [x['label_id'] for x in a['annotations']] == [0, 1]
+    assert a['annotations'][1]['segment(frames)'] == [75.0, 237.5]
+    assert out['database']['v_b']['annotations'] == []
+
+
+def test_mmaction_anet(tmp_path):
+    entry = dict(duration_second=10.0, duration_frame=300, feature_frame=288,
+                 annotations=[dict(segment=[1.0, 4.0], label='Run')])
+    (tmp_path / 'anet_anno_train.json').write_text(json.dumps({'v_x': entry}))
+    (tmp_path / 'anet_anno_val.json').write_text(json.dumps(
+        {'v_y': dict(entry, annotations=[dict(segment=[2, 3],
+                                               label='Jump')])}))
+    videos = convert('mmaction-anet', [str(tmp_path / 'anet_anno_train.json'),
+                                       str(tmp_path / 'anet_anno_val.json')])
+    out = to_standard(videos)['database']
+    assert out['v_x']['subset'] == 'training'
+    assert out['v_y']['subset'] == 'validation'
+    assert out['v_x']['fps'] == 30.0  # duration_frame / duration_second
+    assert out['v_y']['annotations'][0]['label_id'] == 0  # Jump < Run
+    (tmp_path / 'mine.json').write_text(json.dumps({'v_z': entry}))
+    with pytest.raises(ConversionError, match='--subset'):
+        convert('mmaction-anet', [str(tmp_path / 'mine.json')])
+    with pytest.raises(ConversionError, match='anet13'):
+        (tmp_path / 'wrong.json').write_text(json.dumps(dict(database={})))
+        convert('mmaction-anet', [str(tmp_path / 'wrong.json')])
+
+
+def test_thumos_txt(tmp_path):
+    d = tmp_path / 'txt'
+    d.mkdir()
+    (d / 'HighJump_val.txt').write_text(
+        'video_validation_0000001  8.9  15.0\n'
+        'video_validation_0000001 20.0 24.5\n')
+    (d / 'TennisSwing_test.txt').write_text('video_test_0000002 2.0 4.0\n')
+    (d / 'Ambiguous_val.txt').write_text('video_validation_0000001 1 2\n')
+    videos = convert('thumos-txt', [str(d)])
+    with pytest.raises(ConversionError, match='no duration'):
+        fill_durations(videos, default_fps=30.0)
+    manifest = dict(videos={
+        'video_validation_0000001': dict(duration=30.0, fps=30.0),
+        'video_test_0000002': dict(duration=11.0, fps=29.97)})
+    fill_durations(videos, manifest)
+    out = to_standard(videos)['database']
+    val = out['video_validation_0000001']
+    assert val['subset'] == 'Validation' and val['duration'] == 30.0
+    assert [a['label'] for a in val['annotations']] == ['HighJump'] * 2
+    assert out['video_test_0000002']['subset'] == 'Test'
+    assert out['video_test_0000002']['fps'] == 29.97
+    # the "Ambiguous" class is skipped unless asked for
+    labels = {a['label'] for v in out.values() for a in v['annotations']}
+    assert labels == {'HighJump', 'TennisSwing'}
+    videos = convert('thumos-txt', [str(d)], include_ambiguous=True)
+    assert ('Ambiguous', 1.0, 2.0) in \
+        videos['video_validation_0000001']['instances']
+    (d / 'notes.txt').write_text('x')
+    with pytest.raises(ConversionError, match='notes.txt'):
+        convert('thumos-txt', [str(d)])
+    (d / 'notes.txt').unlink()
+    (d / 'Diving_val.txt').write_text('video_validation_0000003 1.0\n')
+    with pytest.raises(ConversionError, match=r'Diving_val.txt:1'):
+        convert('thumos-txt', [str(d)])
+
+
+def test_csv_with_and_without_header(tmp_path):
+    (tmp_path / 'h.csv').write_text(
+        'label,video,start,end,subset,duration,fps\n'
+        'Jump,v1,1.0,2.5,train,20,30\n'
+        'Run,v1,4,6,train,20,30\n'
+        ',v2,,,test,15,25\n')
+    videos = from_csv(str(tmp_path / 'h.csv'))
+    assert videos['v1']['instances'] == [('Jump', 1.0, 2.5), ('Run', 4, 6)]
+    assert videos['v2'] == dict(subset='test', duration=15.0, fps=25.0,
+                                instances=[])
+    (tmp_path / 'n.csv').write_text('v1,1.0,2.5,Jump\nv2,3,4,Run\n')
+    videos = from_csv(str(tmp_path / 'n.csv'), default_subset='train')
+    assert videos['v2']['subset'] == 'train'
+    assert videos['v1']['duration'] is None
+    with pytest.raises(ConversionError, match='--subset'):
+        from_csv(str(tmp_path / 'n.csv'))
+    (tmp_path / 'bad.csv').write_text('video,start,end\nv1,1,2\n')
+    with pytest.raises(ConversionError,
+                       match=r"lacks column\(s\) \['label'\]"):
+        from_csv(str(tmp_path / 'bad.csv'))
+    (tmp_path / 'bad2.csv').write_text('v1,1,two,Jump\n')
+    with pytest.raises(ConversionError, match='bad2.csv:1'):
+        from_csv(str(tmp_path / 'bad2.csv'), default_subset='train')
+    (tmp_path / 'bad3.csv').write_text(
+        'video,start,end,label,duration\nv1,1,2,A,10\nv1,3,4,A,12\n')
+    with pytest.raises(ConversionError, match='bad3.csv:3'):
+        from_csv(str(tmp_path / 'bad3.csv'), default_subset='train')
+
+
+def test_class_list_fixes_label_ids(tmp_path):
+    videos = dict(v=dict(subset='train', duration=10.0, fps=30.0,
+                         instances=[('B', 1.0, 2.0), ('A', 3.0, 4.0)]))
+    out = to_standard(videos, classes=read_class_list('B,A,C'))
+    assert [a['label_id'] for a in out['database']['v']['annotations']] == \
+        [0, 1]
+    with pytest.raises(ConversionError, match=r"\['B'\]"):
+        to_standard(videos, classes=['A'])
+    (tmp_path / 'classes.txt').write_text('# names\nA\nB\n')
+    assert read_class_list(str(tmp_path / 'classes.txt')) == ['A', 'B']
+
+
+def test_cli_csv_with_manifest_loads_in_dataset(tmp_path, capsys):
+    (tmp_path / 'labels.csv').write_text(
+        'video,start,end,label,subset\n'
+        'clip_a,1.0,3.0,Jump,train\nclip_b,0.5,1.5,Run,train\n'
+        'clip_b,2.0,9.0,Run,train\n')  # 9.0 > duration: a warning
+    feats = tmp_path / 'features'
+    feats.mkdir()
+    manifest = dict(feat_stride=4, num_frames=16, fps=None, videos=dict(
+        clip_a=dict(duration=6.0, fps=30.0),
+        clip_b=dict(duration=8.0, fps=25.0)))
+    (feats / 'manifest.json').write_text(json.dumps(manifest))
+    out = tmp_path / 'ann.json'
+    tool = load_tool()
+    rc = tool.main(['csv', str(tmp_path / 'labels.csv'), '--manifest',
+                    str(feats / 'manifest.json'), '--out', str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert 'segment-beyond-video' in text and 'clip_b' in text
+    assert 'wrote' in text and '3 instances' in text
+    # the result is what TALFeatureDataset reads
+    for name, dur, fps in (('clip_a', 6.0, 30.0), ('clip_b', 8.0, 25.0)):
+        t = int((dur * fps - 16) // 4 + 1)
+        np.save(feats / f'{name}.npy', np.zeros((t, 8), np.float32))
+    from mmaction.registry import DATASETS
+    ds = DATASETS.build(dict(
+        type='TALFeatureDataset', ann_file=str(out),
+        data_prefix=dict(feature=str(feats)), subset='train',
+        pipeline=[dict(type='LoadTALFeatures'), dict(type='PackTALInputs')]))
+    assert ds.metainfo['classes'] == ('Jump', 'Run')
+    info = {d['video_name']: d for d in map(ds.get_data_info, range(len(ds)))}
+    assert info['clip_b']['fps'] == 25.0
+    np.testing.assert_allclose(info['clip_b']['gt_segments'],
+                               [[0.5, 1.5], [2.0, 9.0]])
+    assert ds[0]['inputs'].shape[0] == 8
+    # an input that cannot be converted: exit 2, message names it
+    assert tool.main(['csv', str(tmp_path / 'nope.csv'), '--out',
+                      str(out)]) == 2
+    assert 'nope.csv' in capsys.readouterr().err
+    # errors in the converted file: written, exit 1
+    (tmp_path / 'rev.csv').write_text('v,5,4,Jump,train,10,30\n')
+    assert tool.main(['csv', str(tmp_path / 'rev.csv'), '--out',
+                      str(tmp_path / 'rev.json')]) == 1
+    assert 'reversed-segment' in capsys.readouterr().out
+    assert (tmp_path / 'rev.json').is_file()
+
+
+def test_durations_from_the_videos(shared_data, tmp_path):
+    (tmp_path / 'l.csv').write_text('highjump,8.86,15.01,HighJump\n'
+                                    'tennis26,2.0,4.0,TennisSwing\n')
+    videos = from_csv(str(tmp_path / 'l.csv'), default_subset='train')
+    fill_durations(videos, video_dir=str(shared_data / 'real_i3d_samples'))
+    assert videos['highjump']['duration'] == pytest.approx(24.2, abs=0.01)
+    assert videos['tennis26']['fps'] == pytest.approx(30.09, abs=0.01)

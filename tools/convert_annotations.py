@@ -1,0 +1,106 @@
+#!/usr/bin/env python
+"""Convert temporal annotations to the standard TAL JSON (thumos14.json's
+format, read by TALFeatureDataset)::
+
+    python tools/convert_annotations.py FORMAT INPUT [INPUT ...] --out ann.json
+
+FORMAT:
+  anet13         ActivityNet-1.3 JSON ({"database": {id: {"subset",
+                 "duration", "annotations": [{"segment", "label"}]}}})
+  mmaction-anet  MMAction2's anet_anno_{train,val,test}.json (subset from
+                 the file name or --subset; fps = duration_frame /
+                 duration_second)
+  thumos-txt     THUMOS14 per-class files <Class>_val.txt / <Class>_test.txt
+                 (lines "video start end"), or folders of them; subsets
+                 Validation / Test; Ambiguous_*.txt skipped unless
+                 --include-ambiguous. No durations: use --manifest or
+                 --video-dir
+  csv            video,start,end,label[,subset,duration,fps], with or
+                 without a header; a row with an empty label lists a video
+                 without instances
+
+Missing durations / fps are taken from --manifest (tools/extract_features.py's
+manifest.json), then from the videos in --video-dir (decord), then --fps
+(fps only). label_id follows --classes when given, else the labels sorted
+alphabetically. The result is checked like tools/validate_dataset.py does for
+annotations; exit code 1 if it has errors (the file is written anyway, so you
+can inspect it), 2 if the input cannot be converted.
+"""
+import argparse
+import json
+import sys
+
+from mmtal_zoom.datasets.converters import (FORMATS, ConversionError,
+                                            convert, fill_durations,
+                                            read_class_list, to_standard)
+from mmtal_zoom.datasets.validation import (ValidationReport,
+                                            check_annotations,
+                                            format_summary)
+from mmtal_zoom.utils import atomic_write_json
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('format', choices=FORMATS, help='source format')
+    parser.add_argument('inputs', nargs='+', help='source file(s) / folder')
+    parser.add_argument('--out', required=True, help='output .json')
+    parser.add_argument('--manifest', default=None,
+                        help='manifest.json of tools/extract_features.py '
+                        '(durations and fps per video)')
+    parser.add_argument('--video-dir', default=None,
+                        help='folder of the videos (<video>.<ext>), read for '
+                        'missing durations / fps')
+    parser.add_argument('--fps', type=float, default=None,
+                        help='fps of videos that have none from any source')
+    parser.add_argument('--classes', default=None,
+                        help='class names in label_id order: a file (one per '
+                        'line) or "A,B,C"')
+    parser.add_argument('--subset', default=None,
+                        help='subset for sources without one (csv rows '
+                        'without a subset column, an mmaction-anet file '
+                        'whose name says none)')
+    parser.add_argument('--include-ambiguous', action='store_true',
+                        help='thumos-txt: keep the "Ambiguous" class')
+    parser.add_argument('--dataset-version', default=None,
+                        help='"version" field of the output')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not args.out.endswith('.json'):
+        print(f'error: --out must be a .json file, got {args.out}',
+              file=sys.stderr)
+        return 2
+    try:
+        classes = read_class_list(args.classes) if args.classes else None
+        videos = convert(args.format, args.inputs, subset=args.subset,
+                         include_ambiguous=args.include_ambiguous)
+        manifest = None
+        if args.manifest:
+            with open(args.manifest, encoding='utf-8') as f:
+                manifest = json.load(f)
+        fill_durations(videos, manifest, args.video_dir, args.fps)
+        ann = to_standard(videos, classes,
+                          version=args.dataset_version
+                          or f'converted from {args.format}')
+    except (ConversionError, OSError, json.JSONDecodeError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    atomic_write_json(ann, args.out)
+    report = ValidationReport()
+    check_annotations(ann['database'], report, classes=classes,
+                      where=args.out)
+    for p in report.problems:
+        print(p)
+    n_inst = sum(len(e['annotations']) for e in ann['database'].values())
+    print(f'wrote {args.out}: {len(ann["database"])} videos, {n_inst} '
+          'instances')
+    print(format_summary(report))
+    return 1 if report.errors else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
