@@ -5,8 +5,12 @@ from .pooling import masked_max_pool1d
 from .scale import DropPath, Scale
 from .transformer import (MaskedMultiheadAttention, TransformerBlock1d,
                           local_window_attention)
+from .global_filter import GlobalFilter
+from .gmg_block import GlobalSelfAttention, GMGBlock, MaskedGroupNorm
+from .trident import trident_distances
 
 __all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
            'masked_max_pool1d', 'DropPath', 'Scale',
            'MaskedMultiheadAttention', 'TransformerBlock1d',
-           'local_window_attention']
+           'local_window_attention', 'GlobalFilter', 'GlobalSelfAttention',
+           'GMGBlock', 'MaskedGroupNorm', 'trident_distances']

@@ -1,0 +1,573 @@
+"""Cross-Layer Task Decoupling and Refinement decoder of CLTDR-GMG (Li et
+al., AAAI 2025, Sec. "Decoder with CLTDR", Eq. 5-13, Fig. 2 and 4)."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from mmaction.registry import MODELS
+
+from ..layers import MaskedConv1d, Scale
+from ..layers.trident import trident_distances
+from ..losses.iou_loss import iou_1d_loss
+from .actionformer_head import ConvTower
+from .base_tal_head import BaseTALHead, reduce_mean
+
+FUSIONS = ('attention', 'add', 'concat')
+REFINE_SCORES = ('sqrt', 'logit_product')
+EDGE_LEVELS = ('plain', 'available')
+CLS_TARGETS = ('iou', 'binary')
+NORMALIZATIONS = ('pos_neg', 'ema')
+BOUNDARY_FEATS = ('reg', 'pyramid')
+
+
+def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
+    """Global average pooling over valid positions: ``(B, C, T)`` ->
+    ``(B, C)``."""
+    m = mask[:, None].to(x.dtype)
+    return (x * m).sum(-1) / m.sum(-1).clamp(min=1.0)
+
+
+def fit_length(x: Tensor, length: int) -> Tensor:
+    """Crop or zero-pad the last axis of ``x`` to ``length``."""
+    t = x.shape[-1]
+    if t >= length:
+        return x[..., :length]
+    return F.pad(x, (0, length - t))
+
+
+class CrossLayerFusion(nn.Module):
+    """The Decoupled Classification Module (Eq. 5-6, ``direction='up'``) or
+    the Decoupled Regression Module's fusion (Eq. 7-8, ``direction='down'``).
+
+    The neighbour level is resampled to the length of ``P^l`` — ``P^{l+1}``
+    by a transposed conv (x2, kernel 2, so output ``j`` sees input ``j // 2``
+    only), ``P^{l-1}`` by a stride-2 conv (kernel 3) — giving ``f_n``;
+    ``P^l`` is refined by a conv into ``f_l``; then::
+
+        W = Sigmoid(FC(GAP(ReLU(f_n + f_l))))   (Eq. 5 / 7, channel attention)
+        f = P^l + f_n * W                          (Eq. 6 / 8)
+
+    ``fusion='add'`` (``f = P^l + f_n``) and ``'concat'`` (``f = Conv1x1([P^l,
+    f_n])``) are the paper's Table 11 alternatives. GAP averages valid
+    positions only.
+
+    Args:
+        embed_dims (int): ``D`` of every level.
+        direction (str): ``'up'`` (fuse the coarser level, DCM) or ``'down'``
+            (fuse the finer level, DRM).
+        fusion (str): ``'attention'`` | ``'add'`` | ``'concat'``.
+
+    Shapes: ``P (B, D, T), mask (B, T), neighbour (B, D, T')`` ->
+    ``(B, D, T)``; ``neighbour=None`` returns ``P``.
+    """
+
+    def __init__(self, embed_dims: int, direction: str,
+                 fusion: str = 'attention'):
+        super().__init__()
+        if direction == 'up':
+            self.resample = nn.ConvTranspose1d(embed_dims, embed_dims, 2,
+                                               stride=2)
+        elif direction == 'down':
+            self.resample = nn.Conv1d(embed_dims, embed_dims, 3, stride=2,
+                                      padding=1)
+        else:
+            raise ValueError(f"direction must be 'up' or 'down', got "
+                             f'{direction!r}.')
+        if fusion not in FUSIONS:
+            raise ValueError(f'fusion must be one of {FUSIONS}, got '
+                             f'{fusion!r}.')
+        self.fusion = fusion
+        if fusion == 'attention':
+            self.refine = MaskedConv1d(embed_dims, embed_dims, 3)
+            self.fc = nn.Linear(embed_dims, embed_dims)
+        elif fusion == 'concat':
+            self.merge = nn.Conv1d(2 * embed_dims, embed_dims, 1)
+
+    def forward(self, feat: Tensor, mask: Tensor,
+                neighbour: Optional[Tensor]) -> Tensor:
+        if neighbour is None:
+            return feat
+        m = mask[:, None].to(feat.dtype)
+        f_n = fit_length(self.resample(neighbour), feat.shape[-1]) * m
+        if self.fusion == 'add':
+            return feat + f_n
+        if self.fusion == 'concat':
+            return self.merge(torch.cat([feat, f_n], dim=1)) * m
+        f_l, _ = self.refine(feat, mask)
+        weight = torch.sigmoid(self.fc(masked_mean(F.relu(f_n + f_l), mask)))
+        return feat + f_n * weight[..., None]
+
+
+class CrossLayerFeatureFusion(nn.Module):
+    """CLFF (Eq. 9): ``f_c = Conv(P^{l-1}) + P^l + ConvTransposed(P^{l+1})``.
+
+    ``Conv`` is a depth-wise stride-2 conv (kernel 3), ``ConvTransposed`` a
+    x2 transposed conv (kernel 2); a missing neighbour contributes nothing.
+
+    Shapes: ``(B, D, T)`` (+ neighbours ``(B, D, 2T)`` / ``(B, D, T/2)``) ->
+    ``(B, D, T)``.
+    """
+
+    def __init__(self, embed_dims: int):
+        super().__init__()
+        self.down = nn.Conv1d(embed_dims, embed_dims, 3, stride=2, padding=1,
+                              groups=embed_dims)
+        self.up = nn.ConvTranspose1d(embed_dims, embed_dims, 2, stride=2)
+
+    def forward(self, feat: Tensor, mask: Tensor, lower: Optional[Tensor],
+                higher: Optional[Tensor]) -> Tensor:
+        t = feat.shape[-1]
+        out = feat
+        if lower is not None:
+            out = out + fit_length(self.down(lower), t)
+        if higher is not None:
+            out = out + fit_length(self.up(higher), t)
+        return out * mask[:, None].to(feat.dtype)
+
+
+@MODELS.register_module()
+class CLTDRHead(BaseTALHead):
+    """CLTDR decoder: cross-layer task decoupling, Trident regression and
+    refinement, with the varifocal + IoU loss of Eq. 13.
+
+    Per pyramid level ``l`` (parameters shared by all levels):
+
+    1. **DCM** (Eq. 5-6): ``f_cls = P^l + up(P^{l+1}) * W_{l+1}``; a conv
+       tower (2 x conv + LN + ReLU, then a conv) gives class logits ``a``
+       (``â = sigmoid(a)``).
+    2. **DRM** (Eq. 7-8): ``f_reg = P^l + down(P^{l-1}) * W_{l-1}`` feeds a
+       Trident head (:func:`trident_distances`): centre-offset bins (tower
+       on ``f_reg``, per-level ``Scale`` then ReLU, as TriDet), start and
+       end evidence (towers on ``f_reg``, or on the detached pyramid
+       feature as TriDet / the official code), boundary distances
+       ``(ŝ, ê)`` as expectations over ``num_bins + 1`` bins.
+    3. **RefineHead** (Eq. 9-12): ``f_c = CLFF(P^{l-1}, P^l, P^{l+1})``; a
+       tower gives ``R_co`` (logits ``r``), another the offsets ``R_so``,
+       ``R_eo``; refined score ``â^r = sqrt(â * sigmoid(r))`` (Eq. 10,
+       ``refine_score='sqrt'``) or ``sigmoid(a * r)`` (the official code's
+       product of raw logits, ``'logit_product'``); refined boundaries
+       ``ŝ^r = ŝ + R_so``, ``ê^r = ê + R_eo`` (Eq. 11-12), with offsets in
+       units of the level's stride (the paper leaves the unit open).
+
+    **Top and bottom levels.** The paper applies CLTDR "exclusively to
+    intermediate feature layers" because the top level has no ``P^{l+1}``
+    and the bottom level no ``P^{l-1}``. With ``edge_levels='plain'``
+    (default, the paper's reading) the top and bottom levels use no
+    cross-layer fusion at all (``f_cls = f_reg = f_c = P^l``) but are still
+    decoded by the same shared towers (classification, Trident, refinement),
+    so every level predicts. ``'available'`` fuses the neighbour that
+    exists (DCM at the bottom, DRM at the top, the existing half of CLFF).
+
+    **Loss** (Eq. 13), over valid points; positives by centre sampling +
+    regression ranges (``CenterSamplingAssigner``)::
+
+        L = 1/N_pos sum_pos (sigma_IoU^p * VFL + L_IoU) + 1/N_neg sum_neg VFL
+
+    with the IoU-aware VFL target ``q = IoU(predicted, ground truth)`` at the
+    ground-truth class of positives (``cls_target='iou'``; ``'binary'``:
+    ``q = 1``, the official code), ``sigma_IoU^p`` weighting those elements
+    (``iou_weight_power``: 1 in Eq. 13, 0.2 in the authors' configs), and a
+    1-D GIoU / DIoU loss on the refined distances. ``loss_normalization=
+    'pos_neg'`` divides positive and negative terms by ``N_pos`` and
+    ``N_neg`` as in the equation; ``'ema'`` divides everything by an EMA of
+    ``N_pos`` (official code). ``pre_refine_loss_weight > 0`` adds the
+    official code's supervision of the pre-refinement outputs (focal loss on
+    ``a`` + IoU loss on ``(ŝ, ê)``), total ``refined_loss_weight * L_refined
+    + pre_refine_loss_weight * L_pre`` (official: 0.7 / 0.3).
+
+    Args:
+        num_classes (int): ``K``.
+        in_channels (int): ``D`` of every pyramid level.
+        feat_channels (int): channels of the towers.
+        num_convs (int): conv + LN + ReLU blocks before each tower's output
+            conv (2: "three conv blocks").
+        kernel_size (int): temporal kernel of the towers.
+        with_ln (bool): LayerNorm in the towers.
+        num_bins (int): Trident bins ``n`` (THUMOS14: 16).
+        boundary_kernel_size (int): kernel of the start / end towers.
+        boundary_per_class (bool): start / end evidence and refinement
+            offsets per class (TriDet / official) instead of one per position
+            (the paper's ``ŝ^l in R^{T^l}``).
+        boundary_feat (str): ``'reg'`` (the start / end towers read
+            ``f_reg``, paper) or ``'pyramid'`` (``P^l``, official / TriDet).
+        detach_boundary_feat (bool): stop gradients from the start / end
+            towers into their input feature (TriDet).
+        fusion (str): DCM / DRM fusion, ``'attention'`` (paper) |
+            ``'add'`` | ``'concat'`` (Table 11).
+        use_dcm, use_drm (bool): cross-layer fusion for classification /
+            regression (Table 9 style ablation); off means ``P^l`` alone.
+        refine_cls, refine_reg (bool): refinement of the scores / boundaries
+            (Table 10).
+        refine_score (str): ``'sqrt'`` (Eq. 10) | ``'logit_product'``.
+        refine_kernel_size (int): kernel of the refinement offset tower
+            (official: 7).
+        edge_levels (str): ``'plain'`` | ``'available'``, see above.
+        cls_prior_prob (float): initial foreground probability.
+        empty_cls (Sequence[int]): classes never predicted.
+        loss_cls (dict): varifocal loss config (``iou_weighted=False``: this
+            head applies ``sigma_IoU`` itself).
+        loss_reg (dict): IoU loss config (``IoU1DLoss``; paper GIoU,
+            official DIoU).
+        cls_target (str): ``'iou'`` | ``'binary'``.
+        iou_weight_power (float): power ``p`` of ``sigma_IoU``.
+        loss_normalization (str): ``'pos_neg'`` | ``'ema'``.
+        reg_loss_weight (float): weight of ``L_IoU``.
+        refined_loss_weight, pre_refine_loss_weight (float): see above.
+        loss_pre_cls (dict): classification loss of the pre-refinement
+            outputs (official: focal).
+        **kwargs: ``prior_generator``, ``bbox_coder``, ``loss_normalizer``,
+            ``test_cfg``... of :class:`BaseTALHead`.
+
+    Outputs of :meth:`forward` (lists over levels): ``cls_logits`` ``(B, K,
+    T_l)`` (DCM), ``refine_logits`` ``(B, K, T_l)`` (``R_co``, ``None`` when
+    off), ``offset_logits`` ``(B, 2 (n + 1), T_l)``, ``start_logits`` /
+    ``end_logits`` ``(B, K_b, T_l)``, ``refine_offsets`` ``(B, 2 K_b, T_l)``
+    (``None`` when off), with ``K_b = K`` if ``boundary_per_class`` else 1.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 feat_channels: int,
+                 num_convs: int = 2,
+                 kernel_size: int = 3,
+                 with_ln: bool = True,
+                 num_bins: int = 16,
+                 boundary_kernel_size: int = 3,
+                 boundary_per_class: bool = False,
+                 boundary_feat: str = 'reg',
+                 detach_boundary_feat: bool = True,
+                 fusion: str = 'attention',
+                 use_dcm: bool = True,
+                 use_drm: bool = True,
+                 refine_cls: bool = True,
+                 refine_reg: bool = True,
+                 refine_score: str = 'sqrt',
+                 refine_kernel_size: int = 3,
+                 edge_levels: str = 'plain',
+                 cls_prior_prob: float = 0.01,
+                 empty_cls: Sequence[int] = (),
+                 loss_cls: dict = dict(type='VarifocalLoss', alpha=0.75,
+                                       gamma=2.0, iou_weighted=False),
+                 loss_reg: dict = dict(type='IoU1DLoss', mode='giou'),
+                 cls_target: str = 'iou',
+                 iou_weight_power: float = 1.0,
+                 loss_normalization: str = 'pos_neg',
+                 reg_loss_weight: float = 1.0,
+                 refined_loss_weight: float = 1.0,
+                 pre_refine_loss_weight: float = 0.0,
+                 loss_pre_cls: dict = dict(type='SigmoidFocalLoss'),
+                 assigner: dict = dict(type='CenterSamplingAssigner'),
+                 **kwargs):
+        super().__init__(num_classes=num_classes, assigner=assigner,
+                         **kwargs)
+        for name, value, allowed in (
+            ('refine_score', refine_score, REFINE_SCORES),
+            ('edge_levels', edge_levels, EDGE_LEVELS),
+            ('cls_target', cls_target, CLS_TARGETS),
+            ('loss_normalization', loss_normalization, NORMALIZATIONS),
+            ('boundary_feat', boundary_feat, BOUNDARY_FEATS),
+        ):
+            if value not in allowed:
+                raise ValueError(f'CLTDRHead {name} must be one of '
+                                 f'{allowed}, got {value!r}.')
+        if num_bins < 1:
+            raise ValueError(f'num_bins must be >= 1, got {num_bins}.')
+        self.num_bins = num_bins
+        self.num_boundary = num_classes if boundary_per_class else 1
+        self.boundary_feat = boundary_feat
+        self.detach_boundary_feat = detach_boundary_feat
+        self.use_dcm, self.use_drm = use_dcm, use_drm
+        self.refine_cls, self.refine_reg = refine_cls, refine_reg
+        self.refine_score = refine_score
+        self.edge_levels = edge_levels
+        self.cls_target = cls_target
+        self.iou_weight_power = iou_weight_power
+        self.loss_normalization = loss_normalization
+        self.reg_loss_weight = reg_loss_weight
+        self.refined_loss_weight = refined_loss_weight
+        self.pre_refine_loss_weight = pre_refine_loss_weight
+
+        def tower(out_channels, kernel=kernel_size):
+            return ConvTower(in_channels, feat_channels, out_channels,
+                             num_convs, kernel, with_ln)
+
+        # DCM / DRM / CLFF: one module shared by every level
+        self.dcm = CrossLayerFusion(in_channels, 'up', fusion)
+        self.drm = CrossLayerFusion(in_channels, 'down', fusion)
+        self.clff = CrossLayerFeatureFusion(in_channels)
+        self.cls_tower = tower(num_classes)
+        self.offset_tower = tower(2 * (num_bins + 1))
+        self.start_tower = tower(self.num_boundary, boundary_kernel_size)
+        self.end_tower = tower(self.num_boundary, boundary_kernel_size)
+        self.scales = nn.ModuleList(
+            Scale() for _ in range(self.prior_generator.num_levels))
+        if refine_cls:
+            self.refine_cls_tower = tower(num_classes)
+        if refine_reg:
+            self.refine_reg_tower = tower(2 * self.num_boundary,
+                                          refine_kernel_size)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_reg = MODELS.build(loss_reg)
+        self.loss_pre_cls = (MODELS.build(loss_pre_cls)
+                             if pre_refine_loss_weight > 0 else None)
+        self._init_weights(cls_prior_prob, empty_cls)
+
+    def _init_weights(self, prior_prob: float, empty_cls: Sequence[int]):
+        prior_bias = -math.log((1 - prior_prob) / prior_prob)
+        never = -math.log((1 - 1e-6) / 1e-6)
+        biases = [self.cls_tower.out_conv.bias]
+        if self.refine_cls and self.refine_score == 'sqrt':
+            # sqrt(prior * prior) = prior at initialisation
+            biases.append(self.refine_cls_tower.out_conv.bias)
+        with torch.no_grad():
+            for bias in biases:
+                bias.fill_(prior_bias)
+                for c in empty_cls:
+                    bias[c] = never
+            if self.refine_reg:  # refinement starts close to the identity
+                nn.init.normal_(self.refine_reg_tower.out_conv.weight,
+                                std=0.01)
+                self.refine_reg_tower.out_conv.bias.zero_()
+
+    # ------------------------------------------------------------------
+    # forward
+    # ------------------------------------------------------------------
+    def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor]
+                ) -> Tuple[List[Optional[Tensor]], ...]:
+        """Args: per-level ``(B, D, T_l)`` features and ``(B, T_l)`` masks.
+
+        Returns: ``cls_logits, refine_logits, offset_logits, start_logits,
+        end_logits, refine_offsets`` (see the class docstring).
+        """
+        num_levels = len(feats)
+        if num_levels != len(self.scales):
+            raise ValueError(
+                f'CLTDRHead has {len(self.scales)} levels (from its '
+                f'prior_generator) but received {num_levels} feature levels.')
+        outs = tuple([] for _ in range(6))
+        for lvl, (feat, mask) in enumerate(zip(feats, masks)):
+            m = mask[:, None].to(feat.dtype)
+            lower = feats[lvl - 1] if lvl > 0 else None
+            higher = feats[lvl + 1] if lvl < num_levels - 1 else None
+            if self.edge_levels == 'plain' and (lower is None
+                                                or higher is None):
+                lower = higher = None
+            f_cls = self.dcm(feat, mask, higher) if self.use_dcm else feat
+            f_reg = self.drm(feat, mask, lower) if self.use_drm else feat
+            b_feat = f_reg if self.boundary_feat == 'reg' else feat
+            if self.detach_boundary_feat:
+                b_feat = b_feat.detach()
+            outs[0].append(self.cls_tower(f_cls, mask))
+            outs[2].append(
+                self.scales[lvl](self.offset_tower(f_reg, mask)).relu() * m)
+            outs[3].append(self.start_tower(b_feat, mask))
+            outs[4].append(self.end_tower(b_feat, mask))
+            if self.refine_cls or self.refine_reg:
+                f_c = self.clff(feat, mask, lower, higher)
+            outs[1].append(
+                self.refine_cls_tower(f_c, mask) if self.refine_cls else None)
+            outs[5].append(
+                self.refine_reg_tower(f_c, mask) if self.refine_reg else None)
+        return outs
+
+    # ------------------------------------------------------------------
+    # decoding shared by loss and prediction
+    # ------------------------------------------------------------------
+    def _refined_logits(self, cls_logits: Tensor,
+                        refine_logits: Optional[Tensor]) -> Tensor:
+        """Eq. 10 as a logit: ``logit(sqrt(sigmoid(a) sigmoid(r)))`` or the
+        official ``a * r``; ``a`` when refinement is off."""
+        if refine_logits is None:
+            return cls_logits
+        if self.refine_score == 'logit_product':
+            return cls_logits * refine_logits
+        # log p = (log sigmoid(a) + log sigmoid(r)) / 2, then the exact logit
+        # log p - log(1 - p) with log(1 - p) = log(-expm1(log p)) (stable).
+        log_p = 0.5 * (F.logsigmoid(cls_logits) + F.logsigmoid(refine_logits))
+        log_p = log_p.clamp(max=-1e-6)
+        return log_p - torch.log(-torch.expm1(log_p))
+
+    def _distances(self, offset_logits: Tensor, start_logits: Tensor,
+                   end_logits: Tensor, refine_offsets: Optional[Tensor]
+                   ) -> Tuple[Tensor, Tensor]:
+        """Trident distances before and after refinement (Eq. 11-12), each
+        ``(B, T, K_b, 2)`` in strides."""
+        dist = trident_distances(offset_logits, start_logits, end_logits,
+                                 self.num_bins)
+        if refine_offsets is None:
+            return dist, dist
+        b, _, t = refine_offsets.shape
+        r = refine_offsets.view(b, 2, self.num_boundary, t).permute(0, 3, 2, 1)
+        # start moves by R_so (left distance shrinks), end by R_eo
+        refined = torch.stack(
+            [dist[..., 0] - r[..., 0], dist[..., 1] + r[..., 1]], dim=-1)
+        return dist, refined.clamp(min=0.0)
+
+    def _decode_levels(self, outs: Sequence[List]
+                       ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Concatenate levels: refined logits ``(B, P, K)``, pre-refinement
+        logits ``(B, P, K)``, distances before / after refinement
+        ``(B, P, K_b, 2)``."""
+        refined, pre, d_pre, d_ref = [], [], [], []
+        for cls, rcls, off, start, end, roff in zip(*outs):
+            pre.append(cls.transpose(1, 2))
+            refined.append(self._refined_logits(cls, rcls).transpose(1, 2))
+            d0, d1 = self._distances(off, start, end, roff)
+            d_pre.append(d0)
+            d_ref.append(d1)
+        return (torch.cat(refined, 1), torch.cat(pre, 1), torch.cat(d_pre, 1),
+                torch.cat(d_ref, 1))
+
+    # ------------------------------------------------------------------
+    # loss (Eq. 13)
+    # ------------------------------------------------------------------
+    def _positive_pairs(self, cls_pos: Tensor, dist: Tensor,
+                        reg_pos: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Predicted / target distances of the positive (point, class) pairs.
+
+        Args:
+            cls_pos (Tensor): ``(N, K)`` class targets of positive points.
+            dist (Tensor): ``(N, K_b, 2)`` predicted distances.
+            reg_pos (Tensor): ``(N, 2)`` target distances.
+
+        Returns:
+            tuple: ``pred (M, 2)``, ``target (M, 2)`` and, with per-class
+            boundaries, the index of each pair's element in
+            ``cls_pos.flatten()`` (one pair per ground-truth class of a
+            point). Class-agnostic boundaries: one pair per point
+            (``M = N``) and index ``None``.
+        """
+        if self.num_boundary == 1:
+            return dist[:, 0], reg_pos, None
+        point, cls = cls_pos.nonzero(as_tuple=True)
+        flat_idx = point * cls_pos.shape[1] + cls
+        return dist[point, cls], reg_pos[point], flat_idx
+
+    def _cls_targets(self, cls_pos: Tensor, iou: Tensor,
+                     flat_idx: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """VFL targets ``q`` and element weights ``sigma_IoU^p`` ``(N, K)``."""
+        is_pos = cls_pos > 0
+        weight_val = iou.pow(self.iou_weight_power)
+        if flat_idx is None:  # class-agnostic boundaries: one IoU per point
+            q = cls_pos * iou[:, None] if self.cls_target == 'iou' else cls_pos
+            weight = torch.where(is_pos,
+                                 weight_val[:, None].expand_as(cls_pos),
+                                 torch.ones_like(cls_pos))
+            return q, weight
+        q = cls_pos.clone().flatten()
+        weight = torch.ones_like(q)
+        if self.cls_target == 'iou':
+            q[flat_idx] = iou
+        weight[flat_idx] = weight_val
+        return q.view_as(cls_pos), weight.view_as(cls_pos)
+
+    def loss_by_feat(self, cls_logits, refine_logits, offset_logits,
+                     start_logits, end_logits, refine_offsets,
+                     masks: Sequence[Tensor],
+                     data_samples: Sequence) -> Dict[str, Tensor]:
+        """Eq. 13 on the refined outputs (+ the optional pre-refinement
+        terms). Returns ``loss_cls``, ``loss_reg`` (and ``loss_cls_pre``,
+        ``loss_reg_pre``)."""
+        outs = (cls_logits, refine_logits, offset_logits, start_logits,
+                end_logits, refine_offsets)
+        logits, pre_logits, dist_pre, dist_ref = self._decode_levels(outs)
+        points = self.get_points(masks)
+        cls_t, reg_t, pos = self.get_targets(points, data_samples)
+        valid = torch.cat(list(masks), dim=1)
+        pos = pos & valid
+        neg = valid & ~pos
+        num_pos = pos.sum()
+        if self.loss_normalization == 'ema':
+            norm_pos = norm_neg = self.update_loss_normalizer(num_pos)
+        else:
+            norm_pos = max(reduce_mean(num_pos.float()).item(), 1.0)
+            norm_neg = max(reduce_mean(neg.sum().float()).item(), 1.0)
+
+        cls_pos, reg_pos = cls_t[pos], reg_t[pos]
+        pred_d, target_d, flat_idx = self._positive_pairs(
+            cls_pos, dist_ref[pos], reg_pos)
+        with torch.no_grad():
+            iou = (1.0 - iou_1d_loss(pred_d, target_d, mode='iou')).clamp(
+                0.0, 1.0)
+        q_pos, w_pos = self._cls_targets(cls_pos, iou, flat_idx)
+
+        if self.loss_normalization == 'pos_neg':
+            loss_cls = self.loss_cls(
+                logits[pos], q_pos, weight=w_pos, avg_factor=norm_pos)
+            loss_cls = loss_cls + self.loss_cls(
+                logits[neg], torch.zeros_like(logits[neg]),
+                avg_factor=norm_neg)
+        else:
+            q = torch.zeros_like(logits)
+            w = torch.ones_like(logits)
+            q[pos], w[pos] = q_pos, w_pos
+            loss_cls = self.loss_cls(logits[valid], q[valid],
+                                     weight=w[valid], avg_factor=norm_pos)
+        loss_reg = self._reg_loss(pred_d, target_d, norm_pos)
+        losses = dict(
+            loss_cls=self.refined_loss_weight * loss_cls,
+            loss_reg=self.refined_loss_weight * loss_reg)
+
+        if self.pre_refine_loss_weight > 0:
+            pre_d, pre_t, _ = self._positive_pairs(cls_pos, dist_pre[pos],
+                                                   reg_pos)
+            loss_cls_pre = self.loss_pre_cls(
+                pre_logits[valid], cls_t[valid], avg_factor=norm_pos)
+            losses['loss_cls_pre'] = self.pre_refine_loss_weight * loss_cls_pre
+            losses['loss_reg_pre'] = self.pre_refine_loss_weight * (
+                self._reg_loss(pre_d, pre_t, norm_pos))
+        return losses
+
+    def _reg_loss(self, pred: Tensor, target: Tensor,
+                  normalizer: float) -> Tensor:
+        if pred.shape[0] == 0:
+            return pred.sum() * 0.0
+        return self.reg_loss_weight * self.loss_reg(pred, target,
+                                                    avg_factor=normalizer)
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+    def decode_by_feat(self, cls_logits, refine_logits, offset_logits,
+                       start_logits, end_logits, refine_offsets,
+                       masks: Sequence[Tensor]
+                       ) -> Tuple[List[Tensor], List[Tensor]]:
+        """Per level: refined probabilities ``(B, T_l, K)`` and segments in
+        grid units, ``(B, T_l, 2)`` (``(B, T_l, K, 2)`` with per-class
+        boundaries)."""
+        points = self.get_points(masks)
+        scores, segments = [], []
+        for lvl, pts in enumerate(points):
+            logit = self._refined_logits(cls_logits[lvl], refine_logits[lvl])
+            scores.append(logit.sigmoid().transpose(1, 2))
+            _, dist = self._distances(offset_logits[lvl], start_logits[lvl],
+                                      end_logits[lvl], refine_offsets[lvl])
+            segs = self.bbox_coder.decode(pts[None, :, None], dist)
+            segments.append(segs[:, :, 0] if self.num_boundary == 1 else segs)
+        return scores, segments
+
+    def _predict_by_feat_single(self, scores: Tensor, segments: Tensor,
+                                valid: Tensor, meta: dict) -> InstanceData:
+        """Per-class boundaries: pick the segment of each candidate's class,
+        then hand the candidates to the shared post-processing
+        (threshold, top-k, NMS, seconds) of :class:`BaseTALHead`."""
+        if segments.dim() == 2:
+            return super()._predict_by_feat_single(scores, segments, valid,
+                                                   meta)
+        num_classes = scores.shape[-1]
+        probs = (scores * valid[:, None]).flatten()
+        cand = (probs > self.test_cfg['pre_nms_thresh']).nonzero().squeeze(1)
+        k = min(int(self.test_cfg['pre_nms_topk']), cand.numel())
+        cand_scores, order = probs[cand].topk(k)
+        cand = cand[order]
+        point = torch.div(cand, num_classes, rounding_mode='floor')
+        label = cand % num_classes
+        one_hot = scores.new_zeros(k, num_classes)
+        one_hot[torch.arange(k, device=scores.device), label] = cand_scores
+        return super()._predict_by_feat_single(
+            one_hot, segments[point, label], valid.new_ones(k), meta)
