@@ -8,9 +8,11 @@ from .transformer import (MaskedMultiheadAttention, TransformerBlock1d,
 from .global_filter import GlobalFilter
 from .gmg_block import GlobalSelfAttention, GMGBlock, MaskedGroupNorm
 from .trident import trident_distances
+from .atr_depth_router import ATRDepthRouter
 
 __all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
            'masked_max_pool1d', 'DropPath', 'Scale',
            'MaskedMultiheadAttention', 'TransformerBlock1d',
            'local_window_attention', 'GlobalFilter', 'GlobalSelfAttention',
-           'GMGBlock', 'MaskedGroupNorm', 'trident_distances']
+           'GMGBlock', 'MaskedGroupNorm', 'trident_distances',
+           'ATRDepthRouter']

@@ -2,6 +2,7 @@
 from .center_sampling_assigner import CenterSamplingAssigner
 from .point_generator import PointGenerator1D
 from .segment_coder import SegmentDistanceCoder
+from .signed_distance_target import SignedDistanceTarget
 
 __all__ = ['CenterSamplingAssigner', 'PointGenerator1D',
-           'SegmentDistanceCoder']
+           'SegmentDistanceCoder', 'SignedDistanceTarget']

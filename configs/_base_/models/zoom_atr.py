@@ -1,0 +1,30 @@
+# Temporal Zoom Networks (seed 000): the uniform network of zoom_uniform.py
+# with (i) Adaptive Temporal Refinement — ATRDepthRouter gives each token a
+# continuous depth tau in [0, 1] over the K deep layers, tokens whose depth
+# is used up leave the computation, mean tau is held to a budget — and
+# (ii) Boundary Distance Regression — a BDRHead on the finest level whose
+# zero crossings snap the detector's boundaries (BDRRefinedHead wraps the
+# inherited head). See docs/zoom.md for every design choice.
+_base_ = ['./zoom_uniform.py']
+model = dict(
+    backbone=dict(
+        router=dict(_delete_=True, type='ATRDepthRouter', hidden_dims=32,
+                    budget_target=0.25, budget_weight=10.0,
+                    temperature=1.0, prune_depth=0.25),
+        min_update=0.1, train_path='sparse', test_path='sparse'),
+    head=dict(
+        _delete_=True,
+        type='BDRRefinedHead',
+        base_head={{_base_.model.head}},
+        bdr=dict(type='BDRHead', in_channels=512, feat_channels=512,
+                 num_convs=2, level=0, truncation=16.0, min_slope=0.5,
+                 loss=dict(type='SignedDistanceLoss', beta=1.0,
+                           boundary_sigma=2.0, boundary_weight=4.0),
+                 loss_weight=0.1),
+        snap_window=2.0))
+# Constant budget (the router starts at it: init_tau defaults to the target),
+# router temperature 1.0 -> 0.5 over training (tau sharpens towards 0 / 1,
+# which is what makes sparse execution cheap).
+atr_budget_hook = dict(type='ATRBudgetAnnealHook', budget=None,
+                       temperature=(1.0, 0.5), begin=0, end=None,
+                       by_epoch=True, schedule='linear')

@@ -1,0 +1,19 @@
+# Ablation: ATR without BDR (ActionFormer's head, no boundary snapping) on the
+# embedded benchmark — isolates ATR against zoom_uniform_embedded.py.
+_base_ = ['./zoom_uniform_embedded.py']
+model = dict(
+    backbone=dict(
+        router=dict(_delete_=True, type='ATRDepthRouter', hidden_dims=32,
+                    budget_target=0.25, budget_weight=10.0,
+                    temperature=1.0, prune_depth=0.25),
+        min_update=0.1))
+custom_hooks = [
+    dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL'),
+    dict(type='ATRBudgetAnnealHook', budget=None, temperature=(1.0, 0.5),
+         by_epoch=True),
+]
+# The router is small and its gradient (through the depth weights) weak:
+# a 10x learning rate lets it learn token-dependent depths in a short
+# schedule.
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={'backbone.router': dict(lr_mult=10.0)}))

@@ -1,0 +1,75 @@
+"""Temporal Zoom configs build through the registry and run a forward pass on
+random features of their input shape; uniform and ATR are the same network
+up to the router; the retrofit configs wrap the inherited heads."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmaction.registry import HOOKS, MODELS
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+
+
+def build(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    assert cfg.custom_imports['imports'] == ['mmtal_zoom']
+    torch.manual_seed(0)
+    return cfg, MODELS.build(cfg.model).eval()
+
+
+@pytest.mark.parametrize('name,in_channels,seq_len,head,num_outs', [
+    ('zoom/zoom_uniform_embedded.py', 256, 768, 'ActionFormerHead', 2),
+    ('zoom/zoom_atr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
+    ('zoom/zoom_atr_nobdr_embedded.py', 256, 768, 'ActionFormerHead', 2),
+    ('zoom/baseline_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
+    ('zoom/cltdr_gmg_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 7),
+    ('zoom/zoom_atr_thumos14_i3d.py', 2048, 2304, 'BDRRefinedHead', 3),
+])
+def test_zoom_config_builds_and_runs_forward(name, in_channels, seq_len,
+                                             head, num_outs):
+    cfg, model = build(name)
+    assert type(model.head).__name__ == head
+    for hook in cfg.get('custom_hooks', []):
+        HOOKS.build(dict(hook))
+    x = torch.randn(1, in_channels, seq_len)
+    with torch.no_grad():
+        outs = model(x, mode='tensor')
+    assert len(outs) == num_outs
+    assert outs[0][0].shape == (1, model.head.num_classes, seq_len)
+    if head == 'BDRRefinedHead':
+        assert outs[-1][0].shape == (1, 2, seq_len)  # the BDR field
+
+
+def test_uniform_and_atr_are_the_same_network_up_to_the_router():
+    _, uni = build('zoom/zoom_uniform_embedded.py')
+    _, atr = build('zoom/zoom_atr_nobdr_embedded.py')
+    assert uni.backbone.router is None and atr.backbone.router is not None
+    u_keys, a_keys = set(uni.state_dict()), set(atr.state_dict())
+    assert u_keys <= a_keys
+    assert all(k.startswith('backbone.router.') for k in a_keys - u_keys)
+    cfg = Config.fromfile(str(CONFIGS / 'zoom/zoom_atr_embedded.py'))
+    assert cfg.model.backbone.router.budget_target < 1.0
+    assert any(h['type'] == 'ATRBudgetAnnealHook' for h in cfg.custom_hooks)
+
+
+def test_retrofit_configs_wrap_the_inherited_heads():
+    base = Config.fromfile(str(CONFIGS / 'baseline/baseline_embedded.py'))
+    bdr = Config.fromfile(str(CONFIGS / 'zoom/baseline_bdr_embedded.py'))
+    assert bdr.model.head.base_head == base.model.head
+    assert bdr.model.backbone == base.model.backbone
+    cl = Config.fromfile(str(CONFIGS / 'cltdr_gmg/cltdr_gmg_embedded.py'))
+    clb = Config.fromfile(str(CONFIGS / 'zoom/cltdr_gmg_bdr_embedded.py'))
+    assert clb.model.head.base_head == cl.model.head
+
+
+def test_thumos_zoom_config_keeps_actionformers_recipe():
+    cfg = Config.fromfile(str(CONFIGS / 'zoom/zoom_atr_thumos14_i3d.py'))
+    bb = cfg.model.backbone
+    assert (bb.in_channels, bb.embed_dims, bb.window_size) == (2048, 512, 19)
+    assert cfg.model.data_preprocessor.max_seq_len == 2304
+    assert cfg.model.neck.num_levels == 6
+    assert cfg.optim_wrapper.optimizer.lr == 1e-4
+    assert cfg.train_cfg.max_epochs == 35
+    assert cfg.model.head.base_head.test_cfg.nms.sigma == 0.5

@@ -1,0 +1,576 @@
+"""The measurements of docs/zoom.md (issue #4, Temporal Zoom Networks).
+
+Sub-commands (JSON under ``--work-dir``; training runs are resumable: a run
+whose ``metrics.json`` exists is not repeated):
+
+* ``bench``: ``tools/benchmark.py`` on the uniform-depth network, ATR alone
+  and ATR + BDR at every ``--seq-lens`` T (random weights: the router spends
+  exactly its budget on every token), inference (tensor mode): GFLOPs on the
+  executed graph, CPU latency (median; ratios come from one run), peak
+  memory.
+* ``compare``: the embedded benchmark — uniform depth, ATR, ATR + BDR, the
+  #2 baseline and baseline + BDR, ``--seeds`` each, one schedule for all;
+  train on ``train``, evaluate the final (EMA) weights on ``val`` and
+  ``test``: no checkpoint or setting is chosen on ``test``.
+* ``budgets``: ATR + BDR trained at other budgets (``--budgets``) for the
+  mAP-vs-GFLOPs Pareto plot.
+* ``kd``: ATR + BDR distilled from the uniform-depth model of ``compare``
+  (its seed-0 checkpoint), same schedule.
+* ``cost``: measured on trained weights and real (test) videos — GFLOPs and
+  CPU latency of uniform vs ATR models, with the mean depth actually used;
+  and the training cost per step (forward + backward, random weights, T =
+  the training crop, batch 4): uniform, ATR, ATR + BDR and ATR + BDR with
+  distillation (teacher forward included), interleaved rounds, median.
+* ``pareto``: the PNG (test mAP vs inference GFLOPs per video).
+* ``report``: Markdown tables of everything measured so far.
+
+The schedule of the embedded runs is shorter than the configs' (12 epochs,
+768-snippet crops): ``--max-epochs`` (default 6, 1 warm-up epoch + cosine)
+and ``--crop`` (default 384 snippets) apply to every model alike, to fit
+the 2-core CPU budget. Example (the commands behind docs/zoom.md)::
+
+    python tools/analysis/zoom_experiments.py bench
+    python tools/analysis/zoom_experiments.py compare --seeds 0 1 2 --jobs 2
+    python tools/analysis/zoom_experiments.py budgets --budgets 0.1 0.5
+    python tools/analysis/zoom_experiments.py kd
+    python tools/analysis/zoom_experiments.py cost
+    python tools/analysis/zoom_experiments.py pareto
+    python tools/analysis/zoom_experiments.py report \\
+        > work_dirs/zoom_exp/report.md
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG = {
+    'uniform': 'configs/zoom/zoom_uniform_embedded.py',
+    'atr': 'configs/zoom/zoom_atr_nobdr_embedded.py',
+    'atr_bdr': 'configs/zoom/zoom_atr_embedded.py',
+    'baseline': 'configs/baseline/baseline_embedded.py',
+    'baseline_bdr': 'configs/zoom/baseline_bdr_embedded.py',
+}
+TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description='Re-run the Temporal Zoom (ATR + BDR) measurements of '
+        'docs/zoom.md on the embedded benchmark.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    p.add_argument('command', choices=['bench', 'compare', 'budgets', 'kd',
+                                       'cost', 'pareto', 'report', '_run'])
+    p.add_argument('--work-dir', default='work_dirs/zoom_exp')
+    p.add_argument('--data-root', default='data/embedded')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--models', nargs='+', default=list(CFG),
+                   choices=list(CFG), help='compare: which models')
+    p.add_argument('--budgets', type=float, nargs='+', default=[0.1, 0.5],
+                   help='budgets: extra ATR budgets (0.25 is compare\'s)')
+    p.add_argument('--seq-lens', type=int, nargs='+',
+                   default=[512, 2304, 8192], help='bench: T')
+    p.add_argument('--repeats', type=int, default=10)
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch threads per process')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='training runs in parallel')
+    p.add_argument('--max-epochs', type=int, default=6)
+    p.add_argument('--crop', type=int, default=384,
+                   help='training crop (max_seq_len) in snippets')
+    # internal: one training run
+    p.add_argument('--config', help=argparse.SUPPRESS)
+    p.add_argument('--seed', type=int, help=argparse.SUPPRESS)
+    p.add_argument('--run-dir', help=argparse.SUPPRESS)
+    p.add_argument('--budget', type=float, default=None,
+                   help=argparse.SUPPRESS)
+    p.add_argument('--teacher', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--teacher-config', default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def write_json(obj, path):
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def read_json(path, default=None):
+    if not osp.isfile(path):
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
+def num_classes_of(data_root: str) -> int:
+    with open(osp.join(data_root, 'annotations.json')) as f:
+        db = json.load(f)['database']
+    return len({a['label'] for v in db.values()
+                for a in v.get('annotations', [])})
+
+
+def detection_heads(head_cfg):
+    """The head configs that own ``num_classes`` (through wrappers)."""
+    out = []
+    if 'base_head' in head_cfg:
+        out += detection_heads(head_cfg['base_head'])
+    elif 'student' in head_cfg:
+        out += detection_heads(head_cfg['student'])
+    else:
+        out.append(head_cfg)
+    return out
+
+
+def load_config(config: str, args, budget: Optional[float] = None):
+    """The config with the experiment's data, classes and schedule."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, config))
+    for head in detection_heads(cfg.model.head):
+        head['num_classes'] = num_classes_of(args.data_root)
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[split].dataset.ann_file = osp.join(args.data_root,
+                                               'annotations.json')
+        cfg[split].dataset.data_prefix = dict(
+            feature=osp.join(args.data_root, 'features'))
+    # the short schedule, identical for every model
+    epochs = args.max_epochs
+    cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_begin = epochs + 1  # final weights only
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
+             end=1, convert_to_iter_based=True)]
+    if epochs > 1:
+        cfg.param_scheduler.append(
+            dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
+                 end=epochs, T_max=epochs - 1, eta_min=1e-6,
+                 convert_to_iter_based=True))
+    cfg.model.data_preprocessor.max_seq_len = args.crop
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] == 'RandomTruncateTAL':
+            t['max_seq_len'] = args.crop
+    if budget is not None:
+        cfg.model.backbone.router.budget_target = budget
+    return cfg
+
+
+# ----------------------------------------------------------------------
+# training runs
+# ----------------------------------------------------------------------
+def cmd_run(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    import mmtal_zoom  # noqa: F401
+    from mmengine.runner import Runner
+
+    cfg = load_config(args.config, args, args.budget)
+    cfg.work_dir = args.run_dir
+    cfg.randomness = dict(seed=args.seed, deterministic=False)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
+                                        save_last=True, max_keep_ckpts=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
+    if args.teacher:
+        teacher_cfg = load_config(args.teacher_config, args).model
+        cfg.model.head = dict(type='DistillationHead',
+                              student=cfg.model.head, cls_index=0,
+                              reg_index=1, temperature=1.0)
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='DistillationHook', teacher_config=teacher_cfg,
+                 teacher_checkpoint=args.teacher)]
+    runner = Runner.from_cfg(cfg)
+    t0 = time.time()
+    runner.train()
+    train_s = time.time() - t0
+    iters = runner.iter
+    val = runner.val()
+    test = runner.test()
+    write_json(dict(config=args.config, seed=args.seed, budget=args.budget,
+                    teacher=args.teacher, train_s=train_s, iters=iters,
+                    s_per_iter=train_s / max(iters, 1), val=val, test=test,
+                    max_epochs=args.max_epochs, crop=args.crop),
+               osp.join(args.run_dir, 'metrics.json'))
+
+
+def run_training(args, name: str, config: str, seed: int,
+                 budget: Optional[float] = None,
+                 teacher: Optional[str] = None) -> Dict:
+    run_dir = osp.join(args.work_dir, 'runs', f'{name}_seed{seed}')
+    out = osp.join(run_dir, 'metrics.json')
+    if not osp.isfile(out):
+        if not osp.isfile(osp.join(args.data_root, 'annotations.json')):
+            raise FileNotFoundError(
+                f'{args.data_root}/annotations.json is missing: generate the '
+                'embedded dataset first (python tools/make_synthetic_'
+                f'dataset.py --out {args.data_root}).')
+        cmd = [sys.executable, osp.abspath(__file__), '_run', '--config',
+               config, '--seed', str(seed), '--run-dir', run_dir,
+               '--data-root', args.data_root, '--work-dir', args.work_dir,
+               '--max-epochs', str(args.max_epochs), '--crop',
+               str(args.crop), '--threads', str(args.threads)]
+        if budget is not None:
+            cmd += ['--budget', str(budget)]
+        if teacher:
+            cmd += ['--teacher', teacher, '--teacher-config', CFG['uniform']]
+        print(f'[{time.strftime("%H:%M:%S")}] training {name} seed {seed}',
+              flush=True)
+        os.makedirs(run_dir, exist_ok=True)
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+        with open(osp.join(run_dir, 'stdout.log'), 'w') as log:
+            subprocess.run(cmd, check=True, stdout=log,
+                           stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        print(f'[{time.strftime("%H:%M:%S")}] done {name} seed {seed}',
+              flush=True)
+    return read_json(out)
+
+
+def run_all(args, jobs: List[tuple]) -> List[Dict]:
+    with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        futures = [pool.submit(run_training, args, *job) for job in jobs]
+        return [f.result() for f in futures]
+
+
+def cmd_compare(args):
+    jobs = [(name, CFG[name], seed) for seed in args.seeds
+            for name in args.models]
+    run_all(args, jobs)
+
+
+def cmd_budgets(args):
+    run_all(args, [(f'atr_bdr_b{b:g}', CFG['atr_bdr'], 0, b)
+                   for b in args.budgets])
+
+
+def cmd_kd(args):
+    teacher = osp.join(args.work_dir, 'runs', 'uniform_seed0',
+                       'epoch_%d.pth' % args.max_epochs)
+    if not osp.isfile(teacher):
+        raise FileNotFoundError(f'{teacher} is missing: run "compare" with '
+                                'seed 0 and the uniform model first.')
+    run_all(args, [('atr_bdr_kd', CFG['atr_bdr'], 0, None, teacher)])
+
+
+# ----------------------------------------------------------------------
+# benchmarks
+# ----------------------------------------------------------------------
+def load_benchmark_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'mmtal_benchmark_tool', osp.join(REPO, 'tools', 'benchmark.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cmd_bench(args):
+    tool = load_benchmark_tool()
+    configs = [osp.join(REPO, CFG[k]) for k in ('uniform', 'atr', 'atr_bdr')]
+    rows = []
+    for t in args.seq_lens:
+        out = tool.main(configs + ['--seq-len', str(t), '--repeats',
+                                   str(args.repeats), '--warmup', '2',
+                                   '--threads', str(args.threads)])
+        rows.append(dict(seq_len=t, rows=out))
+        write_json(dict(threads=args.threads, results=rows),
+                   osp.join(args.work_dir, 'bench.json'))
+
+
+def config_of_run(name: str) -> str:
+    """Config of a run name (``atr_bdr_b0.1`` and ``atr_bdr_kd`` are
+    ATR + BDR runs)."""
+    if name in CFG:
+        return CFG[name]
+    if name.startswith('atr_bdr_'):
+        return CFG['atr_bdr']
+    raise KeyError(f'unknown run name {name!r}')
+
+
+def build_trained(name: str, args, ckpt: str):
+    import torch
+
+    from mmaction.registry import MODELS
+    run = read_json(osp.join(osp.dirname(ckpt), 'metrics.json'), {})
+    cfg = load_config(config_of_run(name), args, run.get('budget'))
+    if run.get('teacher'):  # trained with a DistillationHead wrapper
+        cfg.model.head = dict(type='DistillationHead', student=cfg.model.head)
+    model = MODELS.build(cfg.model)
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)
+    model.load_state_dict(state['state_dict'])
+    return model.eval()
+
+
+def test_videos(args, limit: Optional[int] = None):
+    """Features ``(1, C, T)`` of the test videos (real lengths)."""
+    import numpy as np
+    import torch
+    with open(osp.join(args.data_root, 'annotations.json')) as f:
+        db = json.load(f)['database']
+    names = sorted(k for k, v in db.items() if v['subset'] == 'test')
+    feats = []
+    for n in names[:limit]:
+        arr = np.load(osp.join(args.data_root, 'features', n + '.npy'))
+        feats.append(torch.from_numpy(arr.T.copy()).float()[None])
+    return feats
+
+
+def measure_inference(model, feats, repeats: int = 3) -> Dict:
+    """Mean GFLOPs per video (executed graph), total median latency, mean
+    depth used, on real videos."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    flops, taus, lat = 0.0, [], []
+    with torch.inference_mode():
+        for x in feats:
+            mask = torch.ones(1, x.shape[-1], dtype=torch.bool)
+            with FlopCounterMode(display=False) as c:
+                model(x, mode='tensor', masks=mask)
+            flops += c.get_total_flops()
+            tau = getattr(model.backbone, 'last_tau', None)
+            taus.append(float(tau.mean()) if tau is not None else 1.0)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for x in feats:
+                model(x, mode='tensor',
+                      masks=torch.ones(1, x.shape[-1], dtype=torch.bool))
+            lat.append((time.perf_counter() - t0) * 1000 / len(feats))
+    return dict(gflops_per_video=flops / len(feats) / 1e9,
+                mean_tau=statistics.mean(taus),
+                latency_ms_per_video=statistics.median(lat))
+
+
+def train_step_cost(args) -> Dict:
+    """Per-step training time and FLOPs: uniform, ATR, ATR + BDR, ATR + BDR
+    + distillation (teacher forward included). Interleaved rounds, median."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from mmaction.registry import MODELS
+    bench = load_benchmark_tool()
+    torch.manual_seed(0)
+    names = ('uniform', 'atr', 'atr_bdr')
+    models = {n: MODELS.build(load_config(CFG[n], args).model).train()
+              for n in names}
+    kd_cfg = load_config(CFG['atr_bdr'], args).model
+    kd_cfg.head = dict(type='DistillationHead', student=kd_cfg.head)
+    models['atr_bdr_kd'] = MODELS.build(kd_cfg).train()
+    teacher = MODELS.build(load_config(CFG['uniform'], args).model).eval()
+    gen = torch.Generator().manual_seed(0)
+    b, t = 4, args.crop
+    k = num_classes_of(args.data_root)
+    x = torch.randn(b, 256, t, generator=gen)
+    mask = torch.ones(b, t, dtype=torch.bool)
+    samples = bench.random_data_samples(b, t, k, gen)
+
+    def step(name):
+        model = models[name]
+        model.zero_grad(set_to_none=True)
+        if name == 'atr_bdr_kd':
+            with torch.no_grad():
+                outs = teacher(x, mode='tensor', masks=mask)
+            for i, s in enumerate(samples):
+                s.kd_teacher_outs = tuple([lv[i] for lv in o] for o in outs)
+        losses = model(x, samples, mode='loss', masks=mask)
+        sum(losses.values()).backward()
+        for s in samples:
+            if 'kd_teacher_outs' in s:
+                del s.kd_teacher_outs
+
+    times = {n: [] for n in models}
+    flops = {}
+    for n in models:
+        step(n)  # warm-up
+        with FlopCounterMode(display=False) as c:
+            step(n)
+        flops[n] = c.get_total_flops() / 1e9
+    for _ in range(args.repeats):
+        for n in models:
+            t0 = time.perf_counter()
+            step(n)
+            times[n].append((time.perf_counter() - t0) * 1000)
+    rows = {n: dict(step_ms=statistics.median(times[n]), gflops=flops[n],
+                    mean_tau=float(getattr(models[n].backbone, 'last_tau',
+                                           torch.ones(1)).mean()
+                                   if models[n].backbone.with_router
+                                   else 1.0))
+            for n in models}
+    for n in rows:
+        rows[n]['time_ratio'] = rows[n]['step_ms'] / rows['uniform'][
+            'step_ms']
+        rows[n]['flops_ratio'] = rows[n]['gflops'] / rows['uniform']['gflops']
+    return dict(batch=b, seq_len=t, repeats=args.repeats, rows=rows)
+
+
+def cmd_cost(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    import mmtal_zoom  # noqa: F401
+    result = read_json(osp.join(args.work_dir, 'cost.json'), {})
+    result['train_step'] = train_step_cost(args)
+    write_json(result, osp.join(args.work_dir, 'cost.json'))
+    feats = test_videos(args)
+    inf = {}
+    for run in sorted(os.listdir(osp.join(args.work_dir, 'runs'))):
+        name, _, seed = run.rpartition('_seed')
+        ckpt = osp.join(args.work_dir, 'runs', run,
+                        'epoch_%d.pth' % args.max_epochs)
+        if not osp.isfile(ckpt) or seed != '0':
+            continue
+        model = build_trained(name, args, ckpt)
+        inf[name] = measure_inference(model, feats, repeats=2)
+        print(name, inf[name], flush=True)
+    result['inference_test_videos'] = inf
+    write_json(result, osp.join(args.work_dir, 'cost.json'))
+
+
+# ----------------------------------------------------------------------
+# report
+# ----------------------------------------------------------------------
+def collect(args) -> Dict[str, List[Dict]]:
+    runs = {}
+    root = osp.join(args.work_dir, 'runs')
+    if not osp.isdir(root):
+        return runs
+    for run in sorted(os.listdir(root)):
+        m = read_json(osp.join(root, run, 'metrics.json'))
+        if m:
+            runs.setdefault(run.rpartition('_seed')[0], []).append(m)
+    return runs
+
+
+def metric(m: Dict, split: str, key: str) -> float:
+    return 100 * m[split][f'tal/{key}']
+
+
+def mean_std(vals: List[float]) -> str:
+    if len(vals) == 1:
+        return f'{vals[0]:.2f}'
+    return f'{statistics.mean(vals):.2f} ± {statistics.stdev(vals):.2f}'
+
+
+SHORT = ('mAP_len<2s', 'mAP_len2-5s')  # the short-instance buckets
+
+
+def cmd_pareto(args):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    cost = read_json(osp.join(args.work_dir, 'cost.json'), {})
+    inf = cost.get('inference_test_videos', {})
+    runs = collect(args)
+    pts = []
+    for name, stats in inf.items():
+        ms = [m for m in runs.get(name, []) if m['seed'] == 0]
+        if not ms:
+            continue
+        pts.append(dict(name=name, gflops=stats['gflops_per_video'],
+                        mean_tau=stats['mean_tau'],
+                        avg_map=metric(ms[0], 'test', 'average_mAP'),
+                        map07=metric(ms[0], 'test', 'mAP@0.7')))
+    if not pts:
+        raise RuntimeError('nothing to plot: run compare/budgets and cost.')
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    atr = sorted([p for p in pts if p['name'].startswith('atr_bdr')
+                  and 'kd' not in p['name']], key=lambda p: p['gflops'])
+    ax.plot([p['gflops'] for p in atr], [p['avg_map'] for p in atr], 'o-',
+            label='ATR + BDR (budgets)')
+    for p in pts:
+        ax.annotate(f"{p['name']} (tau={p['mean_tau']:.2f})",
+                    (p['gflops'], p['avg_map']), fontsize=7,
+                    xytext=(3, 3), textcoords='offset points')
+        if not p['name'].startswith('atr_bdr') or 'kd' in p['name']:
+            ax.plot(p['gflops'], p['avg_map'], 's', label=p['name'])
+    ax.set_xlabel('GFLOPs per test video (executed graph)')
+    ax.set_ylabel('test average mAP [0.3:0.7] (%)')
+    ax.set_title('embedded benchmark, seed 0')
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = osp.join(args.work_dir, 'pareto.png')
+    fig.savefig(out + '.tmp.png', dpi=130)
+    os.replace(out + '.tmp.png', out)
+    write_json(pts, osp.join(args.work_dir, 'pareto.json'))
+    print(f'wrote {out}')
+
+
+def cmd_report(args):
+    runs = collect(args)
+    lines = []
+    if runs:
+        any_m = next(iter(runs.values()))[0]
+        lines += [f'### Embedded benchmark, test split (mean ± std over '
+                  f'seeds; {any_m["max_epochs"]} epochs, crop '
+                  f'{any_m["crop"]})', '',
+                  '| model | seeds | ' + ' | '.join(
+                      f'mAP@{t}' for t in TIOUS) + ' | avg | ' +
+                  ' | '.join(SHORT) + ' | val avg | s/iter |',
+                  '|---' * (len(TIOUS) + 7) + '|']
+        for name, ms in runs.items():
+            cells = [mean_std([metric(m, 'test', f'mAP@{t}') for m in ms])
+                     for t in TIOUS]
+            avg = mean_std([metric(m, 'test', 'average_mAP') for m in ms])
+            short = ' | '.join(
+                mean_std([metric(m, 'test', k) for m in ms]) for k in SHORT)
+            val = mean_std([metric(m, 'val', 'average_mAP') for m in ms])
+            spi = statistics.mean(m['s_per_iter'] for m in ms)
+            lines.append(f'| {name} | {len(ms)} | ' + ' | '.join(cells) +
+                         f' | {avg} | {short} | {val} | {spi:.2f} |')
+    bench = read_json(osp.join(args.work_dir, 'bench.json'))
+    if bench:
+        lines += ['', '### Inference, random weights (router at its budget)'
+                  f', threads={bench["threads"]}', '',
+                  '| T | model | GFLOPs | latency ms | peak MB | FLOPs ratio '
+                  '| latency ratio |', '|---|---|---|---|---|---|---|']
+        for res in bench['results']:
+            first = res['rows'][0]
+            for r in res['rows']:
+                lines.append(
+                    f"| {res['seq_len']} | "
+                    f"{osp.basename(r['config'])[:-3]} | {r['gflops']:.2f} | "
+                    f"{r['latency_ms']:.1f} | {r['peak_mem_mb']:.1f} | "
+                    f"{r['gflops'] / first['gflops']:.2f} | "
+                    f"{r['latency_ms'] / first['latency_ms']:.2f} |")
+    cost = read_json(osp.join(args.work_dir, 'cost.json'), {})
+    if cost.get('train_step'):
+        ts = cost['train_step']
+        lines += ['', f'### Training cost per step (batch {ts["batch"]}, '
+                  f'T={ts["seq_len"]}, random weights, median of '
+                  f'{ts["repeats"]})', '',
+                  '| model | step ms | GFLOPs | time ratio | FLOPs ratio |',
+                  '|---|---|---|---|---|']
+        for n, r in ts['rows'].items():
+            lines.append(f"| {n} | {r['step_ms']:.0f} | {r['gflops']:.1f} | "
+                         f"{r['time_ratio']:.2f} | {r['flops_ratio']:.2f} |")
+    if cost.get('inference_test_videos'):
+        inf = cost['inference_test_videos']
+        ref = inf.get('uniform')
+        lines += ['', '### Inference on the test videos, trained weights '
+                  '(seed 0)', '',
+                  '| model | mean tau | GFLOPs/video | ms/video | FLOPs '
+                  'ratio | latency ratio |', '|---|---|---|---|---|---|']
+        for n, r in inf.items():
+            fr = r['gflops_per_video'] / ref['gflops_per_video'] if ref else 0
+            lr = r['latency_ms_per_video'] / ref['latency_ms_per_video'] \
+                if ref else 0
+            lines.append(f"| {n} | {r['mean_tau']:.3f} | "
+                         f"{r['gflops_per_video']:.2f} | "
+                         f"{r['latency_ms_per_video']:.1f} | {fr:.2f} | "
+                         f"{lr:.2f} |")
+    print('\n'.join(lines))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(REPO)
+    {'bench': cmd_bench, 'compare': cmd_compare, 'budgets': cmd_budgets,
+     'kd': cmd_kd, 'cost': cmd_cost, 'pareto': cmd_pareto,
+     'report': cmd_report, '_run': cmd_run}[args.command](args)
+
+
+if __name__ == '__main__':
+    main()
