@@ -1,4 +1,5 @@
 """Detectors: composition of backbone, neck and head."""
+from .bmn_rcl import BMNRCL
 from .tal_detector import TALDetector
 
-__all__ = ['TALDetector']
+__all__ = ['TALDetector', 'BMNRCL']

@@ -5,6 +5,8 @@ from .bdr_head import BDRHead
 from .bdr_refined_head import BDRRefinedHead
 from .cltdr_head import CLTDRHead
 from .distillation_head import DistillationHead
+from .rcl_head import RCLHead
+from .rcl_refined_head import RCLRefinedHead
 
 __all__ = ['ActionFormerHead', 'BaseTALHead', 'BDRHead', 'BDRRefinedHead',
-           'CLTDRHead', 'DistillationHead']
+           'CLTDRHead', 'DistillationHead', 'RCLHead', 'RCLRefinedHead']

@@ -8,6 +8,8 @@ from .transformer import (MaskedMultiheadAttention, TransformerBlock1d,
 from .global_filter import GlobalFilter
 from .gmg_block import GlobalSelfAttention, GMGBlock, MaskedGroupNorm
 from .trident import trident_distances
+from .recurrent_refine import RecurrentRefineModule
+from .temporal_roi_align import interpolate_1d, temporal_roi_align
 from .atr_depth_router import ATRDepthRouter
 
 __all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
@@ -15,4 +17,5 @@ __all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
            'MaskedMultiheadAttention', 'TransformerBlock1d',
            'local_window_attention', 'GlobalFilter', 'GlobalSelfAttention',
            'GMGBlock', 'MaskedGroupNorm', 'trident_distances',
+           'RecurrentRefineModule', 'interpolate_1d', 'temporal_roi_align',
            'ATRDepthRouter']

@@ -2,7 +2,8 @@
 from .center_sampling_assigner import CenterSamplingAssigner
 from .point_generator import PointGenerator1D
 from .segment_coder import SegmentDistanceCoder
+from .rcl_sampler import RCLSampler
 from .signed_distance_target import SignedDistanceTarget
 
 __all__ = ['CenterSamplingAssigner', 'PointGenerator1D',
-           'SegmentDistanceCoder', 'SignedDistanceTarget']
+           'SegmentDistanceCoder', 'RCLSampler', 'SignedDistanceTarget']

@@ -1,0 +1,629 @@
+"""RCL head: continuous anchoring representation + recurrent refinement.
+
+Wang et al., "RCL: Recurrent Continuous Localization for Temporal Action
+Detection", CVPR 2022 (``../shared/seeds/001_*``). The head scores *any*
+segment ``x = (x_s, x_e)``: features are sampled at the continuous
+coordinates of the segment (1-D RoI-align of its start region, interior and
+end region), concatenated with an encoding of the coordinates themselves
+(the "condition" of Eq. 4), and an MLP predicts two tIoU confidences
+(classification and regression branches, Eq. 5) and relative boundary
+offsets (Eq. 4 / 6). A recurrent refine module (Sec. 3.4) then iterates
+look-up -> GRU update -> move.
+
+Coordinates are normalised to ``[0, 1]`` over the feature sequence (the
+convention of MMAction2's BMN); snippet ``t`` of ``T`` sits at
+``(t + 0.5) / T`` (see :mod:`mmtal_zoom.models.layers.temporal_roi_align`).
+"""
+import math
+from functools import partial
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmaction.registry import MODELS, TASK_UTILS
+
+from ..layers.temporal_roi_align import interpolate_1d, temporal_roi_align
+from ..task_modules.rcl_sampler import apply_min_length
+
+DEFAULT_TEST_CFG = dict(
+    refine_topk=None,  # refine only the best CAR queries (None: all)
+    pre_nms_topk=1000,  # candidates per video entering Soft-NMS
+    use_boundary_probs=True,  # multiply by BMN's start/end probabilities
+    # "Soft-NMS, threshold 0.3" (Sec. 4.1); top-Q = max_num (100 on ANet)
+    nms=dict(method='linear', iou_threshold=0.3, sigma=0.5, min_score=0.0,
+             max_num=100, class_agnostic=True),
+)
+
+
+def balanced_iou_mse(pred: Tensor, target: Tensor,
+                     high: float = 0.7, low: float = 0.3) -> Tensor:
+    """BMN's regression loss on tIoU (MMAction2 ``BMNLoss.pem_reg_loss``):
+    MSE on all queries with tIoU > ``high`` plus a random subset of those in
+    ``(low, high]`` and in ``(0, low]``, each subset as large as the first
+    (in expectation).
+
+    Re-written rather than called because the MMAction2 function divides by
+    the number of weighted entries without a guard (NaN when no query has a
+    tIoU above ``high``, which happens with grid-only sampling and tiny
+    actions) and, when a bin is empty, selects padding entries.
+
+    Args:
+        pred (Tensor): ``(N,)`` predicted tIoU in ``[0, 1]``.
+        target (Tensor): ``(N,)`` tIoU.
+
+    Returns:
+        Tensor: scalar.
+    """
+    h_mask = target > high
+    m_mask = (target <= high) & (target > low)
+    l_mask = (target <= low) & (target > 0)
+    num_h = h_mask.sum()
+    weights = h_mask.to(pred.dtype)
+    for mask in (m_mask, l_mask):
+        ratio = num_h / mask.sum().clamp(min=1)
+        keep = mask & (torch.rand_like(pred) < ratio)
+        weights = weights + keep.to(pred.dtype)
+    denom = weights.sum()
+    loss = (weights * (pred - target)**2).sum() * 0.5
+    return loss / denom.clamp(min=1.0)
+
+
+def balanced_bce(pred: Tensor, target: Tensor, threshold: float,
+                 ratio_range: Tuple[float, float] = (1.05, 21),
+                 eps: float = 1e-5) -> Tensor:
+    """BMN's balanced binary cross-entropy on ``1{tIoU > threshold}``.
+
+    Calls MMAction2's ``BMNLoss.pem_cls_loss`` (reused, not re-written) with
+    RCL's foreground threshold tau.
+    """
+    from mmaction.models.losses import BMNLoss
+    return BMNLoss.pem_cls_loss(pred, target, torch.ones_like(target),
+                                threshold=threshold, ratio_range=ratio_range,
+                                eps=eps)
+
+
+def encode_coordinates(queries: Tensor, num_steps: int,
+                       num_freqs: int) -> Tensor:
+    """Encoding of the segment coordinates fed to the CAR (Eq. 4's ``x``).
+
+    ``[x_s, x_e, l, c, log(l T) / log(T)]`` plus ``sin / cos(2^k pi x)``
+    of both boundaries for ``k < num_freqs`` (NeRF's positional encoding,
+    which the paper's continuous representation builds on).
+
+    Args:
+        queries (Tensor): ``(..., 2)`` normalised segments.
+        num_steps (int): ``T`` (scales the log-length).
+        num_freqs (int): frequencies.
+
+    Returns:
+        Tensor: ``(..., 5 + 4 * num_freqs)``.
+    """
+    s, e = queries[..., 0], queries[..., 1]
+    length = (e - s).clamp(min=1e-6)
+    log_len = torch.log(length * num_steps) / math.log(max(num_steps, 2))
+    feats = [s, e, length, (s + e) / 2, log_len]
+    if num_freqs > 0:
+        freqs = math.pi * 2.0**torch.arange(
+            num_freqs, device=queries.device, dtype=queries.dtype)
+        ang = queries[..., None] * freqs  # (..., 2, F)
+        enc = torch.cat([ang.sin(), ang.cos()], dim=-1).flatten(-2)
+        return torch.cat([torch.stack(feats, dim=-1), enc], dim=-1)
+    return torch.stack(feats, dim=-1)
+
+
+@MODELS.register_module()
+class RCLHead(BaseModule):
+    """Continuous anchoring representation (CAR) with RCL's sampler, losses
+    and recurrent refine module (RCL, Eq. 4-8, Sec. 3.3-3.5).
+
+    Args:
+        in_channels (int): channels of the input features (BMN's base module
+            output, ``hidden_dim_1d``).
+        feat_channels (int): channels after the head's input conv, the ones
+            that are sampled.
+        num_boundary_bins (int): RoI-align bins of the start region and of
+            the end region, each ``[x - r l, x + r l]``.
+        num_inner_bins (int): bins of the interior ``[x_s, x_e]``.
+        points_per_bin (int): interpolated points averaged per bin.
+        boundary_ratio (float): ``r``.
+        embed_channels (int): width of the CAR MLP.
+        num_freqs (int): frequencies of the coordinate encoding.
+        with_offset (bool): predict boundary offsets (Eq. 4, 6); ``False`` is
+            the "CAR w/o offset" ablation (Table 4).
+        sampler (dict): :class:`RCLSampler` config (``TASK_UTILS``).
+        refine (dict, optional): :class:`RecurrentRefineModule` config;
+            ``None`` disables the RRM (Table 3 / 6). Needs ``with_offset``.
+        num_refine_queries (int): queries per video refined at training time
+            (a subset: the RRM runs ``M`` look-ups).
+        refine_top_fraction (float): share of that subset taken from the
+            best CAR scores (the queries inference refines).
+        refine_pos_fraction (float): share drawn among queries with tIoU* >
+            ``offset_iou_thr``; the rest uniformly.
+        pos_iou_thr (float): tau of Eq. 5 (0.7).
+        reg_iou_thrs (tuple): BMN's high / low tIoU bins of the regression
+            loss.
+        offset_iou_thr (float): queries with tIoU* above it learn offsets
+            towards their best-matching ground truth ``g*``.
+        offset_stay (bool): the other valid queries learn a zero offset
+            (a separately averaged L1 term), so that the offset field the
+            RRM iterates is defined everywhere (without it, queries far from
+            any ground truth move arbitrarily and iterating drifts).
+        loss_weight_reg (float): lambda_1 (10).
+        loss_weight_offset (float): lambda_2 (1).
+        stage_decay (float): alpha of Eq. 8 (0.8).
+        stage_weighting (str): ``'paper'``: stage ``m`` (``m = 0`` the CAR,
+            ``1..M`` the RRM iterations) weighs ``alpha^m`` as Eq. 8 is
+            written; ``'raft'``: ``alpha^(M - m)``, the weighting of RAFT,
+            which the paper says it follows (the last iteration, the one
+            used at inference, weighs most).
+        test_cfg (dict, optional): see ``DEFAULT_TEST_CFG``.
+    """
+
+    def __init__(self,
+                 in_channels: int = 256,
+                 feat_channels: int = 64,
+                 num_boundary_bins: int = 4,
+                 num_inner_bins: int = 8,
+                 points_per_bin: int = 3,
+                 boundary_ratio: float = 0.5,
+                 embed_channels: int = 256,
+                 num_freqs: int = 8,
+                 with_offset: bool = True,
+                 sampler: dict = dict(type='RCLSampler'),
+                 refine: Optional[dict] = dict(
+                     type='RecurrentRefineModule', hidden_channels=128,
+                     num_iters=10),
+                 num_refine_queries: int = 512,
+                 refine_pos_fraction: float = 0.5,
+                 refine_top_fraction: float = 0.0,
+                 pos_iou_thr: float = 0.7,
+                 reg_iou_thrs: Tuple[float, float] = (0.7, 0.3),
+                 offset_iou_thr: float = 0.5,
+                 offset_stay: bool = False,
+                 loss_weight_reg: float = 10.0,
+                 loss_weight_offset: float = 1.0,
+                 stage_decay: float = 0.8,
+                 stage_weighting: str = 'paper',
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if refine is not None and not with_offset:
+            raise ValueError('RCLHead: the recurrent refine module moves '
+                             'boundaries by offsets; it needs with_offset=True')
+        self.sampler = TASK_UTILS.build(sampler)
+        self.num_steps = self.sampler.num_grid
+        self.num_boundary_bins = num_boundary_bins
+        self.num_inner_bins = num_inner_bins
+        self.points_per_bin = points_per_bin
+        self.boundary_ratio = boundary_ratio
+        self.num_freqs = num_freqs
+        self.with_offset = with_offset
+        self.num_refine_queries = num_refine_queries
+        self.refine_pos_fraction = refine_pos_fraction
+        self.refine_top_fraction = refine_top_fraction
+        if stage_weighting not in ('paper', 'raft'):
+            raise ValueError(f"stage_weighting must be 'paper' or 'raft', got "
+                             f'{stage_weighting!r}')
+        self.stage_weighting = stage_weighting
+        self.pos_iou_thr = pos_iou_thr
+        self.reg_iou_thrs = tuple(reg_iou_thrs)
+        self.offset_iou_thr = offset_iou_thr
+        self.offset_stay = offset_stay
+        self.loss_weight_reg = loss_weight_reg
+        self.loss_weight_offset = loss_weight_offset
+        self.stage_decay = stage_decay
+        cfg = dict(DEFAULT_TEST_CFG)
+        cfg.update(test_cfg or {})
+        cfg['nms'] = {**DEFAULT_TEST_CFG['nms'], **cfg.get('nms', {})}
+        self.test_cfg = cfg
+
+        self.input_proj = nn.Sequential(
+            nn.Conv1d(in_channels, feat_channels, 3, padding=1),
+            nn.ReLU(inplace=True))
+        num_bins = 2 * num_boundary_bins + num_inner_bins
+        enc_dim = 5 + 4 * num_freqs
+        self.car_mlp = nn.Sequential(
+            nn.Linear(num_bins * feat_channels + enc_dim, embed_channels),
+            nn.ReLU(inplace=True), nn.Linear(embed_channels, embed_channels),
+            nn.ReLU(inplace=True))
+        # logits of [p^1 (classification branch), p^2 (tIoU regression)]
+        self.conf_head = nn.Linear(embed_channels, 2)
+        self.offset_head = (nn.Linear(embed_channels, 2)
+                            if with_offset else None)
+        if refine is not None:
+            refine = dict(refine)
+            refine.setdefault('embed_channels', embed_channels)
+            self.refine = MODELS.build(refine)
+        else:
+            self.refine = None
+
+    @property
+    def num_stages(self) -> int:
+        """``1 + M``: the CAR and the RRM iterations."""
+        return 1 + (self.refine.num_iters if self.refine is not None else 0)
+
+    # ------------------------------------------------------------------
+    # the continuous anchoring representation (Eq. 4)
+    # ------------------------------------------------------------------
+    def project(self, feats: Tensor, masks: Optional[Tensor] = None
+                ) -> Tensor:
+        """``(B, C_in, T)`` -> ``(B, C, T)`` features that are sampled."""
+        x = self.input_proj(feats)
+        if masks is not None:
+            x = x * masks[:, None].to(x.dtype)
+        return x
+
+    def embed(self, x: Tensor, queries: Tensor) -> Tensor:
+        """CAR embedding of segment queries: sampled features ++ coordinates.
+
+        Args:
+            x (Tensor): ``(B, C, T)`` projected features.
+            queries (Tensor): ``(B, Q, 2)`` normalised segments.
+
+        Returns:
+            Tensor: ``(B, Q, E)``.
+        """
+        b, q, _ = queries.shape
+        s, e = queries[..., 0], queries[..., 1]
+        half = self.boundary_ratio * (e - s)
+        boundary = torch.stack(
+            [torch.stack([s - half, s + half], -1),
+             torch.stack([e - half, e + half], -1)], dim=2).view(b, 2 * q, 2)
+        f_bound = temporal_roi_align(x, boundary, self.num_boundary_bins,
+                                     self.points_per_bin)
+        f_inner = temporal_roi_align(x, queries, self.num_inner_bins,
+                                     self.points_per_bin)
+        f_bound = f_bound.reshape(b, q, -1)
+        f_inner = f_inner.reshape(b, q, -1)
+        enc = encode_coordinates(queries.to(x.dtype), x.shape[-1],
+                                 self.num_freqs)
+        return self.car_mlp(torch.cat([f_bound, f_inner, enc], dim=-1))
+
+    def car(self, x: Tensor, queries: Tensor
+            ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """``G_theta(F; x)``: embedding ``(B, Q, E)``, confidence logits
+        ``(B, Q, 2)`` and offsets ``(B, Q, 2)`` (``None`` without offset)."""
+        emb = self.embed(x, queries)
+        logits = self.conf_head(emb)
+        offsets = self.offset_head(emb) if self.with_offset else None
+        return emb, logits, offsets
+
+    @staticmethod
+    def decode(queries: Tensor, offsets: Optional[Tensor],
+               min_length) -> Tensor:
+        """Eq. 4: ``x* = x + dx * (x_e - x_s)``, then ordered, clipped to
+        ``[0, 1]`` and floored to ``min_length`` (SPF)."""
+        if offsets is None:
+            return apply_min_length(queries, min_length)
+        length = (queries[..., 1] - queries[..., 0])[..., None]
+        return apply_min_length(queries + offsets * length, min_length)
+
+    def _min_lengths(self, min_lengths, batch: int, ref: Tensor) -> Tensor:
+        if min_lengths is None:
+            return ref.new_full((batch, 1), self.sampler.min_length)
+        return torch.as_tensor(min_lengths, dtype=ref.dtype,
+                               device=ref.device).reshape(batch, 1)
+
+    def forward(self, feats: Tensor, queries: Tensor,
+                masks: Optional[Tensor] = None,
+                min_lengths: Optional[Tensor] = None,
+                refine_index: Optional[Tensor] = None,
+                refine_topk: Optional[int] = None
+                ) -> List[Dict[str, Tensor]]:
+        """All stages on given queries.
+
+        Args:
+            feats (Tensor): ``(B, C_in, T)``.
+            queries (Tensor): ``(B, Q, 2)``.
+            masks (Tensor, optional): ``(B, T)`` bool.
+            min_lengths (Tensor, optional): ``(B,)`` SPF floors.
+            refine_index (Tensor | callable, optional): ``(B, R)`` indices
+                of the queries the RRM refines (default: all), or a function
+                of the CAR logits ``(B, Q, 2)`` returning them.
+            refine_topk (int, optional): without ``refine_index``, refine
+                the ``refine_topk`` queries of highest CAR score ``p^1 p^2``.
+
+        Returns:
+            list[dict]: per stage (CAR first) ``queries`` ``(B, Q_m, 2)``,
+            ``logits`` ``(B, Q_m, 2)``, ``offsets`` ``(B, Q_m, 2)`` or
+            ``None``; the CAR stage also has ``embed``, the RRM stages
+            ``index`` ``(B, R)`` (which queries they refine).
+        """
+        x = self.project(feats, masks)
+        emb, logits, offsets = self.car(x, queries)
+        stages = [dict(queries=queries, logits=logits, offsets=offsets,
+                       embed=emb)]
+        if self.refine is None:
+            return stages
+        if callable(refine_index):
+            refine_index = refine_index(logits.detach())
+        if (refine_index is None and refine_topk is not None
+                and refine_topk < queries.shape[1]):
+            score0 = torch.sigmoid(logits.detach()).prod(-1)
+            refine_index = score0.topk(int(refine_topk), dim=1).indices
+        if refine_index is not None:
+            idx2 = refine_index[..., None]
+            ctx = emb.gather(1, idx2.expand(-1, -1, emb.shape[-1]))
+            q0 = queries.gather(1, idx2.expand(-1, -1, 2))
+            lg0 = logits.gather(1, idx2.expand(-1, -1, 2))
+            off0 = offsets.gather(1, idx2.expand(-1, -1, 2))
+        else:
+            ctx, q0, lg0, off0 = emb, queries, logits, offsets
+            refine_index = torch.arange(
+                queries.shape[1], device=queries.device)[None].expand(
+                    queries.shape[0], -1)
+        min_len = self._min_lengths(min_lengths, feats.shape[0], feats)
+        refined = self.refine(
+            ctx, q0, lg0, off0,
+            lookup=lambda qs: self.car(x, qs),
+            decode=lambda qs, off: self.decode(qs, off, min_len))
+        for st in refined:
+            st['index'] = refine_index
+        return stages + refined
+
+    # ------------------------------------------------------------------
+    # training (Eq. 5-8)
+    # ------------------------------------------------------------------
+    @staticmethod
+    def match(queries: Tensor, gts: Tensor, gt_valid: Tensor
+              ) -> Tuple[Tensor, Tensor]:
+        """tIoU* of every query with its best ground truth (Eq. 5) and that
+        ground truth ``g*``.
+
+        Args:
+            queries (Tensor): ``(B, Q, 2)``.
+            gts (Tensor): ``(B, N, 2)`` padded ground truth.
+            gt_valid (Tensor): ``(B, N)`` bool.
+
+        Returns:
+            tuple: ``iou`` ``(B, Q)`` and ``matched`` ``(B, Q, 2)``.
+        """
+        from ...evaluation.functional import batched_segment_iou
+        b, q, _ = queries.shape
+        if gts.shape[1] == 0:
+            return queries.new_zeros(b, q), queries.detach().clone()
+        iou = batched_segment_iou(queries.detach(), gts)  # (B, Q, N)
+        iou = iou.masked_fill(~gt_valid[:, None, :], -1.0)
+        best, idx = iou.max(dim=-1)
+        matched = gts.gather(1, idx[..., None].expand(-1, -1, 2))
+        return best.clamp(min=0), matched
+
+    def loss_stage(self, queries: Tensor, logits: Tensor,
+                   offsets: Optional[Tensor], valid: Tensor, gts: Tensor,
+                   gt_valid: Tensor) -> Dict[str, Tensor]:
+        """``L_reg`` of one stage (Eq. 5 + 6), unweighted by alpha.
+
+        Shapes: ``queries`` / ``logits`` / ``offsets`` ``(B, Q, 2)``,
+        ``valid`` ``(B, Q)`` bool, ``gts`` ``(B, N, 2)``, ``gt_valid``
+        ``(B, N)``.
+        """
+        iou, matched = self.match(queries, gts, gt_valid)
+        probs = torch.sigmoid(logits)
+        p_cls, p_reg = probs[..., 0][valid], probs[..., 1][valid]
+        target = iou[valid]
+        losses = dict(
+            cls=balanced_bce(p_cls, target, self.pos_iou_thr),
+            reg=self.loss_weight_reg * balanced_iou_mse(
+                p_reg, target, *self.reg_iou_thrs))
+        if offsets is not None:
+            pos = valid & (iou > self.offset_iou_thr)
+            length = (queries[..., 1] - queries[..., 0]).clamp(min=1e-6)
+            off_t = (matched - queries) / length[..., None]
+            err = (offsets - off_t).abs().sum(-1)[pos]
+            off = err.sum() / pos.sum().clamp(min=1)
+            if self.offset_stay:
+                # the other queries learn to stay: the offset field is then
+                # defined everywhere and iterating it cannot drift
+                stay = valid & ~pos
+                off = off + offsets.abs().sum(-1)[stay].sum() / stay.sum(
+                ).clamp(min=1)
+            losses['offset'] = self.loss_weight_offset * off
+        return losses
+
+    def _pad_gts(self, gt_segments: Sequence[Tensor], ref: Tensor
+                 ) -> Tuple[Tensor, Tensor]:
+        b = len(gt_segments)
+        n = max([int(g.shape[0]) for g in gt_segments] + [1])
+        gts = ref.new_zeros(b, n, 2)
+        valid = torch.zeros(b, n, dtype=torch.bool, device=ref.device)
+        for i, g in enumerate(gt_segments):
+            g = torch.as_tensor(g, dtype=ref.dtype, device=ref.device)
+            if g.numel():
+                gts[i, :g.shape[0]] = g.reshape(-1, 2)
+                valid[i, :g.shape[0]] = True
+        return gts, valid
+
+    def _select_refine(self, iou: Tensor, valid: Tensor,
+                       logits: Optional[Tensor] = None) -> Tensor:
+        """``(B, R)`` indices of the queries refined at training time: a
+        ``refine_top_fraction`` share of the best CAR scores (what inference
+        refines), a ``refine_pos_fraction`` share among tIoU* >
+        ``offset_iou_thr``, the rest uniformly among the other valid ones."""
+        r = min(self.num_refine_queries, int(valid.sum(1).min()))
+        rand = torch.rand_like(iou)
+        neg = rand.new_tensor(-1.0)
+        pos = valid & (iou > self.offset_iou_thr)
+        n_top = int(r * self.refine_top_fraction) if logits is not None else 0
+        out = []
+        for i in range(iou.shape[0]):
+            free = valid[i].clone()
+            chosen = []
+            if n_top:
+                score = torch.sigmoid(logits[i]).prod(-1)
+                idx = torch.where(free, score, neg).topk(n_top).indices
+                free[idx] = False
+                chosen.append(idx)
+            n_pos = min(int((pos[i] & free).sum()),
+                        int(r * self.refine_pos_fraction))
+            idx = torch.where(pos[i] & free, rand[i], neg).topk(n_pos).indices
+            free[idx] = False
+            chosen.append(idx)
+            k_rest = r - sum(c.numel() for c in chosen)
+            chosen.append(torch.where(free, rand[i], neg).topk(k_rest).indices)
+            out.append(torch.cat(chosen))
+        return torch.stack(out)
+
+    def loss(self, feats: Tensor, gt_segments: Sequence[Tensor],
+             masks: Optional[Tensor] = None,
+             min_lengths: Optional[Sequence[float]] = None,
+             extra_queries: Optional[Sequence[Tensor]] = None
+             ) -> Dict[str, Tensor]:
+        """Sample queries (Sec. 3.3), run every stage, ``sum_m alpha^m
+        L_reg,m`` (Eq. 8).
+
+        Args:
+            feats (Tensor): ``(B, C_in, T)``.
+            gt_segments (list[Tensor]): per video ``(N_i, 2)`` normalised.
+            masks (Tensor, optional): ``(B, T)`` bool.
+            min_lengths (sequence, optional): per-video SPF floors.
+            extra_queries (list[Tensor], optional): per video ``(M_i, 2)``
+                more training queries (e.g. a first stage's proposals when
+                RCL refines another detector), appended to the sampler's.
+
+        Returns:
+            dict: ``loss_rcl_cls``, ``loss_rcl_reg``, ``loss_rcl_offset``
+            (alpha-weighted sums over stages).
+        """
+        b = feats.shape[0]
+        if len(gt_segments) != b:
+            raise ValueError(f'{len(gt_segments)} ground-truth lists for a '
+                             f'batch of {b}')
+        gts, gt_valid = self._pad_gts(gt_segments, feats)
+        queries = []
+        for i in range(b):
+            ml = None if min_lengths is None else float(min_lengths[i])
+            q = self.sampler.sample(gts[i][gt_valid[i]], ml)
+            if extra_queries is not None and len(extra_queries[i]):
+                extra = torch.as_tensor(extra_queries[i], dtype=q.dtype,
+                                        device=q.device).detach()
+                floor = self.sampler.min_length if ml is None else ml
+                q = torch.cat([q, apply_min_length(extra, floor)])
+            queries.append(q)
+        q_max = max(q.shape[0] for q in queries)
+        padded = feats.new_zeros(b, q_max, 2)
+        valid = torch.zeros(b, q_max, dtype=torch.bool, device=feats.device)
+        for i, q in enumerate(queries):
+            padded[i, :q.shape[0]] = q
+            valid[i, :q.shape[0]] = True
+        refine_index = None
+        if self.refine is not None:
+            iou, _ = self.match(padded, gts, gt_valid)
+            refine_index = partial(self._select_refine, iou, valid)
+        stages = self.forward(feats, padded, masks, min_lengths=(
+            None if min_lengths is None else feats.new_tensor(
+                [float(m) for m in min_lengths])), refine_index=refine_index)
+        totals: Dict[str, Tensor] = {}
+        for m, st in enumerate(stages):
+            st_valid = valid if m == 0 else valid.gather(1, st['index'])
+            losses = self.loss_stage(st['queries'], st['logits'],
+                                     st['offsets'], st_valid, gts, gt_valid)
+            power = m if self.stage_weighting == 'paper' else (
+                len(stages) - 1 - m)
+            w = self.stage_decay**power
+            for k, v in losses.items():
+                key = f'loss_rcl_{k}'
+                totals[key] = totals.get(key, 0) + w * v
+        return totals
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+    def refine_queries(self, feats: Tensor, queries: Tensor,
+                       masks: Optional[Tensor] = None,
+                       min_lengths: Optional[Tensor] = None,
+                       refine_topk: Optional[int] = None
+                       ) -> Tuple[Tensor, Tensor]:
+        """Given queries -> CAR -> RRM -> segments and confidences.
+
+        Args:
+            feats (Tensor): ``(B, C_in, T)``.
+            queries (Tensor): ``(B, Q, 2)`` normalised.
+            masks (Tensor, optional): ``(B, T)``.
+            min_lengths (Tensor, optional): ``(B,)`` SPF floors.
+            refine_topk (int, optional): refine (and return) only the best
+                ``refine_topk`` queries by CAR score.
+
+        Returns:
+            tuple: ``segments`` ``(B, R, 2)`` (Eq. 4 applied to the last
+            stage), ``confidence`` ``(B, R)`` = ``p^1 * p^2`` and ``index``
+            ``(B, R)`` of the query each row comes from.
+        """
+        b, q, _ = queries.shape
+        min_len = self._min_lengths(min_lengths, b, feats)
+        index = None
+        if (self.refine is not None and refine_topk is not None
+                and refine_topk < q):
+            x = self.project(feats, masks)
+            _, logits, _ = self.car(x, queries)
+            score0 = torch.sigmoid(logits).prod(-1)
+            index = score0.topk(int(refine_topk), dim=1).indices
+        stages = self.forward(feats, queries, masks, min_lengths=min_len,
+                              refine_index=index)
+        last = stages[-1]
+        segments = self.decode(last['queries'], last['offsets'], min_len)
+        conf = torch.sigmoid(last['logits']).prod(-1)
+        if index is None:
+            index = torch.arange(segments.shape[1], device=feats.device)
+            index = index[None].expand(b, -1)
+        return segments, conf, index
+
+    def predict_raw(self, feats: Tensor, masks: Optional[Tensor] = None,
+                    start_probs: Optional[Tensor] = None,
+                    end_probs: Optional[Tensor] = None,
+                    min_lengths: Optional[Tensor] = None
+                    ) -> Tuple[Tensor, Tensor]:
+        """Grid queries -> CAR -> RRM -> scored segments, before NMS.
+
+        Args:
+            feats (Tensor): ``(B, C_in, T)``.
+            masks (Tensor, optional): ``(B, T)``.
+            start_probs, end_probs (Tensor, optional): ``(B, T)`` boundary
+                probabilities (BMN's temporal evaluation module), read at the
+                refined boundaries by linear interpolation.
+            min_lengths (Tensor, optional): ``(B,)`` SPF floors.
+
+        Returns:
+            tuple: ``segments`` ``(B, R, 2)`` normalised and ``scores``
+            ``(B, R)`` = ``p^1 * p^2`` (* start * end).
+        """
+        b = feats.shape[0]
+        grid = self.sampler.grid_queries(feats.device, feats.dtype)
+        queries = grid[None].expand(b, -1, -1).contiguous()
+        min_len = self._min_lengths(min_lengths, b, feats)
+        stages = self.forward(feats, queries, masks, min_lengths=min_len,
+                              refine_topk=self.test_cfg.get('refine_topk'))
+        last = stages[-1]
+        segments = self.decode(last['queries'], last['offsets'], min_len)
+        scores = torch.sigmoid(last['logits']).prod(-1)
+        if (start_probs is not None and end_probs is not None
+                and self.test_cfg.get('use_boundary_probs', True)):
+            scores = scores * interpolate_1d(
+                start_probs[:, None], segments[..., 0])[:, 0]
+            scores = scores * interpolate_1d(
+                end_probs[:, None], segments[..., 1])[:, 0]
+        return segments, scores
+
+    def nms_single(self, segments: Tensor, scores: Tensor
+                   ) -> Tuple[Tensor, Tensor]:
+        """Top-k then Soft-NMS of one video's ``(R, 2)`` / ``(R,)``."""
+        from ...evaluation.functional import multiclass_segment_nms
+        k = min(int(self.test_cfg['pre_nms_topk']), scores.numel())
+        scores, order = scores.topk(k)
+        segments = segments[order]
+        labels = torch.zeros_like(order)
+        segments, scores, _ = multiclass_segment_nms(
+            segments, scores, labels, self.test_cfg['nms'])
+        return segments, scores
+
+    def predict(self, feats: Tensor, masks: Optional[Tensor] = None,
+                start_probs: Optional[Tensor] = None,
+                end_probs: Optional[Tensor] = None,
+                min_lengths: Optional[Tensor] = None
+                ) -> List[Tuple[Tensor, Tensor]]:
+        """Per video ``(segments (K, 2) normalised, scores (K,))`` after
+        Soft-NMS, at most ``test_cfg['nms']['max_num']`` (top-Q)."""
+        segments, scores = self.predict_raw(feats, masks, start_probs,
+                                            end_probs, min_lengths)
+        return [self.nms_single(s, p) for s, p in zip(segments, scores)]

@@ -1,0 +1,202 @@
+"""RCL's scale-invariant sampling of segment queries (RCL paper, Sec. 3.3)."""
+from typing import Dict, Optional, Union
+
+import torch
+from torch import Tensor
+
+from mmaction.registry import TASK_UTILS
+
+
+def apply_min_length(segments: Tensor, min_length: Union[float, Tensor]
+                     ) -> Tensor:
+    """Order, clip to ``[0, 1]`` and floor the length of segments.
+
+    A segment shorter than ``min_length`` is widened about its centre to
+    ``min_length`` and shifted back inside ``[0, 1]`` (RCL's SPF floor: no
+    output shorter than one frame).
+
+    Args:
+        segments (Tensor): ``(..., 2)`` normalised.
+        min_length (float | Tensor): scalar, or a tensor broadcastable to
+            ``segments[..., 0]`` (e.g. ``(B, 1)`` for per-video floors).
+
+    Returns:
+        Tensor: ``(..., 2)`` with ``0 <= start``, ``end <= 1`` and
+        ``end - start >= min(min_length, 1)``.
+    """
+    start = torch.minimum(segments[..., 0], segments[..., 1]).clamp(0, 1)
+    end = torch.maximum(segments[..., 0], segments[..., 1]).clamp(0, 1)
+    min_len = torch.as_tensor(min_length, dtype=segments.dtype,
+                              device=segments.device).clamp(0, 1)
+    centre = (start + end) / 2
+    half = torch.maximum(end - start, min_len.expand_as(start)) / 2
+    start = centre - half
+    end = centre + half
+    shift = (-start).clamp(min=0) - (end - 1).clamp(min=0)
+    return torch.stack([start + shift, end + shift], dim=-1).clamp(0, 1)
+
+
+@TASK_UTILS.register_module()
+class RCLSampler:
+    """Segment queries ``(x_s, x_e)`` that train RCL's continuous anchoring
+    representation (RCL, Sec. 3.3, Fig. 5c).
+
+    Coordinates are normalised to ``[0, 1]`` over the feature sequence, the
+    convention of MMAction2's BMN (``gt_bbox`` from
+    ``GenerateLocalizationLabels``); ``num_grid`` is BMN's ``temporal_dim``
+    ``T_s``. Three kinds of samples:
+
+    1. **regular grid** (Fig. 5c "x"): BMN's boundary-matching grid,
+       ``[i / T_s, (i + j) / T_s]`` for ``0 <= i < T_s``, ``1 <= j <= T_s -
+       i``: ``T_s (T_s + 1) / 2`` segments. With these alone the continuous
+       representation degenerates to BMN's grid (Table 5, first row).
+    2. **random** (Fig. 5c "+"): grid segments jittered by
+       ``U(-jitter / 2, jitter / 2) / T_s`` on each boundary, ``num_random``
+       of them (default ``T_s (T_s + 1) / 2``, one per grid sample).
+    3. **scale-invariant**: ``num_per_gt`` samples around every ground truth
+       ``(g_s, g_e)`` of length ``l``, each boundary drawn from
+       ``N(g, (gt_std_ratio * l)^2)``: the spread scales with the length, so
+       the tIoU distribution of the samples around a ground truth is the
+       same for a short and a long action (the balance the paper argues for;
+       the paper says "taking its length l as the variance", we read it as a
+       spread proportional to ``l``, which is what makes it scale-invariant).
+
+    Every sample is ordered, clipped to ``[0, 1]`` and floored to
+    ``min_length`` (the paper's SPF: seconds per frame; in normalised units
+    one frame is ``1 / feature_frame``), given per call or here as default.
+
+    Args:
+        num_grid (int): ``T_s``.
+        use_grid (bool): include the regular grid samples.
+        use_random (bool): include the random samples.
+        use_gt (bool): include the scale-invariant samples.
+        num_random (int, optional): number of random samples; ``None``:
+            ``T_s (T_s + 1) / 2``.
+        jitter (float): width of the uniform jitter, in grid cells.
+        num_per_gt (int): ``n``, samples per ground truth.
+        gt_std_ratio (float): boundary standard deviation / gt length.
+        min_length (float): default SPF floor (normalised).
+    """
+
+    def __init__(self,
+                 num_grid: int = 100,
+                 use_grid: bool = True,
+                 use_random: bool = True,
+                 use_gt: bool = True,
+                 num_random: Optional[int] = None,
+                 jitter: float = 1.0,
+                 num_per_gt: int = 128,
+                 gt_std_ratio: float = 0.25,
+                 min_length: float = 0.0):
+        if num_grid < 1:
+            raise ValueError(f'num_grid must be >= 1, got {num_grid}')
+        if not (use_grid or use_random or use_gt):
+            raise ValueError('RCLSampler needs at least one kind of sample '
+                             '(use_grid, use_random or use_gt)')
+        self.num_grid = int(num_grid)
+        self.use_grid = use_grid
+        self.use_random = use_random
+        self.use_gt = use_gt
+        self.num_grid_samples = self.num_grid * (self.num_grid + 1) // 2
+        self.num_random = (self.num_grid_samples if num_random is None else
+                           int(num_random))
+        self.jitter = float(jitter)
+        self.num_per_gt = int(num_per_gt)
+        self.gt_std_ratio = float(gt_std_ratio)
+        self.min_length = float(min_length)
+
+    def grid_queries(self, device: Union[str, torch.device] = 'cpu',
+                     dtype: torch.dtype = torch.float32) -> Tensor:
+        """BMN's grid of segments, ``(T_s (T_s + 1) / 2, 2)``, ordered by
+        start then length."""
+        t = self.num_grid
+        i, j = torch.meshgrid(
+            torch.arange(t, device=device), torch.arange(1, t + 1,
+                                                         device=device),
+            indexing='ij')
+        keep = i + j <= t
+        return torch.stack([i[keep], (i + j)[keep]], dim=-1).to(dtype) / t
+
+    def random_samples(self, num: int, device, dtype=torch.float32,
+                       generator: Optional[torch.Generator] = None) -> Tensor:
+        """``(num, 2)`` grid segments jittered by ``U(-jitter/2, jitter/2)``
+        cells on each boundary (unclipped, unordered)."""
+        grid = self.grid_queries(device, dtype)
+        if num == grid.shape[0]:
+            base = grid
+        else:
+            idx = torch.randint(grid.shape[0], (num, ), device=device,
+                                generator=generator)
+            base = grid[idx]
+        noise = torch.rand(base.shape, device=device, dtype=dtype,
+                           generator=generator) - 0.5
+        return base + noise * self.jitter / self.num_grid
+
+    def gt_samples(self, gt_segments: Tensor,
+                   generator: Optional[torch.Generator] = None) -> Tensor:
+        """``(N * num_per_gt, 2)`` scale-invariant samples (unclipped)."""
+        n = gt_segments.shape[0]
+        if n == 0 or self.num_per_gt == 0:
+            return gt_segments.new_zeros(0, 2)
+        length = (gt_segments[:, 1] - gt_segments[:, 0]).clamp(min=0)
+        noise = torch.randn((n, self.num_per_gt, 2), device=gt_segments.device,
+                            dtype=gt_segments.dtype, generator=generator)
+        std = (self.gt_std_ratio * length)[:, None, None]
+        return (gt_segments[:, None, :] + noise * std).reshape(-1, 2)
+
+    def sample(self,
+               gt_segments: Tensor,
+               min_length: Optional[float] = None,
+               generator: Optional[torch.Generator] = None,
+               return_kinds: bool = False
+               ) -> Union[Tensor, Dict[str, Tensor]]:
+        """Training queries of one video.
+
+        Args:
+            gt_segments (Tensor): ``(N, 2)`` normalised ground truth; its
+                device and dtype are those of the result.
+            min_length (float, optional): SPF floor of this video
+                (normalised); ``None``: the default of the constructor.
+            generator (torch.Generator, optional): RNG (the global one by
+                default, which mmengine seeds).
+            return_kinds (bool): also return which kind each sample is.
+
+        Returns:
+            Tensor: ``(Q, 2)`` queries, grid first, then random, then per-gt
+            samples; with ``return_kinds`` a dict with ``queries`` and
+            ``kinds`` ``(Q,)`` long (0 grid, 1 random, 2 scale-invariant).
+        """
+        if gt_segments.dim() != 2 or gt_segments.shape[-1] != 2:
+            raise ValueError('gt_segments must be (N, 2) normalised '
+                             f'segments, got {tuple(gt_segments.shape)}')
+        device, dtype = gt_segments.device, gt_segments.dtype
+        if not dtype.is_floating_point:
+            dtype = torch.float32
+            gt_segments = gt_segments.to(dtype)
+        parts, kinds = [], []
+        if self.use_grid:
+            parts.append(self.grid_queries(device, dtype))
+        if self.use_random and self.num_random > 0:
+            parts.append(self.random_samples(self.num_random, device, dtype,
+                                             generator))
+        if self.use_gt:
+            parts.append(self.gt_samples(gt_segments, generator))
+        for kind, flag in enumerate((self.use_grid, self.use_random
+                                     and self.num_random > 0, self.use_gt)):
+            if flag:
+                kinds.append(kind)
+        min_len = self.min_length if min_length is None else float(min_length)
+        queries = apply_min_length(torch.cat(parts, dim=0), min_len)
+        if not return_kinds:
+            return queries
+        kind_ids = torch.cat([
+            torch.full((p.shape[0], ), k, dtype=torch.long, device=device)
+            for p, k in zip(parts, kinds)
+        ])
+        return dict(queries=queries, kinds=kind_ids)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_grid={self.num_grid}, '
+                f'grid={self.use_grid}, random={self.use_random}'
+                f'({self.num_random}), gt={self.use_gt}({self.num_per_gt}, '
+                f'std={self.gt_std_ratio}l), min_length={self.min_length})')

@@ -1,0 +1,259 @@
+"""RCLHead (continuous anchoring representation, Eq. 4-8), the recurrent
+refine module (Sec. 3.4) and the continuous feature sampling they use."""
+import numpy as np
+import pytest
+import torch
+
+from mmaction.registry import MODELS
+from mmtal_zoom.evaluation.functional import batched_segment_iou
+from mmtal_zoom.models.heads.rcl_head import balanced_iou_mse
+from mmtal_zoom.models.layers.temporal_roi_align import (interpolate_1d,
+                                                         temporal_roi_align)
+from mmtal_zoom.models.task_modules.rcl_sampler import apply_min_length
+
+
+def small_head(t=32, in_channels=4, num_iters=3, **kwargs):
+    cfg = dict(
+        type='RCLHead', in_channels=in_channels, feat_channels=16,
+        embed_channels=64, num_freqs=4,
+        sampler=dict(type='RCLSampler', num_grid=t, num_per_gt=64),
+        refine=dict(type='RecurrentRefineModule', hidden_channels=32,
+                    num_iters=num_iters),
+        num_refine_queries=128)
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+# ----------------------------------------------------------------------
+# continuous feature sampling
+# ----------------------------------------------------------------------
+def test_interpolation_equals_grid_features_at_grid_points():
+    torch.manual_seed(0)
+    feats = torch.randn(2, 5, 10)
+    pos = ((torch.arange(10) + 0.5) / 10).expand(2, 10)
+    assert torch.allclose(interpolate_1d(feats, pos), feats, atol=1e-6)
+    assert torch.allclose(interpolate_1d(feats, pos, padding='zeros'), feats,
+                          atol=1e-6)
+    # half-way between two snippets: their mean
+    mid = torch.full((2, 1), 0.4)  # between snippets 3 (0.35) and 4 (0.45)
+    assert torch.allclose(interpolate_1d(feats, mid)[..., 0],
+                          feats[..., 3:5].mean(-1), atol=1e-6)
+    # border padding repeats the end snippets, zero padding reads zeros
+    out = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    border = interpolate_1d(feats, out)
+    assert torch.allclose(border[..., 0], feats[..., 0])
+    assert torch.allclose(border[..., 1], feats[..., -1])
+    assert torch.allclose(interpolate_1d(feats, out, padding='zeros'),
+                          0.5 * border, atol=1e-6)
+
+
+def test_roi_align_of_a_point_segment_is_the_grid_feature():
+    torch.manual_seed(0)
+    feats = torch.randn(1, 3, 8)
+    centres = (torch.arange(8) + 0.5) / 8
+    rois = torch.stack([centres, centres], -1)[None]  # zero-length segments
+    out = temporal_roi_align(feats, rois, num_bins=4, points_per_bin=3)
+    assert out.shape == (1, 8, 4, 3)
+    assert torch.allclose(out, feats.transpose(1, 2)[:, :, None].expand(
+        -1, -1, 4, -1), atol=1e-6)
+
+
+def test_roi_align_matches_bmn_sampling_mask():
+    """Same sampling as MMAction2's BMN boundary-matching layer (for
+    non-negative positions: BMN's ``math.modf`` truncates negative ones
+    towards zero, reading snippet 0 for positions in ``(-1, 0)``)."""
+    from mmaction.models.localizers import BMN
+    t, bins, per_bin = 20, 8, 3
+    torch.manual_seed(0)
+    feats = torch.randn(1, 6, t)
+    for a, b in [(2.0, 9.0), (0.0, 4.25), (11.3, 23.0)]:  # snippet units
+        mask = BMN._get_interp1d_bin_mask(a, b, t, bins, per_bin)  # (T, bins)
+        ref = feats[0].numpy() @ mask  # (C, bins)
+        roi = torch.tensor([[[(a + 0.5) / t, (b + 0.5) / t]]])
+        out = temporal_roi_align(feats, roi, bins, per_bin)[0, 0].T
+        np.testing.assert_allclose(out.numpy(), ref, atol=1e-5)
+
+
+def test_roi_align_gradient_flows_to_features():
+    feats = torch.randn(2, 4, 16, requires_grad=True)
+    rois = torch.tensor([[[0.1, 0.5]], [[0.3, 0.9]]])
+    temporal_roi_align(feats, rois, 4).sum().backward()
+    assert feats.grad.abs().sum() > 0
+
+
+# ----------------------------------------------------------------------
+# losses
+# ----------------------------------------------------------------------
+def test_balanced_mse_is_finite_without_high_iou_queries():
+    pred = torch.rand(100)
+    target = torch.rand(100) * 0.6  # nothing above 0.7
+    loss = balanced_iou_mse(pred, target)
+    assert torch.isfinite(loss) and loss == 0
+    target[:5] = 0.9
+    assert balanced_iou_mse(pred, target) > 0
+
+
+def test_loss_keys_stages_and_gradients():
+    head = small_head()
+    feats = torch.randn(2, 4, 32, requires_grad=True)
+    gts = [torch.tensor([[0.1, 0.3]]), torch.tensor([[0.4, 0.45],
+                                                      [0.6, 0.95]])]
+    losses = head.loss(feats, gts, min_lengths=[0.01, 0.02])
+    assert set(losses) == {'loss_rcl_cls', 'loss_rcl_reg', 'loss_rcl_offset'}
+    assert head.num_stages == 4
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    assert feats.grad.abs().sum() > 0
+    grads = [p.grad for p in head.refine.parameters()]
+    assert all(g is not None for g in grads)
+
+
+def test_grid_only_without_offset_and_tiny_actions_is_finite():
+    head = small_head(
+        with_offset=False, refine=None,
+        sampler=dict(type='RCLSampler', num_grid=32, use_random=False,
+                     use_gt=False))
+    losses = head.loss(torch.randn(1, 4, 32), [torch.tensor([[0.5, 0.505]])])
+    assert 'loss_rcl_offset' not in losses
+    assert all(torch.isfinite(v) for v in losses.values())
+    with pytest.raises(ValueError, match='with_offset'):
+        small_head(with_offset=False)
+
+
+# ----------------------------------------------------------------------
+# the recurrent refine module on a toy
+# ----------------------------------------------------------------------
+def toy_batch(b, t, gen):
+    length = torch.rand(b, generator=gen) * 0.35 + 0.15
+    start = torch.rand(b, generator=gen) * (1 - length)
+    end = start + length
+    pos = (torch.arange(t) + 0.5) / t
+    inside = ((pos >= start[:, None]) & (pos <= end[:, None])).float()
+    s_peak = torch.exp(-((pos - start[:, None]) * t)**2 / 2)
+    e_peak = torch.exp(-((pos - end[:, None]) * t)**2 / 2)
+    noise = 0.1 * torch.randn(b, t, generator=gen)
+    return (torch.stack([inside, s_peak, e_peak, noise], 1),
+            torch.stack([start, end], -1))
+
+
+def stage_ious(head, feats, queries, gts):
+    stages = head(feats, queries)
+    ious = [batched_segment_iou(queries, gts[:, None])[..., 0].mean()]
+    for st in stages:
+        seg = head.decode(st['queries'], st['offsets'], 0.0)
+        ious.append(batched_segment_iou(seg, gts[:, None])[..., 0].mean())
+    return [float(i) for i in ious]
+
+
+def test_untrained_rrm_iterates_the_car():
+    """Zero-initialised corrections: iteration m looks the CAR up at x^m."""
+    torch.manual_seed(0)
+    head = small_head().eval()
+    feats = torch.randn(2, 4, 32)
+    queries = apply_min_length(torch.rand(2, 5, 2), 0.0)
+    with torch.no_grad():
+        stages = head(feats, queries)
+        x = head.project(feats)
+        q = queries
+        for st in stages:
+            assert torch.allclose(st['queries'], q, atol=1e-6)
+            _, lg, off = head.car(x, q)
+            assert torch.allclose(st['logits'], lg, atol=1e-5)
+            assert torch.allclose(st['offsets'], off, atol=1e-5)
+            q = head.decode(q, off, 0.0)
+
+
+def test_rrm_iterations_move_boundaries_towards_ground_truth():
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    t = 32
+    head = small_head(t=t)
+    opt = torch.optim.Adam(head.parameters(), lr=3e-3)
+    for _ in range(60):
+        feats, gts = toy_batch(8, t, gen)
+        losses = head.loss(feats, [g[None] for g in gts])
+        opt.zero_grad()
+        sum(losses.values()).backward()
+        opt.step()
+    head.eval()
+    feats, gts = toy_batch(32, t, gen)
+    length = (gts[:, 1] - gts[:, 0])[:, None, None]
+    queries = apply_min_length(
+        gts[:, None] + 0.2 * length * torch.randn(32, 16, 2, generator=gen),
+        0.0)
+    with torch.no_grad():
+        ious = stage_ious(head, feats, queries, gts)
+    # [x^0, after the CAR offsets, after each of the M RRM iterations]
+    assert len(ious) == 2 + 3
+    assert ious[-1] > ious[0] + 0.15, ious
+    # the refinement iterations improve on the single CAR step
+    assert ious[-1] > ious[1], ious
+
+
+# ----------------------------------------------------------------------
+# inference
+# ----------------------------------------------------------------------
+def test_predict_shapes_scores_and_floor():
+    torch.manual_seed(0)
+    head = small_head(test_cfg=dict(refine_topk=50, pre_nms_topk=200,
+                                    nms=dict(max_num=20))).eval()
+    feats = torch.randn(3, 4, 32)
+    start = torch.rand(3, 32)
+    end = torch.rand(3, 32)
+    with torch.no_grad():
+        segs, scores = head.predict_raw(feats, start_probs=start,
+                                        end_probs=end)
+        assert segs.shape == (3, 50, 2) and scores.shape == (3, 50)
+        out = head.predict(feats, start_probs=start, end_probs=end,
+                           min_lengths=torch.tensor([0.05, 0.05, 0.05]))
+    assert len(out) == 3
+    for segments, sc in out:
+        assert 0 < segments.shape[0] <= 20
+        assert segments.min() >= 0 and segments.max() <= 1
+        assert ((segments[:, 1] - segments[:, 0]) >= 0.05 - 1e-6).all()
+        assert (sc[:-1] >= sc[1:]).all()
+    # boundary probabilities multiply the confidences
+    with torch.no_grad():
+        _, s1 = head.predict_raw(feats)
+        _, s2 = head.predict_raw(feats, start_probs=start * 0,
+                                 end_probs=end)
+    assert (s2 == 0).all() and (s1 > 0).all()
+
+
+def test_refine_selection_mixes_top_scores_positives_and_random():
+    head = small_head(num_refine_queries=40, refine_top_fraction=0.5,
+                      refine_pos_fraction=0.25, offset_iou_thr=0.5)
+    torch.manual_seed(0)
+    q = 200
+    iou = torch.zeros(1, q)
+    iou[0, 100:130] = 0.8  # 30 positives
+    valid = torch.ones(1, q, dtype=torch.bool)
+    valid[0, -10:] = False
+    logits = torch.full((1, q, 2), -5.0)
+    logits[0, :20] = 5.0  # the 20 best CAR scores
+    idx = head._select_refine(iou, valid, logits)[0]
+    assert idx.numel() == 40 and idx.unique().numel() == 40
+    assert set(range(20)) <= set(idx.tolist())
+    assert ((idx >= 100) & (idx < 130)).sum() == 10
+    assert valid[0, idx].all()
+
+
+@pytest.mark.parametrize('weighting', ['paper', 'raft'])
+def test_stage_weights_follow_eq8_or_raft(weighting):
+    head = small_head(stage_weighting=weighting, stage_decay=0.5)
+    calls = []
+
+    def fake_stage(*args, **kwargs):
+        calls.append(len(calls))
+        return dict(cls=torch.tensor(float(10**len(calls))))
+
+    head.loss_stage = fake_stage
+    total = head.loss(torch.randn(1, 4, 32),
+                      [torch.tensor([[0.2, 0.6]])])['loss_rcl_cls']
+    m = head.num_stages - 1  # 3 RRM iterations
+    powers = range(m + 1) if weighting == 'paper' else range(m, -1, -1)
+    expected = sum(0.5**p * 10**(i + 1) for i, p in enumerate(powers))
+    assert float(total) == pytest.approx(expected)
+    with pytest.raises(ValueError, match='stage_weighting'):
+        small_head(stage_weighting='sum')
