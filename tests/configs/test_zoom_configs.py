@@ -73,3 +73,30 @@ def test_thumos_zoom_config_keeps_actionformers_recipe():
     assert cfg.optim_wrapper.optimizer.lr == 1e-4
     assert cfg.train_cfg.max_epochs == 35
     assert cfg.model.head.base_head.test_cfg.nms.sigma == 0.5
+
+
+def _training_recipe(cfg):
+    """What must be equal between compared configs: schedule, optimiser,
+    EMA, data (everything but the model and the ATR hooks)."""
+    ema = [dict(h) for h in cfg.get('custom_hooks', [])
+           if h['type'] == 'EMAHook']
+    opt = dict(cfg.optim_wrapper)
+    opt.pop('paramwise_cfg', None)  # the router's lr_mult (ATR only)
+    return dict(ema=ema, optim=opt, train_cfg=dict(cfg.train_cfg),
+                param_scheduler=[dict(s) for s in cfg.param_scheduler],
+                train_pipeline=[dict(t) for t in
+                                cfg.train_dataloader.dataset.pipeline])
+
+
+@pytest.mark.parametrize('name', [
+    'zoom/zoom_atr_embedded.py', 'zoom/zoom_atr_nobdr_embedded.py',
+    'zoom/baseline_bdr_embedded.py', 'zoom/cltdr_gmg_bdr_embedded.py',
+    'baseline/baseline_embedded.py', 'cltdr_gmg/cltdr_gmg_embedded.py'])
+def test_embedded_configs_share_the_uniform_training_recipe(name):
+    # Regression: the ATR configs overrode custom_hooks with an EMA momentum
+    # 10x slower than the uniform model's, so that after a short schedule
+    # their evaluated weights stayed near initialisation.
+    ref = _training_recipe(
+        Config.fromfile(str(CONFIGS / 'zoom/zoom_uniform_embedded.py')))
+    got = _training_recipe(Config.fromfile(str(CONFIGS / name)))
+    assert got == ref
