@@ -10,7 +10,8 @@ whose ``metrics.json`` exists is not repeated):
   memory.
 * ``compare``: the embedded benchmark — uniform depth, ATR, ATR + BDR, the
   #2 baseline and baseline + BDR, ``--seeds`` each, one schedule for all;
-  train on ``train``, evaluate the final (EMA) weights on ``val`` and
+  train on ``train``, evaluate the final weights (raw, not EMA: ``Runner.val()``
+  re-runs ``EMAHook.before_run``, which re-seeds the average) on ``val`` and
   ``test``: no checkpoint or setting is chosen on ``test``.
 * ``budgets``: ATR + BDR trained at other budgets (``--budgets``) for the
   mAP-vs-GFLOPs Pareto plot.
