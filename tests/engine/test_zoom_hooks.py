@@ -34,7 +34,8 @@ def model_cfg(router=True, head='DistillationHead'):
         neck=dict(type='TransformerPyramidNeck', in_channels=16,
                   num_levels=4, num_stem=0, num_heads=2, window_size=5,
                   drop_path=0.0),
-        head=dict(type=head, student=base) if head else base)
+        head=dict(type=head, student=base, reg_index=1) if head
+        else base)
 
 
 def runner(model, epoch=0, max_epochs=10, it=0, max_iters=100, n_batches=4):
@@ -200,7 +201,7 @@ def test_hooks_in_a_real_runner(tiny_tal_dataset, tmp_path):
     data = dict(type='TALFeatureDataset', ann_file=root + '/annotations.json',
                 data_prefix=dict(feature=root + '/features'), feat_stride=4,
                 num_frames=16, default_fps=30.0)
-    student = dict(type='DistillationHead',
+    student = dict(type='DistillationHead', reg_index=1,
                    student=tiny_zoom_model(True, True)['head'])
     model = tiny_zoom_model(router=True, bdr=True)
     model['head'] = student

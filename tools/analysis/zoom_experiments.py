@@ -16,7 +16,8 @@ whose ``metrics.json`` exists is not repeated):
 * ``budgets``: ATR + BDR trained at other budgets (``--budgets``) for the
   mAP-vs-GFLOPs Pareto plot.
 * ``kd``: ATR + BDR distilled from the uniform-depth model of ``compare``
-  (its seed-0 checkpoint), same schedule.
+  (its seed-0 checkpoint), same schedule; ``--kd-terms`` picks the KD terms
+  (both, classification only, regression only: one run each).
 * ``cost``: measured on trained weights and real (test) videos — GFLOPs and
   CPU latency of uniform vs ATR models, with the mean depth actually used;
   and the training cost per step (forward + backward, random weights, T =
@@ -33,7 +34,7 @@ the 2-core CPU budget. Example (the commands behind docs/zoom.md)::
     python tools/analysis/zoom_experiments.py bench
     python tools/analysis/zoom_experiments.py compare --seeds 0 1 2 --jobs 2
     python tools/analysis/zoom_experiments.py budgets --budgets 0.1 0.5
-    python tools/analysis/zoom_experiments.py kd
+    python tools/analysis/zoom_experiments.py kd --seeds 0 --kd-terms cls_reg cls reg
     python tools/analysis/zoom_experiments.py cost
     python tools/analysis/zoom_experiments.py pareto
     python tools/analysis/zoom_experiments.py report \\
@@ -59,6 +60,12 @@ CFG = {
     'baseline_bdr': 'configs/zoom/baseline_bdr_embedded.py',
 }
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
+# kd variants: run-name suffix and DistillationHead options
+KD_TERMS = {
+    'cls_reg': ('', dict(cls_index=0, reg_index=1)),
+    'cls': ('_cls', dict(cls_index=0, reg_index=None)),
+    'reg': ('_reg', dict(cls_index=0, reg_index=1, cls_weight=0.0)),
+}
 
 
 def parse_args(argv=None):
@@ -86,6 +93,13 @@ def parse_args(argv=None):
     p.add_argument('--max-epochs', type=int, default=6)
     p.add_argument('--crop', type=int, default=384,
                    help='training crop (max_seq_len) in snippets')
+    p.add_argument('--kd-terms', nargs='+',
+                   default=['cls_reg', 'cls', 'reg'],
+                   choices=list(KD_TERMS),
+                   help='kd: which distillation terms, one run each '
+                   '(cls_reg: loss_kd_cls + loss_kd_reg -> atr_bdr_kd; '
+                   'cls: loss_kd_cls only -> atr_bdr_kd_cls; reg: '
+                   'loss_kd_reg only -> atr_bdr_kd_reg)')
     # internal: one training run
     p.add_argument('--config', help=argparse.SUPPRESS)
     p.add_argument('--seed', type=int, help=argparse.SUPPRESS)
@@ -94,6 +108,7 @@ def parse_args(argv=None):
                    help=argparse.SUPPRESS)
     p.add_argument('--teacher', default=None, help=argparse.SUPPRESS)
     p.add_argument('--teacher-config', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--kd-term', default='cls_reg', help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -181,8 +196,8 @@ def cmd_run(args):
     if args.teacher:
         teacher_cfg = load_config(args.teacher_config, args).model
         cfg.model.head = dict(type='DistillationHead',
-                              student=cfg.model.head, cls_index=0,
-                              reg_index=1, temperature=1.0)
+                              student=cfg.model.head, temperature=1.0,
+                              **KD_TERMS[args.kd_term][1])
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='DistillationHook', teacher_config=teacher_cfg,
                  teacher_checkpoint=args.teacher)]
@@ -194,7 +209,8 @@ def cmd_run(args):
     val = runner.val()
     test = runner.test()
     write_json(dict(config=args.config, seed=args.seed, budget=args.budget,
-                    teacher=args.teacher, train_s=train_s, iters=iters,
+                    teacher=args.teacher, kd_term=args.kd_term if
+                    args.teacher else None, train_s=train_s, iters=iters,
                     s_per_iter=train_s / max(iters, 1), val=val, test=test,
                     max_epochs=args.max_epochs, crop=args.crop),
                osp.join(args.run_dir, 'metrics.json'))
@@ -202,7 +218,8 @@ def cmd_run(args):
 
 def run_training(args, name: str, config: str, seed: int,
                  budget: Optional[float] = None,
-                 teacher: Optional[str] = None) -> Dict:
+                 teacher: Optional[str] = None,
+                 kd_term: str = 'cls_reg') -> Dict:
     run_dir = osp.join(args.work_dir, 'runs', f'{name}_seed{seed}')
     out = osp.join(run_dir, 'metrics.json')
     if not osp.isfile(out):
@@ -219,7 +236,8 @@ def run_training(args, name: str, config: str, seed: int,
         if budget is not None:
             cmd += ['--budget', str(budget)]
         if teacher:
-            cmd += ['--teacher', teacher, '--teacher-config', CFG['uniform']]
+            cmd += ['--teacher', teacher, '--teacher-config', CFG['uniform'],
+                    '--kd-term', kd_term]
         print(f'[{time.strftime("%H:%M:%S")}] training {name} seed {seed}',
               flush=True)
         os.makedirs(run_dir, exist_ok=True)
@@ -255,7 +273,9 @@ def cmd_kd(args):
     if not osp.isfile(teacher):
         raise FileNotFoundError(f'{teacher} is missing: run "compare" with '
                                 'seed 0 and the uniform model first.')
-    run_all(args, [('atr_bdr_kd', CFG['atr_bdr'], 0, None, teacher)])
+    run_all(args, [('atr_bdr_kd' + KD_TERMS[t][0], CFG['atr_bdr'], seed,
+                    None, teacher, t)
+                   for seed in args.seeds for t in args.kd_terms])
 
 
 # ----------------------------------------------------------------------
