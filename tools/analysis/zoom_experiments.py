@@ -346,7 +346,7 @@ def measure_inference(model, feats, repeats: int = 3) -> Dict:
     depth used, on real videos."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-    flops, taus, lat = 0.0, [], []
+    flops, taus, lat, tokens = 0.0, [], [], []
     with torch.inference_mode():
         for x in feats:
             mask = torch.ones(1, x.shape[-1], dtype=torch.bool)
@@ -355,6 +355,8 @@ def measure_inference(model, feats, repeats: int = 3) -> Dict:
             flops += c.get_total_flops()
             tau = getattr(model.backbone, 'last_tau', None)
             taus.append(float(tau.mean()) if tau is not None else 1.0)
+            if tau is not None:
+                tokens.append(tau.flatten())
         for _ in range(repeats):
             t0 = time.perf_counter()
             for x in feats:
@@ -363,6 +365,9 @@ def measure_inference(model, feats, repeats: int = 3) -> Dict:
             lat.append((time.perf_counter() - t0) * 1000 / len(feats))
     return dict(gflops_per_video=flops / len(feats) / 1e9,
                 mean_tau=statistics.mean(taus),
+                # spread of the depth over all test tokens: 0 means the
+                # router gives every token the same depth (not adaptive)
+                tau_std=float(torch.cat(tokens).std()) if tokens else 0.0,
                 latency_ms_per_video=statistics.median(lat))
 
 
@@ -572,13 +577,15 @@ def cmd_report(args):
         ref = inf.get('uniform')
         lines += ['', '### Inference on the test videos, trained weights '
                   '(seed 0)', '',
-                  '| model | mean tau | GFLOPs/video | ms/video | FLOPs '
-                  'ratio | latency ratio |', '|---|---|---|---|---|---|']
+                  '| model | mean tau | tau std | GFLOPs/video | ms/video | '
+                  'FLOPs ratio | latency ratio |',
+                  '|---|---|---|---|---|---|---|']
         for n, r in inf.items():
             fr = r['gflops_per_video'] / ref['gflops_per_video'] if ref else 0
             lr = r['latency_ms_per_video'] / ref['latency_ms_per_video'] \
                 if ref else 0
             lines.append(f"| {n} | {r['mean_tau']:.3f} | "
+                         f"{r.get('tau_std', float('nan')):.4f} | "
                          f"{r['gflops_per_video']:.2f} | "
                          f"{r['latency_ms_per_video']:.1f} | {fr:.2f} | "
                          f"{lr:.2f} |")
