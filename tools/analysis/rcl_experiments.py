@@ -294,7 +294,10 @@ def aggregate(runs):
         for k in METRIC_KEYS + ('s_per_iter', ):
             vals = np.array([r[k] for r in rs if k in r], dtype=float)
             row[k] = dict(mean=float(vals.mean()) if vals.size else None,
-                          std=float(vals.std()) if vals.size else None,
+                          # sample std (ddof=1), as in the other
+                          # experiment drivers; 0 for a single seed
+                          std=float(vals.std(ddof=1)) if vals.size > 1
+                          else (0.0 if vals.size else None),
                           values=vals.tolist())
         agg[variant] = row
     return agg
