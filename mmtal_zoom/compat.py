@@ -27,6 +27,11 @@ mmaction2 1.2.0):
    only through a guarded stand-in for HistoryBuffer's statistics), refusals
    name the file and the missing globals, and :class:`trusted_checkpoint`
    (``--trust-checkpoint`` on our tools) widens the list for one file.
+5. ``ANetMetric`` under DDP keeps each video's ground truth on the rank that
+   saw it; it is gathered with the results.
+6. ``LoggerHook`` writes the test-metrics JSON on every rank at once (a
+   corrupt file under ``dist_test.sh``); it is written on the main process
+   only, atomically.
 """
 import importlib.abc
 import importlib.machinery
@@ -630,6 +635,44 @@ def _patch_anet_metric_ddp() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------
+# 6. the test-metrics JSON under DDP
+# --------------------------------------------------------------------------
+def _patch_logger_hook_test_json() -> bool:
+    """mmengine 0.10.7's ``LoggerHook.after_test_epoch`` dumps the test
+    metrics to ``<log_dir>/<timestamp>.json`` on *every* rank, with a plain
+    truncating write: under ``dist_test.sh`` two ranks write the same file at
+    once and a shorter record can overwrite the start of a longer one,
+    leaving invalid JSON (seen in ``tests/tools/test_train_test_dist.py``:
+    ``...}6}``). The hook's module-level ``dump`` is replaced by one that
+    writes on the main process only, through a temporary file and
+    ``os.replace`` (atomic). Other ranks still log the metrics line."""
+    from mmengine.fileio import dump as original
+    from mmengine.hooks import logger_hook
+    if getattr(logger_hook.dump, '_mmtal_zoom_main_process_only', False):
+        return True
+    if logger_hook.dump is not original:  # changed upstream: leave it
+        return False
+
+    def dump(obj, file=None, *args, **kwargs):
+        if not isinstance(file, (str, os.PathLike)):
+            return original(obj, file, *args, **kwargs)
+        from mmengine import dist
+        if not dist.is_main_process():
+            return None
+        file = os.fspath(file)
+        tmp = f'{file}.tmp{os.getpid()}'
+        if not args:  # the format is taken from the name, not the tmp's
+            kwargs.setdefault('file_format', file.rsplit('.', 1)[-1])
+        original(obj, tmp, *args, **kwargs)
+        os.replace(tmp, file)
+        return None
+
+    dump._mmtal_zoom_main_process_only = True
+    logger_hook.dump = dump
+    return True
+
+
 def _silence_mmcv_lite_warning() -> None:
     """mmcv-lite (no C++ ops) is the intended build; its import-time warning
     about ``MultiScaleDeformableAttention`` is noise for this plugin, which
@@ -653,6 +696,7 @@ def apply() -> dict:
         cpu_distributed=_patch_cpu_distributed(),
         checkpoints=_install_checkpoint_safety(),
         anet_metric_ddp=_patch_anet_metric_ddp(),
+        test_json_ddp=_patch_logger_hook_test_json(),
     )
     _APPLIED = True
     return status

@@ -59,3 +59,21 @@ def test_cpu_ddp_wrapper_drops_device_ids(monkeypatch):
     MMDistributedDataParallel(module=torch.nn.Linear(2, 2), device_ids=[0],
                               broadcast_buffers=False)
     assert seen['device_ids'] is None
+
+
+def test_test_metrics_json_written_by_the_main_process_only(tmp_path,
+                                                            monkeypatch):
+    """LoggerHook.after_test_epoch dumps on every rank; only rank 0 may
+    write, and atomically (no temporary file left, valid JSON)."""
+    import json
+
+    from mmengine import dist
+    from mmengine.hooks import logger_hook
+    path = tmp_path / '20261203_000000.json'
+    monkeypatch.setattr(dist, 'is_main_process', lambda: False)
+    logger_hook.dump({'tal/mAP@0.5': 0.5}, str(path))
+    assert not path.exists()
+    monkeypatch.setattr(dist, 'is_main_process', lambda: True)
+    logger_hook.dump({'tal/mAP@0.5': 0.5}, str(path))
+    assert json.loads(path.read_text()) == {'tal/mAP@0.5': 0.5}
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
