@@ -645,8 +645,9 @@ def _patch_logger_hook_test_json() -> bool:
     once and a shorter record can overwrite the start of a longer one,
     leaving invalid JSON (seen in ``tests/tools/test_train_test_dist.py``:
     ``...}6}``). The hook's module-level ``dump`` is replaced by one that
-    writes on the main process only, through a temporary file and
-    ``os.replace`` (atomic). Other ranks still log the metrics line."""
+    writes on the main process only, through
+    :func:`mmtal_zoom.utils.atomic_write_bytes`. Other ranks still log the
+    metrics line."""
     from mmengine.fileio import dump as original
     from mmengine.hooks import logger_hook
     if getattr(logger_hook.dump, '_mmtal_zoom_main_process_only', False):
@@ -654,18 +655,18 @@ def _patch_logger_hook_test_json() -> bool:
     if logger_hook.dump is not original:  # changed upstream: leave it
         return False
 
-    def dump(obj, file=None, *args, **kwargs):
+    def dump(obj, file=None, file_format=None, **kwargs):
         if not isinstance(file, (str, os.PathLike)):
-            return original(obj, file, *args, **kwargs)
+            return original(obj, file, file_format, **kwargs)
         from mmengine import dist
+
+        from .utils import atomic_write_bytes
         if not dist.is_main_process():
             return None
         file = os.fspath(file)
-        tmp = f'{file}.tmp{os.getpid()}'
-        if not args:  # the format is taken from the name, not the tmp's
-            kwargs.setdefault('file_format', file.rsplit('.', 1)[-1])
-        original(obj, tmp, *args, **kwargs)
-        os.replace(tmp, file)
+        text = original(obj, file_format=file_format
+                        or file.rsplit('.', 1)[-1], **kwargs)
+        atomic_write_bytes(text.encode('utf-8'), file)
         return None
 
     dump._mmtal_zoom_main_process_only = True

@@ -12,9 +12,9 @@ training run whose ``metrics.json`` exists is not repeated):
   forward + backward) to show how each scales with T.
 * ``compare``: the uniform baseline vs. CLTDR-GMG on the embedded
   benchmark, same schedule, several seeds: train on ``train``, then
-  evaluate the final weights (raw, not EMA: ``Runner.val()``
-  re-runs ``EMAHook.before_run``, which re-seeds the average) on ``val`` and ``test`` (no checkpoint is
-  selected on any split).
+  evaluate the final weights (raw, not EMA: ``Runner.val()`` re-runs
+  ``EMAHook.before_run``, which re-seeds the average) on ``val`` and
+  ``test`` (no checkpoint is selected on any split).
 * ``ablation``: GMG branch / gate ablation (paper Tables 6-7) and the
   self-attention global branch (Table 8) on the embedded benchmark.
 * ``report``: Markdown tables of everything measured so far.

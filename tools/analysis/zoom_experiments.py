@@ -10,9 +10,10 @@ whose ``metrics.json`` exists is not repeated):
   memory.
 * ``compare``: the embedded benchmark — uniform depth, ATR, ATR + BDR, the
   #2 baseline and baseline + BDR, ``--seeds`` each, one schedule for all;
-  train on ``train``, evaluate the final weights (raw, not EMA: ``Runner.val()``
-  re-runs ``EMAHook.before_run``, which re-seeds the average) on ``val`` and
-  ``test``: no checkpoint or setting is chosen on ``test``.
+  train on ``train``, evaluate the final weights (raw, not EMA:
+  ``Runner.val()`` re-runs ``EMAHook.before_run``, which re-seeds the
+  average) on ``val`` and ``test``: no checkpoint or setting is chosen on
+  ``test``.
 * ``budgets``: ATR + BDR trained at other budgets (``--budgets``) for the
   mAP-vs-GFLOPs Pareto plot.
 * ``kd``: ATR + BDR distilled from the uniform-depth model of ``compare``
@@ -34,7 +35,8 @@ the 2-core CPU budget. Example (the commands behind docs/zoom.md)::
     python tools/analysis/zoom_experiments.py bench
     python tools/analysis/zoom_experiments.py compare --seeds 0 1 2 --jobs 2
     python tools/analysis/zoom_experiments.py budgets --budgets 0.1 0.5
-    python tools/analysis/zoom_experiments.py kd --seeds 0 --kd-terms cls_reg cls reg
+    python tools/analysis/zoom_experiments.py kd --seeds 0 \\
+        --kd-terms cls_reg cls reg
     python tools/analysis/zoom_experiments.py cost
     python tools/analysis/zoom_experiments.py pareto
     python tools/analysis/zoom_experiments.py report \\
@@ -62,9 +64,9 @@ CFG = {
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
 # kd variants: run-name suffix and DistillationHead options
 KD_TERMS = {
-    'cls_reg': ('', dict(cls_index=0, reg_index=1)),
-    'cls': ('_cls', dict(cls_index=0, reg_index=None)),
-    'reg': ('_reg', dict(cls_index=0, reg_index=1, cls_weight=0.0)),
+    'cls_reg': ('', dict(reg_index=1)),
+    'cls': ('_cls', dict(reg_index=None)),
+    'reg': ('_reg', dict(reg_index=1, cls_weight=0.0)),
 }
 
 
