@@ -10,7 +10,11 @@ test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
+    # ActionFormer's decay groups: only conv / linear weights decay; biases,
+    # norms, LayerScale and the heads' Scale parameters do not
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
+                       flat_decay_mult=0.0,
+                       custom_keys={'.scale': dict(decay_mult=0.0)}),
     clip_grad=dict(max_norm=1.0, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,

@@ -71,6 +71,8 @@ class ATRBackbone(BaseModule):
             or ``'dense'`` (every block on every token, then the weighted
             update); the two are numerically equal.
         out_norm (bool): LayerNorm on the output.
+        layer_scale_init (float, optional): initial residual scale of every
+            transformer block (ActionFormer: 1e-4); ``None`` for none.
     """
 
     def __init__(self,
@@ -91,6 +93,7 @@ class ATRBackbone(BaseModule):
                  train_path: str = 'sparse',
                  test_path: str = 'sparse',
                  out_norm: bool = False,
+                 layer_scale_init: Optional[float] = 1e-4,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if train_path not in PATHS or test_path not in PATHS:
@@ -106,7 +109,7 @@ class ATRBackbone(BaseModule):
         def block():
             return TransformerBlock1d(embed_dims, num_heads, window_size, 1,
                                       mlp_ratio, attn_drop, proj_drop,
-                                      drop_path)
+                                      drop_path, layer_scale_init)
 
         self.shallow = nn.ModuleList(block() for _ in range(num_shallow))
         self.deep = nn.ModuleList(block() for _ in range(num_deep))

@@ -2,7 +2,7 @@
 from .masked_conv import MaskedConv1d, downsample_mask
 from .norm import LayerNorm1d
 from .pooling import masked_max_pool1d
-from .scale import DropPath, Scale
+from .scale import DropPath, LayerScale, Scale
 from .transformer import (MaskedMultiheadAttention, TransformerBlock1d,
                           local_window_attention)
 from .global_filter import GlobalFilter
@@ -13,7 +13,7 @@ from .temporal_roi_align import interpolate_1d, temporal_roi_align
 from .atr_depth_router import ATRDepthRouter
 
 __all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
-           'masked_max_pool1d', 'DropPath', 'Scale',
+           'masked_max_pool1d', 'DropPath', 'LayerScale', 'Scale',
            'MaskedMultiheadAttention', 'TransformerBlock1d',
            'local_window_attention', 'GlobalFilter', 'GlobalSelfAttention',
            'GMGBlock', 'MaskedGroupNorm', 'trident_distances',

@@ -148,7 +148,7 @@ def block_forward_tokens(block: TransformerBlock1d, x: Tensor, mask: Tensor,
         q_pos=idx.clamp(max=t - 1),
         attn_drop=attn.attn_drop if block.training else 0.0)
     out = attn.output(ctx) * qm
-    y = gather_tokens(x, idx) + block.drop_path_attn(out)
+    y = gather_tokens(x, idx) + block.attn_residual(out)
     y = y + block.mlp_residual(y, valid)
     return y * qm
 

@@ -26,7 +26,8 @@ class MaskedConv1d(nn.Conv1d):
     conv's own border padding is zeros too).
 
     Args: those of :class:`torch.nn.Conv1d`; ``padding`` defaults to
-    ``kernel_size // 2`` so that stride 1 keeps the length.
+    ``kernel_size // 2`` so that stride 1 keeps the length. The bias starts
+    at zero (ActionFormer's ``MaskedConv1D``).
 
     Shapes:
         x: ``(B, C_in, T)``, mask: ``(B, T)`` bool ->
@@ -43,6 +44,8 @@ class MaskedConv1d(nn.Conv1d):
         if stride > 1 and kernel_size % 2 != 1:
             raise ValueError('MaskedConv1d with stride > 1 needs an odd '
                              f'kernel_size, got {kernel_size}.')
+        if self.bias is not None:  # ActionFormer's MaskedConv1D: zero bias
+            nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
         out = super().forward(x * mask[:, None].to(x.dtype))

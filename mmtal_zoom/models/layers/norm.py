@@ -3,9 +3,13 @@ import torch
 from torch import Tensor, nn
 
 
-class LayerNorm1d(nn.Module):
+class LayerNorm1d(nn.LayerNorm):
     """LayerNorm over channels for ``(B, C, T)`` inputs (ActionFormer's
     ``LayerNorm``), without transposing to ``(B, T, C)``.
+
+    A subclass of :class:`torch.nn.LayerNorm` (same ``weight`` / ``bias`` of
+    shape ``(C,)``) so that mmengine's optimizer constructor recognises it
+    as a normalisation layer (``paramwise_cfg.norm_decay_mult``).
 
     Args:
         num_channels (int): ``C``.
@@ -15,14 +19,7 @@ class LayerNorm1d(nn.Module):
 
     def __init__(self, num_channels: int, eps: float = 1e-5,
                  affine: bool = True):
-        super().__init__()
-        self.eps = eps
-        if affine:
-            self.weight = nn.Parameter(torch.ones(num_channels))
-            self.bias = nn.Parameter(torch.zeros(num_channels))
-        else:
-            self.register_parameter('weight', None)
-            self.register_parameter('bias', None)
+        super().__init__(num_channels, eps=eps, elementwise_affine=affine)
 
     def forward(self, x: Tensor) -> Tensor:
         mu = x.mean(dim=1, keepdim=True)

