@@ -21,8 +21,9 @@ import numpy as np
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmtal_zoom.datasets.generators.synthetic import (  # noqa: E402
-    KAPPA_BINS, PRESETS, feature_stats, make_embedded_dataset)
+from mmtal_zoom.datasets.generators import (  # noqa: E402
+    PRESETS, feature_stats, make_embedded_dataset)
+from mmtal_zoom.datasets.generators.synthetic import KAPPA_BINS  # noqa: E402
 
 
 def parse_num_videos(items):
@@ -54,7 +55,9 @@ def parse_args(argv=None):
                    choices=sorted(PRESETS),
                    help='"default": the embedded benchmark (150/50/50 '
                    'videos of 30-120 s, 10 classes, 256-d); "tiny": for '
-                   'tests (12/4/4 short videos, 4 classes, 32-d)')
+                   'tests (12/4/4 short videos, 4 classes, 32-d); the others '
+                   'make up the benchmark family (see mmtal_zoom/datasets/'
+                   'generators/family.py)')
     p.add_argument('--seed',
                    type=int,
                    default=0,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from mmaction.registry import DATASETS
-from mmtal_zoom.datasets.generators import (PRESETS, feature_stats,
+from mmtal_zoom.datasets.generators import (feature_stats,
                                             generate_synthetic_database,
                                             make_embedded_dataset,
-                                            write_tal_dataset)
+                                            preset_kwargs, write_tal_dataset)
 from mmtal_zoom.datasets.generators.synthetic import (num_snippets,
                                                       sample_kappa)
 
@@ -26,18 +26,24 @@ def load_tool(rel):
     return mod
 
 
+def tiny_kwargs():
+    kwargs = preset_kwargs('tiny')
+    assert kwargs.pop('generator') == 'latent'
+    return kwargs
+
+
 @pytest.fixture(scope='module')
 def tiny():
-    return generate_synthetic_database(**PRESETS['tiny'], seed=0)
+    return generate_synthetic_database(**tiny_kwargs(), seed=0)
 
 
 def test_deterministic_by_seed(tiny):
     db, feats = tiny
-    db2, feats2 = generate_synthetic_database(**PRESETS['tiny'], seed=0)
+    db2, feats2 = generate_synthetic_database(**tiny_kwargs(), seed=0)
     assert json.dumps(db, sort_keys=True) == json.dumps(db2, sort_keys=True)
     for v in feats:
         np.testing.assert_array_equal(feats[v], feats2[v])
-    db3, feats3 = generate_synthetic_database(**PRESETS['tiny'], seed=1)
+    db3, feats3 = generate_synthetic_database(**tiny_kwargs(), seed=1)
     v = 'video_train_0000'
     assert db3['database'][v] != db['database'][v]
 
@@ -45,7 +51,7 @@ def test_deterministic_by_seed(tiny):
 def test_video_does_not_depend_on_how_many_are_generated(tiny):
     db, feats = tiny
     db1, feats1 = generate_synthetic_database(
-        **{**PRESETS['tiny'], 'num_videos': dict(train=2)}, seed=0)
+        **{**tiny_kwargs(), 'num_videos': dict(train=2)}, seed=0)
     assert sorted(feats1) == ['video_train_0000', 'video_train_0001']
     for v in feats1:
         np.testing.assert_array_equal(feats1[v], feats[v])

@@ -274,6 +274,27 @@ def make_anet_embedded(out_dir: str,
                               progress=progress)
 
 
+def write_anet_from_tal(tal_dir: str, out_dir: str,
+                        temporal_scale: int = 100,
+                        progress: bool = False) -> Dict[str, str]:
+    """Rewrite a TAL-layout folder (``annotations.json`` + ``features/
+    <video>.npy``, e.g. a benchmark-family preset) in MMAction2's ActivityNet
+    layout, so that BMN-style localizers train on the same videos.
+
+    Returns:
+        dict: the paths of :func:`write_anet_dataset`.
+    """
+    with open(osp.join(tal_dir, 'annotations.json'), encoding='utf-8') as f:
+        database = json.load(f)
+    features = {
+        v: np.load(osp.join(tal_dir, 'features', v + '.npy'))
+        for v in database['database']
+    }
+    return write_anet_dataset(out_dir, database, features,
+                              temporal_scale=temporal_scale,
+                              progress=progress)
+
+
 def planted_anet_database(num_videos: int = 8, feat_dim: int = 400,
                           seed: int = 0, fps: float = 30.0,
                           snippet_frames: int = 16,

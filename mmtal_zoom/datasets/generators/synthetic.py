@@ -93,7 +93,7 @@ per-video background shift. Re-measure both sides with::
         --compare-stats ../shared/data/real_i3d_samples   # real vs generated
     python tools/analysis/linear_probe.py data/embedded  # how hard (on val)
 """
-import copy
+import io
 import json
 import os
 import os.path as osp
@@ -105,37 +105,13 @@ import numpy as np
 from scipy.signal import lfilter
 from scipy.special import ndtr
 
+from ...utils import atomic_write_bytes
 from ..time_grid import seconds_to_grid
 
 GENERATOR_VERSION = 1
 
 KAPPA_BINS = ((0.8, 2.0), (2.0, 4.0), (4.0, 6.2))
 KAPPA_PROBS = (0.32, 0.40, 0.28)
-
-PRESETS: Dict[str, dict] = {
-    # The embedded benchmark: a CPU-sized baseline trains and evaluates on it
-    # in minutes.
-    'default':
-    dict(num_videos=dict(train=150, val=50, test=50),
-         num_classes=10,
-         feat_dim=256,
-         duration_range=(30.0, 120.0)),
-    # For tests: generated in well under a second; an easier model (less
-    # noise, no distractors, more instances) so that a model can fit its
-    # 12 training videos within a few iterations.
-    'tiny':
-    dict(num_videos=dict(train=12, val=4, test=4),
-         num_classes=4,
-         feat_dim=32,
-         duration_range=(10.0, 24.0),
-         model=dict(sigma_latent=0.4,
-                    distractor_rate=0.0,
-                    instance_rate=0.15,
-                    gamma_video=0.3,
-                    sigma_drift=0.2,
-                    sigma_inst=0.2)),
-}
-
 
 @dataclass
 class FeatureModel:
@@ -166,6 +142,12 @@ class FeatureModel:
     max_coverage: float = 0.6
     p_adjacent: float = 0.12
     p_overlap: float = 0.08
+    # ActivityNet-style timings (both None: THUMOS14-style, above):
+    # instances per video ``1 + Poisson(n - 1)`` instead of a rate per
+    # second, and lengths as a log-normal fraction ``(median, sigma)`` of
+    # the video instead of seconds
+    instances_per_video: Optional[float] = None
+    relative_length: Optional[Tuple[float, float]] = None
 
 
 # ----------------------------------------------------------------------
@@ -250,11 +232,20 @@ def _parametric_video(rng: np.random.Generator, num_classes: int,
         classes = list(pairs[rng.integers(len(pairs))])
     else:
         classes = [int(rng.integers(num_classes))]
-    rate = m.instance_rate * np.exp(0.4 * rng.standard_normal())
-    n = max(1, int(rng.poisson(rate * D)))
-    lengths = np.exp(
-        np.log(m.length_median) + m.length_sigma * rng.standard_normal(n))
-    lengths = np.clip(lengths, 0.4, D / 3)
+    if m.instances_per_video is not None:
+        n = 1 + int(rng.poisson(max(m.instances_per_video - 1.0, 0.0)))
+    else:
+        rate = m.instance_rate * np.exp(0.4 * rng.standard_normal())
+        n = max(1, int(rng.poisson(rate * D)))
+    if m.relative_length is not None:
+        median, sigma = m.relative_length
+        frac = np.exp(np.log(median) + sigma * rng.standard_normal(n))
+        lengths = np.clip(frac, 0.01, 0.95) * D
+        lengths = np.maximum(lengths, 0.4)
+    else:
+        lengths = np.exp(np.log(m.length_median) +
+                         m.length_sigma * rng.standard_normal(n))
+        lengths = np.clip(lengths, 0.4, D / 3)
     while len(lengths) > 1 and lengths.sum() > m.max_coverage * D:
         lengths = lengths[:-1]
     n = len(lengths)
@@ -299,8 +290,11 @@ def _limit(names: List[str], n: Optional[int]) -> List[str]:
 
 
 def _real_timings(path: str, seed: int, val_fraction: float,
-                  num_videos: Optional[Dict[str, int]]):
-    """Videos of a real annotation file: ``(classes, pairs, videos)``."""
+                  num_videos: Optional[Dict[str, int]],
+                  max_duration: Optional[float] = None):
+    """Videos of a real annotation file: ``(classes, pairs, videos)``;
+    videos longer than ``max_duration`` s are left out before ``num_videos``
+    takes the first ones of each subset."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'timings file {path} does not exist.')
     with open(path, 'r', encoding='utf-8') as f:
@@ -340,6 +334,9 @@ def _real_timings(path: str, seed: int, val_fraction: float,
     }
     by_subset: Dict[str, List[str]] = {}
     for v in sorted(db):
+        if max_duration is not None and float(
+                db[v].get('duration', 0)) > max_duration:
+            continue
         sub = mapping.get(
             str(db[v].get('subset', '')).lower(),
             str(db[v].get('subset', 'train')).lower())
@@ -456,6 +453,7 @@ def generate_synthetic_database(
         feat_dim: int = 256,
         seed: int = 0,
         timings: Optional[str] = None,
+        max_duration: Optional[float] = None,
         duration_range: Tuple[float, float] = (30.0, 120.0),
         fps: float = 30.0,
         feat_stride: int = 4,
@@ -476,6 +474,8 @@ def generate_synthetic_database(
         timings (str, optional): a standard annotation file whose real videos,
             durations, fps and instances are used (``Validation`` -> ``train``,
             ``Test`` -> ``test``).
+        max_duration (float, optional): with ``timings``, leave out the
+            videos longer than this (s).
         duration_range (tuple): video durations in seconds (parametric).
         fps, feat_stride, num_frames: the feature grid (fps of the timings
             file wins when given there).
@@ -501,11 +501,11 @@ def generate_synthetic_database(
             })
     if timings is not None:
         classes, pairs, videos = _real_timings(timings, seed, val_fraction,
-                                               num_videos)
+                                               num_videos, max_duration)
         num_classes = len(classes)
     else:
         if num_videos is None:
-            num_videos = dict(PRESETS['default']['num_videos'])
+            num_videos = dict(train=150, val=50, test=50)
         width = max(4, len(str(max(num_videos.values(), default=1))))
         classes = [f'action{k:02d}' for k in range(num_classes)]
         pairs = _confusable_pairs(num_classes, model.pair_fraction)
@@ -560,17 +560,6 @@ def generate_synthetic_database(
                 database=database), features
 
 
-def _atomic_write_bytes(path: str, write) -> None:
-    tmp = f'{path}.tmp-{os.getpid()}'
-    try:
-        with open(tmp, 'wb') as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
 def write_tal_dataset(out_dir: str,
                       database: dict,
                       features: Dict[str, np.ndarray],
@@ -592,111 +581,16 @@ def write_tal_dataset(out_dir: str,
         from tqdm import tqdm
         items = tqdm(items, desc='writing features', unit='video')
     for v, f in items:
-        _atomic_write_bytes(
-            osp.join(feat_dir, v + '.npy'),
-            lambda fh, f=f: np.save(fh, np.ascontiguousarray(f, np.float32)))
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(f, np.float32))
+        atomic_write_bytes(buf.getvalue(), osp.join(feat_dir, v + '.npy'))
     ann = osp.join(out_dir, 'annotations.json')
-    text = json.dumps(database, indent=1).encode('utf-8')
-    _atomic_write_bytes(ann, lambda fh: fh.write(text))
+    atomic_write_bytes(json.dumps(database, indent=1).encode('utf-8'), ann)
     return ann
 
 
-def preset_kwargs(preset: str) -> dict:
-    if preset not in PRESETS:
-        raise ValueError(f'unknown preset {preset!r}; choose one of '
-                         f'{sorted(PRESETS)}')
-    return copy.deepcopy(PRESETS[preset])
-
-
-def _fingerprint(kwargs: dict) -> dict:
-    """What the output depends on besides the user's request: the generator
-    version and the resolved model parameters."""
-    model = kwargs.get('model') or {}
-    if isinstance(model, FeatureModel):
-        model = asdict(model)
-    rest = {k: v for k, v in kwargs.items() if k != 'model'}
-    return json.loads(
-        json.dumps(dict(version=GENERATOR_VERSION,
-                        model=asdict(FeatureModel(**model)),
-                        kwargs=rest),
-                   sort_keys=True,
-                   default=str))
-
-
-def make_embedded_dataset(out_dir: str,
-                          preset: str = 'default',
-                          seed: int = 0,
-                          timings: Optional[str] = None,
-                          force: bool = False,
-                          progress: bool = False,
-                          **overrides) -> str:
-    """Generate a preset and write it to ``out_dir``.
-
-    If ``out_dir`` already holds a dataset generated with the same request
-    (preset, seed, timings, overrides), it is kept when it is complete and
-    was made by the same generator version and model, and regenerated
-    otherwise. A dataset made with another request, or an annotation file
-    this generator did not write, is never overwritten without ``force``.
-
-    Args:
-        out_dir (str): folder for ``annotations.json`` and ``features/``.
-        preset (str): ``'default'`` (the embedded benchmark) or ``'tiny'``.
-        seed (int): generator seed.
-        timings (str, optional): real annotation file for the timings.
-        force (bool): regenerate even if present; features of videos that
-            are no longer in the dataset are removed.
-        progress (bool): tqdm progress bars.
-        **overrides: any argument of :func:`generate_synthetic_database`.
-
-    Returns:
-        str: the path of ``annotations.json``.
-    """
-    kwargs = preset_kwargs(preset)
-    kwargs.update(overrides)
-    kwargs.update(seed=seed, timings=timings)
-    ann = osp.join(out_dir, 'annotations.json')
-    feat_dir = osp.join(out_dir, 'features')
-    request = dict(preset=preset,
-                   seed=seed,
-                   timings=None if timings is None else osp.abspath(timings),
-                   overrides={
-                       k: v
-                       for k, v in sorted(overrides.items())
-                   })
-    request = json.loads(json.dumps(request, default=str))  # tuples -> lists
-    fingerprint = _fingerprint(kwargs)
-    regenerate = force
-    if osp.isfile(ann) and not force:
-        try:
-            with open(ann, 'r', encoding='utf-8') as f:
-                old = json.load(f)
-            gen = old.get('generator', {})
-        except (OSError, ValueError):
-            old, gen = None, {}
-        if gen.get('request') != request:
-            raise FileExistsError(
-                f'{ann} exists but was not generated with these settings '
-                f'(found {gen.get("request")}, requested {request}); use '
-                'force=True (--force) to overwrite it.')
-        complete = all(
-            osp.isfile(osp.join(feat_dir, v + '.npy'))
-            for v in old.get('database', {}))
-        if complete and gen.get('fingerprint') == fingerprint:
-            return ann
-        regenerate = True  # stale or incomplete output of this generator
-    database, features = generate_synthetic_database(progress=progress,
-                                                     **kwargs)
-    database['generator']['request'] = request
-    database['generator']['fingerprint'] = fingerprint
-    if regenerate and osp.isdir(feat_dir):
-        for fn in os.listdir(feat_dir):
-            if fn.endswith('.npy') and fn[:-4] not in features:
-                os.remove(osp.join(feat_dir, fn))
-    return write_tal_dataset(out_dir, database, features, progress=progress)
-
-
 __all__ = [
-    'FeatureModel', 'PRESETS', 'generate_synthetic_database',
-    'write_tal_dataset', 'make_embedded_dataset', 'feature_stats',
+    'FeatureModel', 'generate_synthetic_database',
+    'write_tal_dataset', 'feature_stats',
     'sample_kappa', 'num_snippets', 'synthesize_features'
 ]

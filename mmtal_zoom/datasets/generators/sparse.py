@@ -1,0 +1,268 @@
+r"""A second, independent feature model: sparse class signals.
+
+The benchmark family (:mod:`.family`) must differ from the embedded default
+in what a model could have been tuned to, so that a result that holds on the
+family is not a property of one generator. This model differs from the
+dense low-rank latent model of :mod:`.synthetic` in how classes are written
+into the features (our own design):
+
+* **Sparse class signal.** Class ``k`` changes only a subset ``S_k`` of the
+  ``C`` channels (``sparsity * C`` of them; 1/6 by default), by a
+  per-channel amount (mostly increases, some decreases, log-normal sizes).
+  A linear model must find those channels among many noisy ones.
+* **Confusable pairs.** A fraction ``pair_fraction`` of the classes come in
+  pairs whose supports and signals share ``pair_share`` of their channels:
+  only the remaining channels tell the two apart.
+* **Two phases.** Every class has an approach and an execution pattern on
+  its support (they share ``1 - phase_split`` of it); an instance blends
+  them with a sigmoid in its relative time ``tau``, centred at a random
+  ``tau_0 ~ U(0.3, 0.7)``.
+* **Boundary ramps** of mixed sharpness: the Gaussian-blurred box of
+  :mod:`.synthetic` with the same ``kappa`` distribution (0.8-6.2 snippets).
+* **Scene offset.** Every video adds its own dense offset
+  ``scene_std * N(0, I)`` to all channels (camera, lighting, sport).
+* **Distractors** (unannotated): low-amplitude (``distractor_amp`` times an
+  instance's) segments whose pattern mixes two classes' signals.
+* **Noise**: per-channel AR(1) in time with lag-1 correlation
+  ``noise_rho`` and std ``noise_std``.
+
+Observed features: ``x = max(0, base + scene + signal + noise)`` with a
+per-channel base level ``base_c = base_mean * exp(N(0, 0.3^2))``: non-negative,
+mean about 0.15 and a few percent exact zeros, like post-ReLU I3D features.
+
+Timings come from :func:`.synthetic._parametric_video` or from a real
+annotation file (``timings=``; videos longer than ``max_duration`` are left
+out), so the same timing options as the embedded default apply.
+"""
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..time_grid import seconds_to_grid
+from .synthetic import (FeatureModel, _annotation, _confusable_pairs,
+                        _parametric_video, _ramp, _real_timings, _rng, ar1,
+                        num_snippets, sample_kappa)
+
+GENERATOR_VERSION = 1
+
+
+@dataclass
+class SparseFeatureModel:
+    """Parameters of the sparse model (see the module docstring).
+
+    The timing parameters (``instance_rate`` ... ``p_overlap``,
+    ``p_pair_video``) mean what they mean in :class:`.FeatureModel`.
+    """
+    sparsity: float = 1 / 6
+    pair_fraction: float = 1.0
+    pair_share: float = 0.7
+    phase_split: float = 0.5
+    signal_amp: float = 0.085 # mean |change| of a support channel
+    amp_range: Tuple[float, float] = (0.6, 1.2)  # instance amplitude
+    inst_jitter: float = 0.3  # per-instance multiplicative channel noise
+    scene_std: float = 0.03
+    noise_std: float = 0.10
+    noise_rho: float = 0.55
+    distractor_rate: float = 0.03  # per second
+    distractor_amp: Tuple[float, float] = (0.25, 0.5)
+    base_mean: float = 0.15
+    negative_fraction: float = 0.2  # support channels that decrease
+    # timings (as FeatureModel)
+    p_pair_video: float = 0.2
+    instance_rate: float = 0.08
+    length_median: float = 3.0
+    length_sigma: float = 0.83
+    max_coverage: float = 0.6
+    p_adjacent: float = 0.12
+    p_overlap: float = 0.08
+    instances_per_video: Optional[float] = None
+    relative_length: Optional[Tuple[float, float]] = None
+
+    def timing_model(self) -> FeatureModel:
+        keys = ('p_pair_video', 'instance_rate', 'length_median',
+                'length_sigma', 'max_coverage', 'p_adjacent', 'p_overlap',
+                'instances_per_video', 'relative_length')
+        return FeatureModel(**{k: getattr(self, k) for k in keys})
+
+
+class _SparseClasses:
+    """Dataset-level parameters: per-class approach / execution signals
+    ``(K, C)`` each, the base level ``(C,)``."""
+
+    def __init__(self, seed: int, num_classes: int, feat_dim: int,
+                 pairs: List[tuple], m: SparseFeatureModel):
+        rng = _rng(seed, 10)
+        C = feat_dim
+        n_sup = max(2, int(round(m.sparsity * C)))
+
+        def signal(size):
+            sign = np.where(rng.random(size) < m.negative_fraction, -1.0, 1.0)
+            return sign * m.signal_amp * rng.lognormal(0.0, 0.5, size) / \
+                np.exp(0.125)  # mean |value| = signal_amp
+
+        def pattern(support):
+            """approach and execution patterns on ``support``."""
+            a, b = np.zeros(C), np.zeros(C)
+            common = rng.random(len(support)) >= m.phase_split
+            va = signal(len(support))
+            vb = np.where(common, va, signal(len(support)))
+            a[support], b[support] = va, vb
+            return a, b
+
+        self.approach = np.zeros((num_classes, C))
+        self.execution = np.zeros((num_classes, C))
+        paired = {c: p for p in pairs for c in p}
+        done = set()
+        for k in range(num_classes):
+            if k in done:
+                continue
+            if k in paired:
+                ka, kb = paired[k]
+                n_shared = int(round(m.pair_share * n_sup))
+                perm = rng.permutation(C)
+                shared = perm[:n_shared]
+                own_a = perm[n_shared:n_sup]
+                own_b = perm[n_sup:2 * n_sup - n_shared]
+                sa, sb = pattern(shared)
+                oa, ob = pattern(own_a)
+                pa, pb = pattern(own_b)
+                self.approach[ka], self.execution[ka] = sa + oa, sb + ob
+                self.approach[kb], self.execution[kb] = sa + pa, sb + pb
+                done.update((ka, kb))
+            else:
+                sup = rng.permutation(C)[:n_sup]
+                self.approach[k], self.execution[k] = pattern(sup)
+                done.add(k)
+        self.base = m.base_mean * np.exp(0.3 * rng.standard_normal(C))
+
+
+def synthesize_sparse_features(rng: np.random.Generator, P: _SparseClasses,
+                               T: int, grid_insts: Sequence[tuple],
+                               kappas: np.ndarray, video_classes: List[int],
+                               duration: float, grid_per_sec: float,
+                               m: SparseFeatureModel) -> np.ndarray:
+    """Features ``(T, C)`` float32 of one video (``grid_insts``:
+    ``[(s, e, label)]`` in grid units, ``kappas`` ``(N, 2)`` snippets)."""
+    K, C = P.approach.shape
+    g = np.arange(T, dtype=np.float64)
+    x = np.broadcast_to(P.base, (T, C)).copy()
+    x += m.scene_std * rng.standard_normal(C)
+    for (s, e, y), (ks, ke) in zip(grid_insts, kappas):
+        rho = _ramp(g, s, e, ks, ke)
+        tau = np.clip((g - s) / max(e - s, 1e-6), 0, 1)
+        w = 1.0 / (1.0 + np.exp(-(tau - rng.uniform(0.3, 0.7)) / 0.08))
+        jitter = 1.0 + m.inst_jitter * rng.standard_normal(C)
+        amp = rng.uniform(*m.amp_range)
+        x += amp * rho[:, None] * jitter * (
+            (1 - w)[:, None] * P.approach[y] + w[:, None] * P.execution[y])
+    for _ in range(int(rng.poisson(m.distractor_rate * duration))):
+        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
+        length *= grid_per_sec
+        s = rng.uniform(-0.5 * length, T - 0.5 * length)
+        ks, ke = sample_kappa(rng, 2)
+        a = (video_classes[rng.integers(len(video_classes))]
+             if rng.random() < 0.7 else int(rng.integers(K)))
+        b = int(rng.integers(K))
+        mix = 0.5 * (P.approach[a] + P.execution[a] + P.approach[b] +
+                     P.execution[b]) / 2
+        x += rng.uniform(*m.distractor_amp) * _ramp(
+            g, s, s + length, ks, ke)[:, None] * mix
+    x += ar1(rng, T, C, m.noise_rho, m.noise_std)
+    return np.maximum(x, 0.0).astype(np.float32)
+
+
+def generate_sparse_database(
+        num_videos: Optional[Dict[str, int]] = None,
+        num_classes: int = 20,
+        feat_dim: int = 256,
+        seed: int = 0,
+        timings: Optional[str] = None,
+        max_duration: Optional[float] = None,
+        duration_range: Tuple[float, float] = (30.0, 120.0),
+        fps: float = 30.0,
+        feat_stride: int = 4,
+        num_frames: int = 16,
+        val_fraction: float = 0.0,
+        model: Optional[Union[SparseFeatureModel, dict]] = None,
+        progress: bool = False) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """Generate timings and sparse-model features.
+
+    Arguments as :func:`.synthetic.generate_synthetic_database`.
+
+    Returns:
+        tuple: ``database`` (standard annotation format with a ``generator``
+        record) and ``features`` ``{video: float32 (T, C)}``.
+    """
+    if model is None:
+        model = SparseFeatureModel()
+    elif isinstance(model, dict):
+        model = SparseFeatureModel(**model)
+    tm = model.timing_model()
+    if timings is not None:
+        classes, pairs, videos = _real_timings(timings, seed, val_fraction,
+                                               num_videos, max_duration)
+        num_classes = len(classes)
+        # the real co-occurring classes, completed to the requested fraction
+        pairs = _complete_pairs(pairs, num_classes, model.pair_fraction)
+    else:
+        if num_videos is None:
+            num_videos = dict(train=150, val=50, test=50)
+        width = max(4, len(str(max(num_videos.values(), default=1))))
+        classes = [f'action{k:02d}' for k in range(num_classes)]
+        pairs = _confusable_pairs(num_classes, model.pair_fraction)
+        videos = []
+        for sub, n in num_videos.items():
+            for i in range(n):
+                name = f'video_{sub}_{i:0{width}d}'
+                D, insts = _parametric_video(_rng(seed, 1, name), num_classes,
+                                             pairs, duration_range, tm)
+                videos.append((name, sub, D, fps, insts))
+    P = _SparseClasses(seed, num_classes, feat_dim, pairs, model)
+    database, features = {}, {}
+    it = videos
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(videos, desc='generating videos', unit='video')
+    for name, sub, D, vfps, insts in it:
+        rng = _rng(seed, 12, name)
+        T = num_snippets(D, vfps, feat_stride, num_frames)
+        kappas = sample_kappa(rng, (len(insts), 2))
+        grid_insts = [(float(seconds_to_grid(s, vfps, feat_stride,
+                                             num_frames)),
+                       float(seconds_to_grid(e, vfps, feat_stride,
+                                             num_frames)), y)
+                      for s, e, y in insts]
+        vclasses = sorted({y for _, _, y in insts}) or [
+            int(rng.integers(num_classes))]
+        features[name] = synthesize_sparse_features(
+            rng, P, T, grid_insts, kappas, vclasses, D, vfps / feat_stride,
+            model)
+        database[name] = dict(
+            subset=sub, duration=D, fps=vfps,
+            annotations=[_annotation(s, e, y, classes, vfps, k)
+                         for (s, e, y), k in zip(insts, kappas)])
+    meta = dict(name='mmtal_zoom.sparse', version=GENERATOR_VERSION,
+                seed=seed, num_classes=num_classes, feat_dim=feat_dim,
+                feat_stride=feat_stride, num_frames=num_frames,
+                confusable_pairs=[[classes[a], classes[b]] for a, b in pairs],
+                model=asdict(model))
+    return dict(version=f'mmtal_zoom-sparse-v{GENERATOR_VERSION}',
+                generator=meta, database=database), features
+
+
+def _complete_pairs(pairs: List[tuple], num_classes: int,
+                    fraction: float) -> List[tuple]:
+    """Add pairs of still unpaired classes until ``fraction`` of the classes
+    are paired (real co-occurring pairs first)."""
+    pairs = list(pairs)
+    used = {c for p in pairs for c in p}
+    free = [c for c in range(num_classes) if c not in used]
+    target = int(round(fraction * num_classes / 2))
+    while len(pairs) < target and len(free) >= 2:
+        pairs.append((free.pop(0), free.pop(0)))
+    return pairs
+
+
+__all__ = ['SparseFeatureModel', 'generate_sparse_database',
+           'synthesize_sparse_features']
