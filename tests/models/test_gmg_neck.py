@@ -146,8 +146,18 @@ def test_paper_gate_is_eq4():
     block, v = _stub_block('paper')
     h, mask = torch.randn(1, 4, 6), torch.ones(1, 6, dtype=torch.bool)
     i, lc, g = v['instant'], v['local'], v['global']
-    expected = F.relu(lc) * i + F.relu(g) * lc + g
+    f_local = F.relu(g) * lc + g  # Eq. 4's underbrace
+    expected = F.relu(f_local) * i + f_local
     torch.testing.assert_close(block.mix(h, mask), expected)
+    # the flat reading gates the instant branch by ReLU(Conv(x)) alone; the
+    # two differ wherever ReLU(f_local) != ReLU(Lc)
+    flat, _ = _stub_block('flat')
+    flat_out = flat.mix(h, mask)
+    torch.testing.assert_close(flat_out, F.relu(lc) * i + F.relu(g) * lc + g)
+    diff = (flat_out - expected).abs()
+    assert diff.max() > 0.1
+    same = (F.relu(f_local) - F.relu(lc)).abs() < 1e-6
+    torch.testing.assert_close(diff[same], torch.zeros_like(diff[same]))
 
 
 def test_official_and_no_gate_and_branch_switches():
@@ -164,6 +174,8 @@ def test_official_and_no_gate_and_branch_switches():
                                F.relu(g) * i + g)
     block, v = _stub_block('paper', use_global=False)
     torch.testing.assert_close(block.mix(h, mask), F.relu(lc) * i + lc)
+    block, v = _stub_block('flat', use_local=False)
+    torch.testing.assert_close(block.mix(h, mask), F.relu(g) * i + g)
     block, v = _stub_block('paper', use_local=False, use_global=False)
     torch.testing.assert_close(block.mix(h, mask), i)
     assert not hasattr(block, 'local') and not hasattr(block, 'global_branch')

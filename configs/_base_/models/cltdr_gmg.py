@@ -19,7 +19,7 @@ model = dict(
         ffn_dims=768,
         local_kernel_size=3,
         use_instant=True, use_local=True, use_global=True,
-        gate='paper',  # Eq. 4 ('official' | 'none')
+        gate='paper',  # Eq. 4, nested ('flat' | 'official' | 'none')
         global_mixer='fft',  # 'attention' for the Table 8 comparison
         global_filter=dict(filter_type='conv', kernel_size=3),  # Eq. 2
         num_groups=16,
@@ -46,9 +46,10 @@ model = dict(
         assigner=dict(type='CenterSamplingAssigner', center_sample='radius',
                       center_sample_radius=1.5),
         bbox_coder=dict(type='SegmentDistanceCoder'),
-        # Eq. 13: varifocal loss with IoU-aware targets + IoU loss
+        # Eq. 13: sigma_IoU * varifocal loss (VFNet's, which itself weights
+        # positives by their IoU target q: q^2 BCE in all) + IoU loss
         loss_cls=dict(type='VarifocalLoss', alpha=0.75, gamma=2.0,
-                      iou_weighted=False),
+                      iou_weighted=True),
         loss_reg=dict(type='IoU1DLoss', mode='giou'),
         cls_target='iou',
         iou_weight_power=1.0,

@@ -208,8 +208,12 @@ class CLTDRHead(BaseTALHead):
         edge_levels (str): ``'plain'`` | ``'available'``, see above.
         cls_prior_prob (float): initial foreground probability.
         empty_cls (Sequence[int]): classes never predicted.
-        loss_cls (dict): varifocal loss config (``iou_weighted=False``: this
-            head applies ``sigma_IoU`` itself).
+        loss_cls (dict): varifocal loss config. This head multiplies the
+            positives' loss by ``sigma_IoU^p`` itself (Eq. 13); with
+            ``iou_weighted=True`` (VFNet's loss as written, the default) the
+            loss also weights them by ``q``: ``q sigma_IoU^p BCE``, ``q^2 BCE``
+            at ``p = 1``. ``iou_weighted=False`` gives ``sigma_IoU^p BCE``
+            (an earlier reading, kept as an option).
         loss_reg (dict): IoU loss config (``IoU1DLoss``; paper GIoU,
             official DIoU).
         cls_target (str): ``'iou'`` | ``'binary'``.
@@ -252,7 +256,7 @@ class CLTDRHead(BaseTALHead):
                  cls_prior_prob: float = 0.01,
                  empty_cls: Sequence[int] = (),
                  loss_cls: dict = dict(type='VarifocalLoss', alpha=0.75,
-                                       gamma=2.0, iou_weighted=False),
+                                       gamma=2.0, iou_weighted=True),
                  loss_reg: dict = dict(type='IoU1DLoss', mode='giou'),
                  cls_target: str = 'iou',
                  iou_weight_power: float = 1.0,

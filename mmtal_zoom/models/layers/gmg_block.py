@@ -22,7 +22,7 @@ from .norm import LayerNorm1d
 from .scale import DropPath
 from .transformer import local_window_attention
 
-GATES = ('paper', 'official', 'none')
+GATES = ('paper', 'flat', 'official', 'none')
 GLOBAL_MIXERS = ('fft', 'attention')
 
 
@@ -94,18 +94,26 @@ class GMGBlock(nn.Module):
 
     With ``h = LN(x)``, ``I = FC(h)``, ``Lc = Conv(h)``, ``G = f_global(h)``::
 
-        gate='paper'    (Eq. 4):  f = x + ReLU(Lc) * I + ReLU(G) * Lc + G
+        gate='paper'    (Eq. 4):  f_local = ReLU(G) * Lc + G
+                                  f = x + ReLU(f_local) * I + f_local
+        gate='flat'             :  f = x + ReLU(Lc) * I + ReLU(G) * Lc + G
         gate='official' (code) :  f = x + h + G + Lc * G + I * Lc * G
         gate='none'    (Tab. 7):  f = x + I + Lc + G
         y = f + FFN(GN(f))
 
+    ``'paper'`` is Eq. 4 as written: its underbraces define ``f_local`` as the
+    gated local term plus ``f_global``, and the instant branch is gated by
+    ``ReLU(f_local)`` (nested, as the authors' code nests its products).
+    ``'flat'`` gates each branch by the raw next coarser branch only (an
+    earlier reading of Eq. 4; kept for comparison).
+
     (each residual branch goes through stochastic depth and an optional
     per-channel layer scale). Branch switches (Table 6): a disabled branch
-    contributes nothing; with the paper's gate, an enabled branch is gated by
-    ``ReLU`` of the next coarser *enabled* branch (instant by local, local by
-    global; instant by global when local is off) and is added ungated when
-    no coarser branch is enabled. The official gate chains the enabled
-    branches from coarse to fine in the same way.
+    contributes nothing; with the paper's gate the enabled branches are
+    accumulated from the coarsest: ``acc = coarsest``, then for each finer
+    enabled branch ``b``: ``acc = acc + ReLU(acc) * b`` (``'flat'``: ``b`` is
+    gated by the next coarser enabled branch alone). The official gate chains
+    the enabled branches from coarse to fine in the same way.
 
     Args:
         embed_dims (int): ``C``.
@@ -113,7 +121,7 @@ class GMGBlock(nn.Module):
         local_kernel_size (int): kernel of the local depth-wise conv (odd;
             the official THUMOS14 config uses 1).
         use_instant, use_local, use_global (bool): branch switches.
-        gate (str): ``'paper'`` | ``'official'`` | ``'none'``.
+        gate (str): ``'paper'`` | ``'flat'`` | ``'official'`` | ``'none'``.
         global_mixer (str): ``'fft'`` (GMG) or ``'attention'`` (Table 8).
         global_filter (dict): kwargs of :class:`GlobalFilter`
             (``filter_type='conv'`` paper / ``'mlp'`` official,
@@ -218,10 +226,18 @@ class GMGBlock(nn.Module):
                 chain = b if chain is None else chain * b
                 out = out + chain
             return out
-        # paper: each branch gated by ReLU of the next coarser enabled branch
-        out = enabled[-1]  # the coarsest branch enters ungated
-        for fine, coarse in zip(enabled[:-1], enabled[1:]):
-            out = out + F.relu(coarse) * fine
+        if self.gate == 'flat':
+            # each branch gated by ReLU of the next coarser enabled branch
+            out = enabled[-1]  # the coarsest branch enters ungated
+            for fine, coarse in zip(enabled[:-1], enabled[1:]):
+                out = out + F.relu(coarse) * fine
+            return out
+        # paper (Eq. 4): nested, every finer branch gated by ReLU of all
+        # that is coarser (f_local = ReLU(G) Lc + G; f = ReLU(f_local) I +
+        # f_local)
+        out = enabled[-1]
+        for fine in reversed(enabled[:-1]):
+            out = out + F.relu(out) * fine
         return out
 
     def forward(self, x: Tensor, mask: Tensor):

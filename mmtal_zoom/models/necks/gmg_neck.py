@@ -57,7 +57,8 @@ class GMGNeck(BaseModule):
         ffn_dims (int, optional): FFN hidden size (THUMOS14 config: 768).
         local_kernel_size (int): local branch kernel (official THUMOS14: 1).
         use_instant, use_local, use_global (bool): branch switches (Tab. 6).
-        gate (str): ``'paper'`` (Eq. 4) | ``'official'`` | ``'none'`` (Tab. 7).
+        gate (str): ``'paper'`` (Eq. 4, nested) | ``'flat'`` |
+            ``'official'`` | ``'none'`` (Tab. 7).
         global_mixer (str): ``'fft'`` | ``'attention'`` (Tab. 8).
         global_filter (dict, optional): :class:`GlobalFilter` kwargs, e.g.
             ``dict(filter_type='conv', kernel_size=3)`` (paper) or
