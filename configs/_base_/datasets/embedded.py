@@ -20,7 +20,7 @@ dataset_common = dict(type=dataset_type, ann_file=ann_file,
                       data_prefix=feat_prefix, feat_stride=feat_stride,
                       num_frames=num_frames, default_fps=fps)
 train_dataloader = dict(
-    batch_size=4, num_workers=0,
+    batch_size=2, num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(**dataset_common, subset='train', filter_empty_gt=True,
                  pipeline=train_pipeline))
