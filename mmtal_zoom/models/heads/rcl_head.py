@@ -29,6 +29,10 @@ from ..task_modules.rcl_sampler import apply_min_length
 
 DEFAULT_TEST_CFG = dict(
     refine_topk=None,  # refine only the best CAR queries (None: all)
+    # also keep every grid query's CAR estimate (offset applied) as a
+    # candidate beside the refined ones: the refined queries converge onto a
+    # few segments, the grid keeps the candidate set diverse (own design)
+    car_candidates=False,
     pre_nms_topk=1000,  # candidates per video entering Soft-NMS
     use_boundary_probs=True,  # multiply by BMN's start/end probabilities
     # "Soft-NMS, threshold 0.3" (Sec. 4.1); top-Q = max_num (100 on ANet)
@@ -597,6 +601,13 @@ class RCLHead(BaseModule):
         last = stages[-1]
         segments = self.decode(last['queries'], last['offsets'], min_len)
         scores = torch.sigmoid(last['logits']).prod(-1)
+        if self.test_cfg.get('car_candidates', False) and len(stages) > 1:
+            car = stages[0]
+            segments = torch.cat(
+                [segments, self.decode(car['queries'], car['offsets'],
+                                       min_len)], dim=1)
+            scores = torch.cat(
+                [scores, torch.sigmoid(car['logits']).prod(-1)], dim=1)
         if (start_probs is not None and end_probs is not None
                 and self.test_cfg.get('use_boundary_probs', True)):
             scores = scores * interpolate_1d(

@@ -1,0 +1,165 @@
+"""Reference check: ActionFormer's official code vs. our reimplementation of
+its THUMOS14 recipe, on the same data with the same iteration budget.
+
+The official code is never copied into this repository: point ``--official``
+at your own checkout of https://github.com/happyharrycn/actionformer_release
+(with its ``libs/utils`` NMS extension built) and ``--official-python`` at
+an interpreter that has its requirements (tensorboard, pandas, h5py, joblib).
+``actionformer_official_run.py`` drives that checkout's own builders on CPU.
+
+Both sides use ActionFormer's stock THUMOS14 I3D recipe
+(``configs/thumos_i3d.yaml`` there, ``configs/baseline/baseline_thumos14_i3d.py``
+here): 512-d, local window 19, 6 levels, crop 2304, AdamW 1e-4, wd 0.05,
+batch 2, linear warm-up then cosine, gradient clipping 1.0. Only the data
+(paths, subsets, input dimension, class count) and the schedule length
+(``--warmup-epochs`` + ``--epochs``) change, identically on both sides; both
+are evaluated with the final raw weights (the official EMA weights are
+reported too) by ``tools/eval_detection.py`` on the ``test`` subset.
+
+Example (the issue's budget: 2 warm-up + 14 cosine epochs, batch 2, 80
+training videos = 640 iterations)::
+
+    python tools/analysis/actionformer_reference.py \\
+        --official ~/actionformer_release --official-python ~/af/bin/python \\
+        --data data/family/thumos-sparse --warmup-epochs 2 --epochs 14 \\
+        --seeds 0 1
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _common import (fmt_mean_std, markdown_table, read_json,  # noqa: E402
+                     run_jobs, run_tool, single_thread_env, write_json)
+from robustness import adapt_config, last_checkpoint, tal_data_info  # noqa
+
+OURS = 'configs/baseline/baseline_thumos14_i3d.py'
+TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    p.add_argument('--official', required=True,
+                   help='checkout of happyharrycn/actionformer_release')
+    p.add_argument('--official-python', default=sys.executable,
+                   help='interpreter with the official requirements')
+    p.add_argument('--data', required=True,
+                   help='TAL-layout dataset (annotations.json + features/) '
+                   'with train / test subsets')
+    p.add_argument('--epochs', type=int, default=14,
+                   help='cosine epochs after the warm-up (both sides)')
+    p.add_argument('--warmup-epochs', type=int, default=2)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0])
+    p.add_argument('--work-dir', default='work_dirs/actionformer_reference')
+    p.add_argument('--jobs', type=int, default=1)
+    p.add_argument('--sides', nargs='+', default=['official', 'ours'],
+                   choices=['official', 'ours'])
+    return p.parse_args(argv)
+
+
+def evaluate(data: str, pred: str, out: str, log: str) -> dict:
+    run_tool(['tools/eval_detection.py', '--gt',
+              osp.join(data, 'annotations.json'), '--pred', pred, '--subset',
+              'test', '--out', out, '--no-per-class'], log)
+    return read_json(out)
+
+
+def run_official(args, seed: int) -> dict:
+    import subprocess
+    run_dir = osp.abspath(osp.join(args.work_dir, f'official_seed{seed}'))
+    done = osp.join(run_dir, 'metrics.json')
+    if osp.isfile(done):
+        return read_json(done)
+    os.makedirs(run_dir, exist_ok=True)
+    info = tal_data_info(args.data)
+    log = osp.join(run_dir, 'run.log')
+    cmd = [args.official_python,
+           osp.join(osp.dirname(osp.abspath(__file__)),
+                    'actionformer_official_run.py'),
+           '--repo', osp.abspath(args.official), '--data',
+           osp.abspath(args.data), '--out', run_dir, '--input-dim',
+           str(info['feat_dim']), '--num-classes', str(info['num_classes']),
+           '--epochs', str(args.epochs), '--warmup-epochs',
+           str(args.warmup_epochs), '--seed', str(1234567891 + seed)]
+    with open(log, 'a') as f:
+        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
+                             env=single_thread_env())
+    if rc:
+        raise RuntimeError(f'official run failed ({rc}); see {log}')
+    out = dict(side='official', seed=seed, run=read_json(
+        osp.join(run_dir, 'run.json')))
+    for weights in ('raw', 'ema'):
+        out[weights] = evaluate(args.data,
+                                osp.join(run_dir, f'results_{weights}.json'),
+                                osp.join(run_dir, f'metrics_{weights}.json'),
+                                log)
+    write_json(out, done)
+    return out
+
+
+def run_ours(args, seed: int) -> dict:
+    from mmengine.config import Config
+    run_dir = osp.abspath(osp.join(args.work_dir, f'ours_seed{seed}'))
+    done = osp.join(run_dir, 'metrics.json')
+    if osp.isfile(done):
+        return read_json(done)
+    os.makedirs(run_dir, exist_ok=True)
+    cfg_path = adapt_config(OURS, 'det', osp.abspath(args.data),
+                            osp.join(run_dir, 'config.py'))
+    cfg = Config.fromfile(cfg_path)
+    total = args.warmup_epochs + args.epochs
+    cfg.train_cfg.update(max_epochs=total, val_begin=total + 1)
+    cfg.param_scheduler[0].update(end=args.warmup_epochs)
+    cfg.param_scheduler[1].update(begin=args.warmup_epochs, end=total,
+                                  T_max=args.epochs)
+    cfg.custom_hooks = []  # the final raw weights, like the official side
+    cfg.default_hooks.checkpoint.update(interval=total, max_keep_ckpts=1)
+    cfg.dump(cfg_path)
+    log = osp.join(run_dir, 'run.log')
+    run_tool(['tools/train.py', cfg_path, '--work-dir', run_dir, '--seed',
+              str(seed)], log)
+    pred = osp.join(run_dir, 'results_raw.json')
+    run_tool(['tools/test.py', cfg_path, last_checkpoint(run_dir),
+              '--work-dir', run_dir, '--out', pred], log)
+    out = dict(side='ours', seed=seed,
+               raw=evaluate(args.data, pred,
+                            osp.join(run_dir, 'metrics_raw.json'), log))
+    write_json(out, done)
+    return out
+
+
+def table(results) -> str:
+    rows = []
+    for side, weights in (('official', 'raw'), ('official', 'ema'),
+                          ('ours', 'raw')):
+        rs = [r for r in results if r and r['side'] == side]
+        if not rs:
+            continue
+        rows.append([f'{side} ({weights} weights)', len(rs)] + [
+            fmt_mean_std([r[weights]['mAP'][t] for r in rs], 100)
+            for t in TIOUS
+        ] + [fmt_mean_std([r[weights]['average_mAP'] for r in rs], 100)])
+    return markdown_table(['code', 'seeds'] + [f'mAP@{t}' for t in TIOUS] +
+                          ['avg mAP'], rows)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runners = dict(official=run_official, ours=run_ours)
+    items = [(side, s) for s in args.seeds for side in args.sides]
+    results = run_jobs(lambda it: runners[it[0]](args, it[1]), items,
+                       args.jobs)
+    text = table(results)
+    print(text)
+    write_json(dict(results=[r for r in results if r], table=text),
+               osp.join(args.work_dir, 'report.json'))
+    return text
+
+
+if __name__ == '__main__':
+    main()

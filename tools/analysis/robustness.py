@@ -1,0 +1,373 @@
+"""Do the results hold across the benchmark family? Train every compared
+model on every preset, as a user would, and print mean +- std.
+
+For each (preset, model, seed) this runs, in a fresh single-threaded
+process each, exactly what a user with their own data runs:
+
+1. ``tools/train.py`` on the model's config with only the *data* changed —
+   annotation file, feature folder, subsets, class count, feature dimension
+   and feature grid (stride, frames per snippet) — never a hyper-parameter;
+2. ``tools/test.py`` on the last checkpoint (``--out``) for the ``val`` and
+   the ``test`` subset (the config's own test-time weights: the EMA where
+   the config has an EMA hook);
+3. ``tools/eval_detection.py`` on those predictions (detectors: mAP at
+   tIoU 0.3:0.7); proposal generators (BMN, BMN + RCL, read through
+   MMAction2's ActivityNet pipeline) are scored by AR@AN / AUC exactly as
+   MMAction2's ``ANetMetric`` does, plus recall of the short instances
+   (< 10 % of their video).
+
+Runs are resumable (a run whose metrics exist is skipped) and independent
+(``--jobs 2`` trains two at a time, one core each). Models are compared on
+``test``; ``val`` is printed beside it because nothing is ever chosen on
+``test``.
+
+Examples::
+
+    # the whole family, the four detectors, three seeds (hours on 2 cores)
+    python tools/analysis/robustness.py --make-data --seeds 0 1 2 --jobs 2
+    # one preset, two models
+    python tools/analysis/robustness.py --presets thumos-sparse \\
+        --models baseline cltdr_gmg --seeds 0
+    # BMN vs BMN + RCL on the ActivityNet-style preset
+    python tools/analysis/robustness.py --presets anet-style \\
+        --models bmn bmn_rcl --seeds 0 1 2
+    python tools/analysis/robustness.py --report-only
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from typing import Dict, List, Optional
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
+                     run_jobs, run_tool, write_json)
+
+# name -> (config, kind); 'det': TALFeatureDataset + mAP, 'prop': MMAction2
+# ActivityNet proposals + AR@AN
+MODELS = {
+    'baseline': ('configs/baseline/baseline_embedded.py', 'det'),
+    'cltdr_gmg': ('configs/cltdr_gmg/cltdr_gmg_embedded.py', 'det'),
+    'zoom_uniform': ('configs/zoom/zoom_uniform_embedded.py', 'det'),
+    'zoom_atr': ('configs/zoom/zoom_atr_embedded.py', 'det'),
+    'bmn': ('configs/rcl/bmn_anet_embedded.py', 'prop'),
+    'bmn_rcl': ('configs/rcl/bmn_rcl_anet_embedded.py', 'prop'),
+}
+DET_MODELS = ('baseline', 'cltdr_gmg', 'zoom_uniform', 'zoom_atr')
+SHORT_FRACTION = 0.1  # "short" proposals' ground truth: < 10 % of the video
+
+
+def parse_args(argv=None):
+    from mmtal_zoom.datasets.generators import FAMILY
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    p.add_argument('--presets', nargs='+', default=list(FAMILY),
+                   help=f'generator presets (default: the family {FAMILY})')
+    p.add_argument('--models', nargs='+', default=list(DET_MODELS),
+                   help=f'model names {sorted(MODELS)} or config paths '
+                   '(default: the four detectors)')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--data-root', default='data/family',
+                   help='one folder per preset (default data/family)')
+    p.add_argument('--work-dir', default='work_dirs/robustness')
+    p.add_argument('--make-data', action='store_true',
+                   help='generate missing presets first')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='runs at a time (one core each)')
+    p.add_argument('--report-only', action='store_true',
+                   help='print the tables of the runs done so far')
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------
+def preset_dir(data_root: str, preset: str, kind: str) -> str:
+    return osp.join(data_root, preset + ('-bmn' if kind == 'prop' else ''))
+
+
+def ensure_data(data_root: str, preset: str, kind: str, make: bool) -> str:
+    """The preset's folder (TAL layout; ``kind='prop'``: MMAction2's
+    ActivityNet layout written from it), generated when ``make``."""
+    from mmtal_zoom.datasets.generators import make_embedded_dataset
+    tal = preset_dir(data_root, preset, 'det')
+    if not osp.isfile(osp.join(tal, 'annotations.json')):
+        if not make:
+            raise SystemExit(f'{tal} has no annotations.json: add '
+                             '--make-data or run tools/make_synthetic_'
+                             f'dataset.py --preset {preset} --out {tal}')
+        make_embedded_dataset(tal, preset=preset, progress=True)
+    if kind == 'det':
+        return tal
+    from mmtal_zoom.datasets.generators.anet_format import write_anet_from_tal
+    out = preset_dir(data_root, preset, 'prop')
+    if not osp.isfile(osp.join(out, 'anet_anno_full.json')):
+        write_anet_from_tal(tal, out, progress=True)
+    return out
+
+
+def tal_data_info(data_dir: str) -> dict:
+    """Class count, feature dimension and grid of a TAL-layout folder."""
+    import numpy as np
+    ann = read_json(osp.join(data_dir, 'annotations.json'))
+    gen = ann.get('generator', {})
+    db = ann['database']
+    labels = {a['label']: a.get('label_id') for e in db.values()
+              for a in e['annotations']}
+    first = next(iter(db))
+    feat = np.load(osp.join(data_dir, 'features', first + '.npy'),
+                   mmap_mode='r')
+    return dict(num_classes=gen.get('num_classes', len(labels)),
+                feat_dim=int(feat.shape[1]),
+                feat_stride=gen.get('feat_stride', 4),
+                num_frames=gen.get('num_frames', 16))
+
+
+def set_key(node, key: str, value) -> int:
+    """Set every ``key`` in a nested dict / list to ``value``; count them."""
+    n = 0
+    if isinstance(node, dict):
+        for k in list(node):
+            if k == key:
+                node[k] = value
+                n += 1
+            else:
+                n += set_key(node[k], key, value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            n += set_key(item, key, value)
+    return n
+
+
+def adapt_config(config: str, kind: str, data_dir: str, out_path: str
+                 ) -> str:
+    """Write ``config`` with only the data changed (see the module doc)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, config)
+                          if not osp.isabs(config) else config)
+    run_dir = osp.dirname(out_path)
+    if kind == 'det':
+        info = tal_data_info(data_dir)
+        for key, subset in (('train_dataloader', 'train'),
+                            ('val_dataloader', 'val'),
+                            ('test_dataloader', 'test')):
+            ds = cfg[key]['dataset']
+            ds['ann_file'] = osp.join(data_dir, 'annotations.json')
+            ds['data_prefix'] = dict(feature=osp.join(data_dir, 'features'))
+            ds['subset'] = subset
+            ds['feat_stride'] = info['feat_stride']
+            ds['num_frames'] = info['num_frames']
+        if not set_key(cfg['model'], 'num_classes', info['num_classes']):
+            raise SystemExit(f'{config}: no num_classes in the model')
+        cfg['model']['backbone']['in_channels'] = info['feat_dim']
+    else:
+        feat_dir = osp.join(data_dir, 'csv_mean_100')
+        for key, subset in (('train_dataloader', 'train'),
+                            ('val_dataloader', 'val'),
+                            ('test_dataloader', 'test')):
+            ds = cfg[key]['dataset']
+            ds['ann_file'] = osp.join(data_dir, f'anet_anno_{subset}.json')
+            ds['data_prefix'] = dict(video=feat_dir)
+        first = read_json(osp.join(data_dir, 'anet_anno_train.json'))
+        with open(osp.join(feat_dir, next(iter(first)) + '.csv')) as f:
+            cfg['model']['feat_dim'] = len(f.readline().split(','))
+        for key in ('val_evaluator', 'test_evaluator'):
+            cfg[key]['dump_config'] = dict(
+                out=osp.join(run_dir, 'proposals.json'), output_format='json')
+    cfg.dump(out_path)
+    return out_path
+
+
+# ----------------------------------------------------------------------
+# one run
+# ----------------------------------------------------------------------
+def last_checkpoint(run_dir: str) -> str:
+    with open(osp.join(run_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def proposal_metrics(gt_file: str, results_file: str) -> dict:
+    """AR@1/5/10/100 and AUC at tIoU 0.5:0.05:0.95 (MMAction2's
+    ``ANetMetric``: ``average_recall_at_avg_proposals``), and AR@100 of the
+    ground truth shorter than ``SHORT_FRACTION`` of its video."""
+    import numpy as np
+    from mmaction.evaluation import average_recall_at_avg_proposals
+    gt_db = read_json(gt_file)
+    results = read_json(results_file)['results']
+    tious = np.linspace(0.5, 0.95, 10)
+    out = {}
+    for name, short in (('all', False), ('short', True)):
+        ground_truth, proposals, total = {}, {}, 0
+        for video, info in gt_db.items():
+            vid = video[2:]  # ANetMetric strips the 'v_' prefix
+            dur = float(info['duration_second'])
+            segs = [a['segment'] for a in info['annotations']
+                    if not short or
+                    a['segment'][1] - a['segment'][0] < SHORT_FRACTION * dur]
+            if not segs:
+                continue
+            ground_truth[vid] = np.asarray(segs, dtype=np.float64)
+            props = results.get(vid, [])
+            proposals[vid] = np.asarray(
+                [[p['segment'][0], p['segment'][1], p['score']]
+                 for p in props], dtype=np.float64).reshape(-1, 3)
+            total += len(props)
+        if not ground_truth:
+            continue
+        recall, _, _, auc = average_recall_at_avg_proposals(
+            ground_truth, proposals, total, max_avg_proposals=100,
+            temporal_iou_thresholds=tious)
+        if short:
+            out['AR@100_short'] = float(np.mean(recall[:, 99]))
+            out['num_short'] = sum(len(v) for v in ground_truth.values())
+        else:
+            for n in (1, 5, 10, 100):
+                out[f'AR@{n}'] = float(np.mean(recall[:, n - 1]))
+            out['AUC'] = float(auc)
+    return out
+
+
+def run_one(item) -> dict:
+    """Train, test and evaluate one (preset, model, seed); cached."""
+    preset, model, seed, args = item
+    if model in MODELS:
+        (config, kind), name = MODELS[model], model
+    else:
+        config, kind = model, _kind_of(model)
+        name = osp.splitext(osp.basename(model))[0]
+    run_dir = osp.abspath(osp.join(args.work_dir, preset, name,
+                                   f'seed{seed}'))
+    done = osp.join(run_dir, 'metrics.json')
+    cached = read_json(done)
+    if cached is not None:
+        return cached
+    data_dir = osp.abspath(ensure_data(args.data_root, preset, kind, False))
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = adapt_config(config, kind, data_dir,
+                       osp.join(run_dir, 'config.py'))
+    log = osp.join(run_dir, 'run.log')
+    run_tool(['tools/train.py', cfg, '--work-dir', run_dir, '--seed',
+              str(seed)], log)
+    ckpt = last_checkpoint(run_dir)
+    metrics = dict(preset=preset, model=name, seed=seed, config=config)
+    for subset in ('val', 'test'):
+        if kind == 'det':
+            pred = osp.join(run_dir, f'results_{subset}.json')
+            run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
+                      '--out', pred, '--cfg-options',
+                      f'test_dataloader.dataset.subset={subset}'], log)
+            out = osp.join(run_dir, f'metrics_{subset}.json')
+            run_tool(['tools/eval_detection.py', '--gt',
+                      osp.join(data_dir, 'annotations.json'), '--pred', pred,
+                      '--subset', subset, '--out', out, '--no-per-class'],
+                     log)
+            m = read_json(out)
+            metrics[subset] = dict(average_mAP=m['average_mAP'],
+                                   mAP=m['mAP'],
+                                   mAP_by_length=m['mAP_by_length'])
+        else:
+            gt = osp.join(data_dir, f'anet_anno_{subset}.json')
+            run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
+                      '--cfg-options', f'test_dataloader.dataset.ann_file={gt}'],
+                     log)
+            props = osp.join(run_dir, f'proposals_{subset}.json')
+            os.replace(osp.join(run_dir, 'proposals.json'), props)
+            metrics[subset] = proposal_metrics(gt, props)
+    write_json(metrics, done)
+    return metrics
+
+
+def _kind_of(config: str) -> str:
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    return ('prop' if cfg.train_dataloader.dataset.type ==
+            'ActivityNetDataset' else 'det')
+
+
+# ----------------------------------------------------------------------
+# report
+# ----------------------------------------------------------------------
+def collect(work_dir: str) -> List[dict]:
+    runs = []
+    if not osp.isdir(work_dir):
+        return runs
+    for root, _, files in os.walk(work_dir):
+        if 'metrics.json' in files:
+            runs.append(read_json(osp.join(root, 'metrics.json')))
+    return runs
+
+
+def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
+    """Markdown: per preset, one row per model (mean +- std over seeds)."""
+    by_key: Dict[tuple, List[dict]] = {}
+    for r in runs:
+        by_key.setdefault((r['preset'], r['model']), []).append(r)
+    order = presets or sorted({p for p, _ in by_key})
+    lines = []
+    for preset in order:
+        rows_det, rows_prop = [], []
+        for (p, model), rs in sorted(by_key.items()):
+            if p != preset:
+                continue
+            seeds = len(rs)
+            if 'average_mAP' in rs[0]['test']:
+                def get(sub, key, t=None):
+                    return [(r[sub]['mAP'][t] if t else r[sub][key])
+                            for r in rs]
+                rows_det.append([
+                    model, seeds,
+                    fmt_mean_std(get('test', 'average_mAP'), 100),
+                    fmt_mean_std(get('test', None, '0.5'), 100),
+                    fmt_mean_std(get('test', None, '0.7'), 100),
+                    fmt_mean_std(get('val', 'average_mAP'), 100)])
+            else:
+                def getp(sub, key):
+                    return [r[sub].get(key) for r in rs]
+                rows_prop.append([
+                    model, seeds, fmt_mean_std(getp('test', 'AUC')),
+                    fmt_mean_std(getp('test', 'AR@1'), 100),
+                    fmt_mean_std(getp('test', 'AR@10'), 100),
+                    fmt_mean_std(getp('test', 'AR@100'), 100),
+                    fmt_mean_std(getp('test', 'AR@100_short'), 100),
+                    fmt_mean_std(getp('val', 'AUC'))])
+        if rows_det:
+            lines += [f'### {preset}', '', markdown_table(
+                ['model', 'seeds', 'test avg mAP', 'test mAP@0.5',
+                 'test mAP@0.7', 'val avg mAP'], rows_det), '']
+        if rows_prop:
+            lines += [f'### {preset} (proposals)', '', markdown_table(
+                ['model', 'seeds', 'test AUC', 'AR@1', 'AR@10', 'AR@100',
+                 'AR@100 short', 'val AUC'], rows_prop), '']
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not args.report_only:
+        for model in args.models:
+            if model not in MODELS and not osp.isfile(model):
+                raise SystemExit(f'unknown model {model!r}: a name of '
+                                 f'{sorted(MODELS)} or a config path')
+        kinds = {MODELS[m][1] if m in MODELS else _kind_of(m)
+                 for m in args.models}
+        for preset in args.presets:
+            for kind in kinds:
+                ensure_data(args.data_root, preset, kind, args.make_data)
+        items = [(p, m, s, args) for p in args.presets for m in args.models
+                 for s in args.seeds]
+        run_jobs(run_one, items, args.jobs)
+    text = report(collect(args.work_dir), args.presets)
+    print(text)
+    with open(osp.join(args.work_dir, 'report.md') + '.tmp', 'w') as f:
+        f.write(text + '\n')
+    os.replace(osp.join(args.work_dir, 'report.md') + '.tmp',
+               osp.join(args.work_dir, 'report.md'))
+    return text
+
+
+if __name__ == '__main__':
+    main()
