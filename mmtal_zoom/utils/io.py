@@ -1,34 +1,104 @@
-"""Atomic file writes: a crash never leaves a half-written result behind."""
+"""Atomic file writes: a crash or a full disk never leaves a half-written
+result behind, and never destroys the previous good file.
+
+Every writer here goes through :func:`atomic_open`: the data is written to a
+temporary file in the destination folder, flushed and ``fsync``-ed, given the
+mode a plain ``open(path, 'w')`` would give it (``0o666 & ~umask`` for a new
+file, the old file's mode when replacing one; ``tempfile.mkstemp`` alone
+gives 0600), renamed over ``path`` with ``os.replace`` and the folder is
+``fsync``-ed. On any error the temporary file is removed and ``path`` keeps
+its previous content.
+"""
+import contextlib
 import json
 import os
 import os.path as osp
+import stat
 import tempfile
-from typing import Any
+from typing import Any, BinaryIO, Iterator
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows
+    (``/proc/self/status``); else set and restored at once."""
+    try:
+        with open('/proc/self/status', encoding='ascii') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(path: str) -> int:
+    """What ``open(path, 'w')`` leaves: the old mode, else 0o666 & ~umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # e.g. not permitted on this platform: the rename is done
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str) -> Iterator[BinaryIO]:
+    """``with atomic_open(path) as f: f.write(...)``: a binary file object
+    whose content replaces ``path`` only when the block ends without error.
+
+    A symlink is followed (its target is replaced); an existing target that is
+    not a regular file (``/dev/null``, a FIFO) is written directly, as
+    renaming over it would replace the device by a file. Parent folders are
+    created.
+    """
+    path = osp.realpath(os.fspath(path))
+    if osp.exists(path) and not osp.isfile(path):
+        with open(path, 'wb') as f:
+            yield f
+        return
+    out_dir = osp.dirname(path)
+    os.makedirs(out_dir, exist_ok=True)
+    mode = _new_file_mode(path)
+    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
+                               suffix='.tmp', dir=out_dir)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+            os.fchmod(f.fileno(), mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    _fsync_dir(out_dir)
 
 
 def atomic_write_bytes(data: bytes, path: str) -> str:
-    """Write ``data`` to ``path`` through a temporary file + ``os.replace``.
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`).
 
-    Parent folders are created. Returns ``path``.
+    Returns ``path``.
     """
-    out_dir = osp.dirname(osp.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
-                               dir=out_dir)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path) as f:
+        f.write(data)
     return path
 
 
 def atomic_write_json(obj: Any, path: str, indent: int = 2) -> str:
-    """``json.dump`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    """``json.dump`` to ``path`` atomically (see :func:`atomic_open`)."""
     text = json.dumps(obj, indent=indent)
     return atomic_write_bytes(text.encode('utf-8'), path)
