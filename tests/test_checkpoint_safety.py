@@ -13,6 +13,7 @@ import os.path as osp
 import pickle
 import shutil
 import subprocess
+import sys
 import uuid
 
 import numpy as np
@@ -28,6 +29,10 @@ from torch.utils.data import Dataset
 
 from mmtal_zoom import compat
 from mmtal_zoom.apis.checkpoint import checkpoint_globals, describe_checkpoint
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from checkpoint_payloads import (PAYLOADS,  # noqa: E402
+                                 write_payload_checkpoint)
 
 ITERS_PER_EPOCH = 4
 
@@ -315,11 +320,9 @@ def test_crafted_code_execution_is_refused(tmp_path, reducer):
     message = str(err.value)
     assert path in message
     assert 'Never allowed' in message or 'blocked' in message
-    # not even when the user trusts the file
-    with compat.trusted_checkpoint(path):
-        with pytest.raises(compat.CheckpointLoadError,
-                           match='never allowed'):
-            _load_checkpoint(path)
+    # not even when the user trusts the file: refused before it is read
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(path)
     assert not marker.exists()
 
 
@@ -390,3 +393,95 @@ def test_trusted_checkpoint_is_scoped_to_one_file(trained, tmp_path):
 def test_trusted_checkpoint_refuses_code_runners(tmp_path, name):
     with pytest.raises(pickle.UnpicklingError, match='never allowed'):
         compat.trusted_checkpoint(tmp_path / 'x.pth', [name])
+
+
+@pytest.mark.parametrize('name', [p.global_name for p in PAYLOADS.values()]
+                         + ['_io.BytesIO', 'collections.defaultdict',
+                            'builtins.map', 'builtins.type',
+                            'pathlib.Path.read_text', 'numpy.fromfile'])
+def test_only_data_only_constructors_can_be_trusted(tmp_path, name):
+    """Issue 15, defect 1: anything that can load, open, compile or import
+    is refused even when named, before the file is read."""
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(tmp_path / 'x.pth', [name])
+
+
+def test_trustable_globals_are_classes():
+    """The list holds constructors only: every entry resolves to a class
+    that is not a loader or a file (``_io`` types are absent)."""
+    for name in compat.TRUSTABLE_GLOBALS:
+        obj, _ = compat._trustable_entry(name)
+        assert isinstance(obj, type), name
+        assert obj.__module__ not in ('_io', 'io', 'os', 'posix'), name
+        assert not hasattr(obj, 'read') and not hasattr(obj, 'write'), name
+
+
+@pytest.mark.parametrize('key', sorted(PAYLOADS))
+def test_payloads_refused_with_and_without_trust(tmp_path, key):
+    marker = tmp_path / 'marker'
+    path = write_payload_checkpoint(tmp_path / 'evil.pth', PAYLOADS[key],
+                                    marker)
+    with pytest.raises(compat.CheckpointLoadError) as err:
+        _load_checkpoint(path)
+    message = str(err.value)
+    assert path in message and 'Do not load this file' in message
+    assert 'add_safe_globals' not in message and '--trust' not in message
+    assert '\n' not in message  # one line
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(path)
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(path, [PAYLOADS[key].global_name])
+    assert not marker.exists()
+
+
+def test_payloads_are_real(tmp_path):
+    """The payloads do run when their global is allowed the way the old
+    opt-in did it (torch's ``safe_globals`` with the named callable): the
+    tests above would catch a regression."""
+    import io
+    marker = tmp_path / 'marker'
+    path = write_payload_checkpoint(tmp_path / 'evil.pth',
+                                    PAYLOADS['numpy.load+BytesIO'], marker)
+    with torch.serialization.safe_globals([(np.load, 'numpy.load'),
+                                           (io.BytesIO, '_io.BytesIO')]):
+        torch.load(path)
+    assert marker.exists()
+
+
+def _hb_with_statistics(methods):
+    """A HistoryBuffer whose pickled state carries ``methods`` as its
+    statistics registry (what a crafted checkpoint can hold)."""
+    buf = HistoryBuffer()
+    buf.update(1.0)
+    buf.update(3.0)
+    buf.__dict__['_statistics_methods'] = methods
+    return buf
+
+
+def test_checkpoint_cannot_change_history_buffer_class(tmp_path):
+    """Issue 15, defect 8: a file that passes the allow-list cannot swap
+    HistoryBuffer's statistics for the process."""
+    registry = dict(HistoryBuffer._statistics_methods)
+    swapped = str(tmp_path / 'swapped.pth')
+    torch.save({'state_dict': {}, 'meta': {'hb': _hb_with_statistics(
+        {'min': HistoryBuffer.max, 'max': HistoryBuffer.min})}}, swapped)
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(
+        swapped) == []  # it passes the allow-list
+    with pytest.raises(compat.CheckpointLoadError,
+                       match='replaces the statistics method'):
+        _load_checkpoint(swapped)
+    assert HistoryBuffer._statistics_methods == registry
+    fresh = HistoryBuffer()
+    fresh.update(1.0)
+    fresh.update(3.0)
+    assert fresh.min() == 1.0 and fresh.max() == 3.0
+
+    # a new name stays on the loaded instance
+    extra = str(tmp_path / 'extra.pth')
+    torch.save({'meta': {'hb': _hb_with_statistics(
+        {'biggest': HistoryBuffer.max})}}, extra)
+    loaded = _load_checkpoint(extra)['meta']['hb']
+    assert loaded.statistics('biggest') == 3.0
+    assert loaded.statistics('min') == 1.0
+    assert 'biggest' not in HistoryBuffer._statistics_methods
+    assert HistoryBuffer._statistics_methods == registry

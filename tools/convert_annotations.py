@@ -30,13 +30,14 @@ import argparse
 import json
 import sys
 
-from mmtal_zoom.datasets.converters import (FORMATS, ConversionError,
-                                            convert, fill_durations,
-                                            read_class_list, to_standard)
+from mmtal_zoom.datasets.converters import (FORMATS, convert,
+                                            fill_durations, read_class_list,
+                                            to_standard)
 from mmtal_zoom.datasets.validation import (ValidationReport,
                                             check_annotations,
                                             format_summary)
 from mmtal_zoom.utils import atomic_write_json
+from mmtal_zoom.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -68,27 +69,22 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not args.out.endswith('.json'):
-        print(f'error: --out must be a .json file, got {args.out}',
-              file=sys.stderr)
-        return 2
-    try:
-        classes = read_class_list(args.classes) if args.classes else None
-        videos = convert(args.format, args.inputs, subset=args.subset,
-                         include_ambiguous=args.include_ambiguous)
-        manifest = None
-        if args.manifest:
-            with open(args.manifest, encoding='utf-8') as f:
-                manifest = json.load(f)
-        fill_durations(videos, manifest, args.video_dir, args.fps)
-        ann = to_standard(videos, classes,
-                          version=args.dataset_version
-                          or f'converted from {args.format}')
-    except (ConversionError, OSError, json.JSONDecodeError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+        raise ValueError(f'--out must be a .json file, got {args.out}')
+    classes = read_class_list(args.classes) if args.classes else None
+    videos = convert(args.format, args.inputs, subset=args.subset,
+                     include_ambiguous=args.include_ambiguous)
+    manifest = None
+    if args.manifest:
+        with open(args.manifest, encoding='utf-8') as f:
+            manifest = json.load(f)
+    fill_durations(videos, manifest, args.video_dir, args.fps)
+    ann = to_standard(videos, classes,
+                      version=args.dataset_version
+                      or f'converted from {args.format}')
     atomic_write_json(ann, args.out)
     report = ValidationReport()
     check_annotations(ann['database'], report, classes=classes,

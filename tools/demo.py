@@ -20,10 +20,12 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmtal_zoom.utils.cli import cli_main
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Generate the embedded dataset if needed, train a '
         'config on it, evaluate on its test split, save predictions, '
@@ -45,7 +47,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. train_cfg.max_epochs=2')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def set_data_root(cfg, data_root):
@@ -69,8 +71,9 @@ def print_table(metrics):
                      [f'{100 * avg:.2f}']))
 
 
-def main():
-    args = parse_args()
+@cli_main
+def main(argv=None) -> int:
+    args = parse_args(argv)
     import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
     from mmtal_zoom.datasets.generators import make_embedded_dataset
     from mmtal_zoom.utils import atomic_write_json

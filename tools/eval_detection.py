@@ -30,6 +30,7 @@ from mmtal_zoom.evaluation.functional import (DEFAULT_LENGTH_BUCKETS,
 from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
     format_detection_report, nan_to_none)
 from mmtal_zoom.utils import atomic_write_json
+from mmtal_zoom.utils.cli import cli_main
 
 
 class EvalInputError(ValueError):
@@ -260,22 +261,19 @@ def metrics_to_json(res: dict, class_names: Sequence[str],
             }))
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        ground_truth, class_names, subset_of = load_ground_truth(
-            args.gt, args.subset)
-        predictions, skipped = load_predictions(args.pred, class_names,
-                                                ground_truth, subset_of)
-        res = evaluate_detection(
-            ground_truth, predictions, len(class_names),
-            tiou_thresholds=args.tious,
-            length_buckets=(() if args.no_length_buckets else
-                            DEFAULT_LENGTH_BUCKETS),
-            recall_topk=args.recall_topk)
-    except (EvalInputError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    ground_truth, class_names, subset_of = load_ground_truth(
+        args.gt, args.subset)
+    predictions, skipped = load_predictions(args.pred, class_names,
+                                            ground_truth, subset_of)
+    res = evaluate_detection(
+        ground_truth, predictions, len(class_names),
+        tiou_thresholds=args.tious,
+        length_buckets=(() if args.no_length_buckets else
+                        DEFAULT_LENGTH_BUCKETS),
+        recall_topk=args.recall_topk)
     if skipped:
         print(f'note: ignored the predictions of {skipped} video(s) of other '
               f'subsets than {args.subset}')

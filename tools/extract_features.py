@@ -22,16 +22,16 @@ Finished videos are skipped when the command is run again (resume); every
 file is written atomically.
 """
 import argparse
-import contextlib
 import sys
 import textwrap
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.apis.feature_extraction import (ClipFeatureExtractor,
                                                 collect_videos,
                                                 dataset_settings_from_manifest,
                                                 extract_features)
+from mmtal_zoom.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -75,25 +75,15 @@ def parse_args(argv=None):
                         'extracted with other settings')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bars')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='UNSAFE for untrusted files (off by default): allow every '
-        'pickled global this one checkpoint needs (still weights_only '
-        'loading; code-running globals are never allowed)')
+    add_trust_args(parser, 'the --checkpoint file')
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        videos = collect_videos(args.videos)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    trust = (compat.trusted_checkpoint(args.checkpoint)
-             if args.trust_checkpoint and args.checkpoint else
-             contextlib.nullcontext())
-    with trust:
+    videos = collect_videos(args.videos)
+    with trust_context(args, args.checkpoint):
         extractor = ClipFeatureExtractor(
             args.config, args.checkpoint, device=args.device,
             feat_stride=args.feat_stride, clip_len=args.clip_len,

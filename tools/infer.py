@@ -24,7 +24,6 @@ else what T snippets cover).
 code, so both backends give the same detections.
 """
 import argparse
-import contextlib
 import json
 import os
 import os.path as osp
@@ -33,11 +32,12 @@ import sys
 from mmengine.config import DictAction
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.apis.feature_extraction import (VIDEO_EXTENSIONS,
                                                 ClipFeatureExtractor)
 from mmtal_zoom.apis.inference import (FEATURE_SUFFIXES, dump_anet_results,
                                        inference_localizer, init_localizer)
+from mmtal_zoom.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -68,13 +68,9 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--onnx', help='run the tensor path of this ONNX '
                         'model (tools/export_onnx.py) with onnxruntime')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='UNSAFE for untrusted files (off by default): allow every '
-        'pickled global this one checkpoint needs (still weights_only '
-        'loading; code-running globals are never allowed)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
+    add_trust_args(parser)
     return parser.parse_args(argv)
 
 
@@ -133,30 +129,23 @@ def format_table(pred, topk):
     return '\n'.join(lines)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        inputs = expand_inputs(args.inputs)
-        gt_db = load_gt(args.gt)
-    except (OSError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    inputs = expand_inputs(args.inputs)
+    gt_db = load_gt(args.gt)
     if args.duration is not None and len(inputs) > 1:
-        print('error: --duration applies to one input only', file=sys.stderr)
-        return 2
-    trust = (compat.trusted_checkpoint(args.checkpoint)
-             if args.trust_checkpoint else contextlib.nullcontext())
-    with trust:
+        raise ValueError('--duration applies to one input only')
+    with trust_context(args, args.checkpoint):
         model = init_localizer(args.config, args.checkpoint, args.device,
                                cfg_options=args.cfg_options)
     classes = list(model.dataset_meta['classes'])
     extractor = None
     if any(p.lower().endswith(VIDEO_EXTENSIONS) for p in inputs):
         if not args.extractor_config:
-            print('error: video inputs need --extractor-config (or extract '
-                  'features first with tools/extract_features.py)',
-                  file=sys.stderr)
-            return 2
+            raise ValueError('video inputs need --extractor-config (or '
+                             'extract features first with '
+                             'tools/extract_features.py)')
         extractor = ClipFeatureExtractor(
             args.extractor_config, args.extractor_checkpoint,
             device=args.device,

@@ -25,9 +25,10 @@ tools/extract_features.py), else 4 / 16 (the THUMOS14 I3D convention).
 import argparse
 import sys
 
-from mmtal_zoom.datasets.converters import ConversionError, read_class_list
+from mmtal_zoom.datasets.converters import read_class_list
 from mmtal_zoom.datasets.validation import (format_summary,
                                             validate_tal_dataset)
+from mmtal_zoom.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -64,13 +65,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        classes = read_class_list(args.classes) if args.classes else None
-    except ConversionError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    classes = read_class_list(args.classes) if args.classes else None
     report = validate_tal_dataset(
         args.ann_file, args.feature_dir, feat_stride=args.feat_stride,
         num_frames=args.num_frames, default_fps=args.fps,

@@ -16,13 +16,70 @@ types, and numpy 2.x dtypes are instances of ``numpy.dtypes.*DType``).
 """
 import _compat_pickle
 import argparse
+import contextlib
 import io
 import json
 import pickletools
 import sys
 import zipfile
 
-__all__ = ['checkpoint_globals', 'describe_checkpoint']
+__all__ = ['checkpoint_globals', 'describe_checkpoint', 'add_trust_args',
+           'trust_context']
+
+
+def add_trust_args(parser: argparse.ArgumentParser,
+                   what: str = 'this one checkpoint') -> None:
+    """Add ``--trust-checkpoint`` / ``--trust-checkpoint-global NAME`` (the
+    same two flags on every tool that loads a checkpoint).
+
+    Only the data-only constructors of
+    :data:`mmtal_zoom.compat.TRUSTABLE_GLOBALS` can ever be allowed; see
+    :func:`trust_context`.
+    """
+    from mmtal_zoom.compat import TRUSTABLE_GLOBALS
+    names = ', '.join(sorted(TRUSTABLE_GLOBALS))
+    group = parser.add_argument_group(
+        'trusting a foreign checkpoint (UNSAFE for untrusted files, off by '
+        'default)')
+    group.add_argument(
+        '--trust-checkpoint-global', action='append', default=[],
+        metavar='MODULE.NAME',
+        help=f'allow this pickled global for {what}; one name per flag, '
+        'repeat for several. Only data-only constructors can be allowed '
+        f'({names}); anything that can load, open, compile, import or run '
+        'code is refused even when named. Loading stays weights_only')
+    group.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help=f'allow every global {what} lists, provided each is one of '
+        'those data-only constructors (the file is refused otherwise)')
+
+
+def trust_context(args: argparse.Namespace, path):
+    """The context in which to load ``path`` given the flags of
+    :func:`add_trust_args`: a :class:`mmtal_zoom.compat.trusted_checkpoint`
+    for that one file, or a no-op without the flags.
+
+    Raises:
+        ValueError: a trust flag without a checkpoint to apply it to.
+        mmtal_zoom.compat.CheckpointLoadError: a name that can never be
+            allowed, or (``--trust-checkpoint``) a file that needs one; raised
+            here, before anything in the file is read.
+    """
+    from mmtal_zoom.compat import trusted_checkpoint
+    names = list(getattr(args, 'trust_checkpoint_global', None) or [])
+    everything = bool(getattr(args, 'trust_checkpoint', False))
+    if not names and not everything:
+        return contextlib.nullcontext()
+    if not path:
+        raise ValueError('--trust-checkpoint / --trust-checkpoint-global '
+                         'need a checkpoint to apply to')
+    if everything:
+        ctx = trusted_checkpoint(path, None)
+        if names:  # both flags: the file's own list, plus the names given
+            ctx = trusted_checkpoint(path, sorted(set(ctx.names) |
+                                                  set(names)))
+        return ctx
+    return trusted_checkpoint(path, names)
 
 
 def _py3_name(module: str, name: str) -> str:
