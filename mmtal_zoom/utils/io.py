@@ -81,9 +81,15 @@ def atomic_open(path: str) -> Iterator[BinaryIO]:
             os.fsync(f.fileno())
             os.fchmod(f.fileno(), mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            # e.g. ENOSPC / EFBIG from write(): say which file, and that
+            # the previous one is intact
+            raise type(exc)(exc.errno, f'{exc.strerror or exc}: not written '
+                            '(the previous file, if any, is unchanged)',
+                            path) from exc
         raise
     _fsync_dir(out_dir)
 
