@@ -24,7 +24,6 @@ else what T snippets cover).
 code, so both backends give the same detections.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -37,6 +36,7 @@ from mmtal_zoom.apis.feature_extraction import (VIDEO_EXTENSIONS,
                                                 ClipFeatureExtractor)
 from mmtal_zoom.apis.inference import (FEATURE_SUFFIXES, dump_anet_results,
                                        inference_localizer, init_localizer)
+from mmtal_zoom.utils import load_json
 from mmtal_zoom.utils.cli import cli_main
 
 
@@ -102,8 +102,7 @@ def expand_inputs(inputs):
 def load_gt(path):
     if path is None:
         return {}
-    with open(path, encoding='utf-8') as f:
-        ann = json.load(f)
+    ann = load_json(path, '--gt annotation file')
     if not isinstance(ann, dict) or not isinstance(ann.get('database'),
                                                    dict):
         raise ValueError(f'{path}: expected a standard annotation JSON with '

@@ -65,3 +65,60 @@ def cli_main(fn: Callable[[Optional[Sequence[str]]], int]):
             return report_error(one_line(exc))
 
     return main
+
+
+# ----------------------------------------------------------------------
+# argparse types: a bad value is an argparse error naming the option
+# ("argument --fps: must be a positive finite number, got 'nan'")
+# ----------------------------------------------------------------------
+def _float(text: str) -> float:
+    import argparse
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'must be a number, got {text!r}') from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f'must be a finite number, got {text!r}')
+    return value
+
+
+def finite_float(text: str) -> float:
+    """A finite number (not NaN / Infinity)."""
+    return _float(text)
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    import argparse
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f'must be a positive finite number, got {text!r}')
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number in (0, 1] (a tIoU threshold, a ratio)."""
+    import argparse
+    value = _float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f'must be in (0, 1], got {text!r}')
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'must be an integer, got {text!r}') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f'must be a positive integer, got {text!r}')
+    return value

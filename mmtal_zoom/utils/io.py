@@ -108,3 +108,58 @@ def atomic_write_json(obj: Any, path: str, indent: int = 2) -> str:
     """``json.dump`` to ``path`` atomically (see :func:`atomic_open`)."""
     text = json.dumps(obj, indent=indent)
     return atomic_write_bytes(text.encode('utf-8'), path)
+
+
+class JSONInputError(ValueError):
+    """A JSON input file cannot be used; the message names the file."""
+
+
+def _reject_duplicate_keys(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise JSONInputError(
+                f'key "{key}" appears twice in one object (JSON readers keep '
+                'only the last one: the earlier entry would be dropped '
+                'silently)')
+        out[key] = value
+    return out
+
+
+def load_json(path: str, what: str = 'JSON file',
+              encoding: str = 'utf-8') -> Any:
+    """``json.load`` that fails with one line naming ``path`` and the reason
+    (missing, empty, not ``encoding`` text, invalid JSON with line and
+    column, a key repeated in one object -- which ``json.load`` would
+    silently resolve to the last value).
+
+    NaN / Infinity are parsed as floats (Python's default); the checks of
+    each field reject them where a number must be finite.
+
+    Raises:
+        FileNotFoundError: no such file.
+        JSONInputError: anything else (a ``ValueError``).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} {path} does not exist')
+    with open(path, 'rb') as f:
+        data = f.read()
+    if not data.strip():
+        raise JSONInputError(f'{what} {path} is empty')
+    try:
+        text = data.decode('utf-8-sig' if encoding.lower().replace(
+            '_', '-') in ('utf-8', 'utf8') else encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        detail = (f'byte 0x{data[exc.start]:02x} at offset {exc.start}'
+                  if isinstance(exc, UnicodeDecodeError) else str(exc))
+        raise JSONInputError(
+            f'{what} {path} is not {encoding} text ({detail}); re-save it '
+            'as UTF-8') from None
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+    except JSONInputError as exc:
+        raise JSONInputError(f'{what} {path}: {exc}') from None
+    except json.JSONDecodeError as exc:
+        raise JSONInputError(
+            f'{what} {path} is not valid JSON: {exc.msg} (line {exc.lineno}'
+            f', column {exc.colno})') from None

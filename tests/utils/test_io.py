@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from mmtal_zoom.utils import atomic_open, atomic_write_bytes, \
-    atomic_write_json
+from mmtal_zoom.utils import (JSONInputError, atomic_open,
+                              atomic_write_bytes, atomic_write_json, load_json)
 from mmtal_zoom.utils.io import current_umask
 
 
@@ -62,3 +62,30 @@ def test_symlink_and_device_targets(tmp_path):
     assert link.is_symlink() and target.read_text() == 'new'
     atomic_write_bytes(b'discarded', os.devnull)  # not replaced by a file
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+@pytest.mark.parametrize('content, needle', [
+    (b'', 'is empty'),
+    (b'   \n', 'is empty'),
+    (b'{"a": 1,}', 'not valid JSON: Expecting property name'),
+    (b'{"a": 1, "b": {"x": 1, "x": 2}}', 'key "x" appears twice'),
+    ('{"vid\u00e9o": 1}'.encode('latin-1'), 'not utf-8 text (byte 0xe9'),
+])
+def test_load_json_names_file_and_reason(tmp_path, content, needle):
+    path = tmp_path / 'in.json'
+    path.write_bytes(content)
+    with pytest.raises(JSONInputError) as err:
+        load_json(str(path), 'annotation file')
+    message = str(err.value)
+    assert message.startswith(f'annotation file {path}') and needle in message
+    assert '\n' not in message
+
+
+def test_load_json_ok_bom_nan_and_other_encoding(tmp_path):
+    path = tmp_path / 'in.json'
+    path.write_bytes(b'\xef\xbb\xbf{"a": NaN}')
+    assert load_json(str(path))['a'] != load_json(str(path))['a']  # NaN
+    path.write_bytes('{"vid\u00e9o": 1}'.encode('latin-1'))
+    assert load_json(str(path), encoding='latin-1') == {'vid\u00e9o': 1}
+    with pytest.raises(FileNotFoundError, match='nope.json'):
+        load_json(str(tmp_path / 'nope.json'))
