@@ -7,6 +7,11 @@ readable by ``tools/eval_detection.py``)::
 
     python tools/test.py CONFIG CHECKPOINT --out work_dirs/results.json
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
+
+A checkpoint that does not provide every weight of the config's model (with
+the right shape) is refused before anything is evaluated, with the missing
+prefixes (``--min-checkpoint-match`` for a checkpoint known to be partial):
+mmengine loads non-strictly, and the rest would be random.
 """
 import argparse
 import os
@@ -14,11 +19,14 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
-from mmtal_zoom.utils.cli import cli_main
+from mmtal_zoom.apis.checkpoint import (add_trust_args,
+                                        check_checkpoint_matches_model,
+                                        trust_context)
+from mmtal_zoom.utils.cli import cli_main, ratio
 from mmaction.registry import RUNNERS
 
 
@@ -40,6 +48,13 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
+    parser.add_argument(
+        '--min-checkpoint-match', type=ratio, default=1.0,
+        metavar='FRACTION',
+        help='refuse a checkpoint that provides less than this fraction of '
+        "the model's weights (with the right shapes); the missing ones "
+        'would keep random values. Default 1.0; lower it only for a '
+        'checkpoint you know to be partial (0 turns the check off)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     add_trust_args(parser)
     args = parser.parse_args(argv)
@@ -92,7 +107,12 @@ def main(argv=None) -> int:
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
     with trust:
+        if args.min_checkpoint_match > 0:
+            check_checkpoint_matches_model(model, args.checkpoint,
+                                           args.min_checkpoint_match)
         runner.test()
     return 0
 

@@ -110,6 +110,16 @@ def fraction(text: str) -> float:
     return value
 
 
+def ratio(text: str) -> float:
+    """A number in [0, 1]."""
+    import argparse
+    value = _float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f'must be in [0, 1], got {text!r}')
+    return value
+
+
 def positive_int(text: str) -> int:
     """An integer >= 1."""
     import argparse
