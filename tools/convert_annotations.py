@@ -27,7 +27,6 @@ annotations; exit code 1 if it has errors (the file is written anyway, so you
 can inspect it), 2 if the input cannot be converted.
 """
 import argparse
-import json
 import sys
 
 from mmtal_zoom.datasets.converters import (FORMATS, convert,
@@ -36,8 +35,8 @@ from mmtal_zoom.datasets.converters import (FORMATS, convert,
 from mmtal_zoom.datasets.validation import (ValidationReport,
                                             check_annotations,
                                             format_summary)
-from mmtal_zoom.utils import atomic_write_json
-from mmtal_zoom.utils.cli import cli_main
+from mmtal_zoom.utils import atomic_write_json, load_json
+from mmtal_zoom.utils.cli import cli_main, positive_float, report_error
 
 
 def parse_args(argv=None):
@@ -53,7 +52,7 @@ def parse_args(argv=None):
     parser.add_argument('--video-dir', default=None,
                         help='folder of the videos (<video>.<ext>), read for '
                         'missing durations / fps')
-    parser.add_argument('--fps', type=float, default=None,
+    parser.add_argument('--fps', type=positive_float, default=None,
                         help='fps of videos that have none from any source')
     parser.add_argument('--classes', default=None,
                         help='class names in label_id order: a file (one per '
@@ -64,6 +63,10 @@ def parse_args(argv=None):
                         'whose name says none)')
     parser.add_argument('--include-ambiguous', action='store_true',
                         help='thumos-txt: keep the "Ambiguous" class')
+    parser.add_argument('--encoding', default='utf-8',
+                        help='text encoding of the input files (default '
+                        'utf-8; e.g. latin-1 for files written by older '
+                        'tools)')
     parser.add_argument('--dataset-version', default=None,
                         help='"version" field of the output')
     return parser.parse_args(argv)
@@ -76,11 +79,10 @@ def main(argv=None) -> int:
         raise ValueError(f'--out must be a .json file, got {args.out}')
     classes = read_class_list(args.classes) if args.classes else None
     videos = convert(args.format, args.inputs, subset=args.subset,
-                     include_ambiguous=args.include_ambiguous)
-    manifest = None
-    if args.manifest:
-        with open(args.manifest, encoding='utf-8') as f:
-            manifest = json.load(f)
+                     include_ambiguous=args.include_ambiguous,
+                     encoding=args.encoding)
+    manifest = (load_json(args.manifest, 'manifest')
+                if args.manifest else None)
     fill_durations(videos, manifest, args.video_dir, args.fps)
     ann = to_standard(videos, classes,
                       version=args.dataset_version
@@ -95,7 +97,12 @@ def main(argv=None) -> int:
     print(f'wrote {args.out}: {len(ann["database"])} videos, {n_inst} '
           'instances')
     print(format_summary(report))
-    return 1 if report.errors else 0
+    if report.errors:
+        report_error(f'{args.out}: {len(report.errors)} error(s), first: '
+                     f'{report.errors[0]}; the file was written so that you '
+                     'can inspect it: fix the source and convert again')
+        return 1
+    return 0
 
 
 if __name__ == '__main__':

@@ -18,8 +18,11 @@ frames, and ``T = max(1, floor((frames - num_frames) / feat_stride) + 1)``
 Without --checkpoint the recognizer is RANDOMLY INITIALISED (for tests): its
 features mean nothing. Real extractors: any MMAction2 3D recognizer config
 with its model-zoo checkpoint (I3D, SlowOnly, SlowFast, X3D, VideoMAE...).
-Finished videos are skipped when the command is run again (resume); every
-file is written atomically.
+Finished videos are skipped when the command is run again (resume), unless
+the video's size or mtime changed since; every file is written atomically.
+A video that cannot be decoded is skipped and recorded under "failed" in
+manifest.json; the others are extracted, and the command exits 2 at the end
+naming it.
 """
 import argparse
 import sys
@@ -31,7 +34,7 @@ from mmtal_zoom.apis.feature_extraction import (ClipFeatureExtractor,
                                                 collect_videos,
                                                 dataset_settings_from_manifest,
                                                 extract_features)
-from mmtal_zoom.utils.cli import cli_main
+from mmtal_zoom.utils.cli import cli_main, report_error
 
 
 def parse_args(argv=None):
@@ -95,7 +98,8 @@ def main(argv=None) -> int:
         overwrite=args.overwrite, progress=not args.no_progress)
     ds = dataset_settings_from_manifest(manifest)
     print(f'{len(done["extracted"])} video(s) extracted, '
-          f'{len(done["skipped"])} already done (skipped) -> {args.out_dir}')
+          f'{len(done["skipped"])} already done (skipped), '
+          f'{len(done["failed"])} failed -> {args.out_dir}')
     for name in sorted(manifest['videos']):
         v = manifest['videos'][name]
         if name in done['extracted'] or name in done['skipped']:
@@ -114,6 +118,14 @@ def main(argv=None) -> int:
         print('\nWARNING: no --checkpoint: these features come from a '
               'RANDOMLY INITIALISED recognizer and carry no semantic '
               'information (tests and demos only).')
+    if done['failed']:
+        failed = manifest.get('failed', {})
+        listed = '; '.join(f'{failed[n]["source"]} ({failed[n]["error"]})'
+                           for n in done['failed'])
+        return report_error(
+            f'{len(done["failed"])} video(s) could not be decoded and have '
+            f'no features (listed under "failed" in {args.out_dir}/'
+            f'manifest.json; the others were extracted): {listed}')
     return 0
 
 

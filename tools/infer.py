@@ -37,7 +37,8 @@ from mmtal_zoom.apis.feature_extraction import (VIDEO_EXTENSIONS,
 from mmtal_zoom.apis.inference import (FEATURE_SUFFIXES, dump_anet_results,
                                        inference_localizer, init_localizer)
 from mmtal_zoom.utils import load_json
-from mmtal_zoom.utils.cli import cli_main
+from mmtal_zoom.utils.cli import (cli_main, finite_float, positive_float,
+                                  positive_int)
 
 
 def parse_args(argv=None):
@@ -50,20 +51,21 @@ def parse_args(argv=None):
                         help='feature file, video, or folder of them')
     parser.add_argument('--out', help='ActivityNet-format results .json')
     parser.add_argument('--plot', help='timeline plot .png')
-    parser.add_argument('--score-thr', type=float, default=0.1,
+    parser.add_argument('--score-thr', type=finite_float, default=0.1,
                         help='keep detections scoring at least this '
                         '(default 0.1)')
     parser.add_argument('--gt', help='annotation JSON: ground truth for the '
                         'plot, duration / fps of known videos')
-    parser.add_argument('--topk', type=int, default=10,
+    parser.add_argument('--topk', type=positive_int, default=10,
                         help='rows per video in the printed table '
                         '(default 10; the JSON keeps all)')
     parser.add_argument('--extractor-config',
                         help='MMAction2 recognizer config, for video inputs')
     parser.add_argument('--extractor-checkpoint',
                         help='its weights (omitted: random, tests only)')
-    parser.add_argument('--fps', type=float, help='fps of the snippet grid')
-    parser.add_argument('--duration', type=float,
+    parser.add_argument('--fps', type=positive_float,
+                        help='fps of the snippet grid (> 0)')
+    parser.add_argument('--duration', type=positive_float,
                         help='video duration in seconds (one input only)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--onnx', help='run the tensor path of this ONNX '
@@ -76,7 +78,8 @@ def parse_args(argv=None):
 
 def expand_inputs(inputs):
     """Files as given; folders -> their feature files and videos, sorted
-    (a video whose features lie beside it is not extracted again)."""
+    (a video whose features lie beside it is not extracted again). Two
+    inputs with the same name (from different folders) are refused."""
     out = []
     for item in inputs:
         if osp.isdir(item):
@@ -96,6 +99,15 @@ def expand_inputs(inputs):
             out.append(item)
         else:
             raise FileNotFoundError(f'{item}: no such file or folder.')
+    seen = {}
+    for path in out:
+        name = osp.splitext(osp.basename(path))[0]
+        if name in seen:
+            raise ValueError(
+                f'two inputs are named "{name}": {seen[name]} and {path}; '
+                'results are keyed by video name, so one would be lost. '
+                'Rename one or run them separately.')
+        seen[name] = path
     return out
 
 

@@ -207,6 +207,19 @@ def _as_feature_array(x: Any, name: str) -> np.ndarray:
     return x
 
 
+def _positive(value: Any, what: str, video: str) -> float:
+    """``value`` as a finite float > 0; else ``ValueError`` naming the
+    video and the field (NaN fps used to reach the results JSON)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float('nan')
+    if isinstance(value, bool) or not np.isfinite(number) or number <= 0:
+        raise ValueError(f'video "{video}": {what} must be a positive finite '
+                         f'number, got {value!r}')
+    return number
+
+
 def _default_duration(feat_len: int, fps: float, feat_stride: float,
                       num_frames: float) -> float:
     """The duration a ``(T, C)`` sequence covers under the snippet
@@ -276,7 +289,11 @@ def prepare_localizer_inputs(model: torch.nn.Module,
         video_name = video_name or 'video'
         feats = _as_feature_array(features_or_video, video_name)
 
-    fps = float(fps or info.get('fps') or meta['default_fps'])
+    fps = _positive(fps if fps is not None else
+                    info.get('fps') or meta['default_fps'], 'fps',
+                    video_name)
+    if duration is not None:
+        duration = _positive(duration, 'duration', video_name)
     tmp = None
     if feature_path is None:
         # The array goes through the model's own loader (LoadTALFeatures,

@@ -71,53 +71,36 @@ def cli_main(fn: Callable[[Optional[Sequence[str]]], int]):
 # argparse types: a bad value is an argparse error naming the option
 # ("argument --fps: must be a positive finite number, got 'nan'")
 # ----------------------------------------------------------------------
-def _float(text: str) -> float:
+def _float(text: str, what: str, ok) -> float:
     import argparse
     import math
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'must be a number, got {text!r}') from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(
-            f'must be a finite number, got {text!r}')
+        value = float('nan')
+    if not math.isfinite(value) or not ok(value):
+        raise argparse.ArgumentTypeError(f'must be {what}, got {text!r}')
     return value
 
 
 def finite_float(text: str) -> float:
     """A finite number (not NaN / Infinity)."""
-    return _float(text)
+    return _float(text, 'a finite number', lambda v: True)
 
 
 def positive_float(text: str) -> float:
     """A finite number > 0."""
-    import argparse
-    value = _float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(
-            f'must be a positive finite number, got {text!r}')
-    return value
+    return _float(text, 'a positive finite number', lambda v: v > 0)
 
 
 def fraction(text: str) -> float:
     """A number in (0, 1] (a tIoU threshold, a ratio)."""
-    import argparse
-    value = _float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(
-            f'must be in (0, 1], got {text!r}')
-    return value
+    return _float(text, 'a number in (0, 1]', lambda v: 0 < v <= 1)
 
 
 def ratio(text: str) -> float:
     """A number in [0, 1]."""
-    import argparse
-    value = _float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(
-            f'must be in [0, 1], got {text!r}')
-    return value
+    return _float(text, 'a number in [0, 1]', lambda v: 0 <= v <= 1)
 
 
 def positive_int(text: str) -> int:
