@@ -17,9 +17,10 @@ import json
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from mmtal_zoom.utils import load_config
 from mmtal_zoom.utils.cli import cli_main
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -79,9 +80,9 @@ def main(argv=None) -> int:
     from mmtal_zoom.utils import atomic_write_json
     from mmtal_zoom.visualization import plot_detection_timelines
 
+    cfg = load_config(args.config)  # a bad --config fails first
     make_embedded_dataset(args.data_root, preset=args.preset)
 
-    cfg = Config.fromfile(args.config)
     cfg.work_dir = args.work_dir
     cfg.randomness = dict(seed=args.seed)
     set_data_root(cfg, args.data_root)

@@ -30,7 +30,8 @@ import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
 from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.apis.inference import init_localizer
 from mmtal_zoom.apis.onnx_export import DEFAULT_OPSET, export_onnx
-from mmtal_zoom.utils.cli import cli_main, one_line, report_error
+from mmtal_zoom.utils.cli import (cli_main, one_line, positive_float,
+                                  positive_int, report_error)
 
 
 def parse_args(argv=None):
@@ -42,14 +43,15 @@ def parse_args(argv=None):
     parser.add_argument('--out', default=None,
                         help='output .onnx (default: next to the checkpoint, '
                         'same name)')
-    parser.add_argument('--seq-len', type=int, default=None,
+    parser.add_argument('--seq-len', type=positive_int, default=None,
                         help='sequence length traced at export (default: the '
                         "data preprocessor's max_seq_len), rounded up to the "
                         'pad divisor')
-    parser.add_argument('--verify-len', type=int, nargs='+', default=None,
+    parser.add_argument('--verify-len', type=positive_int, nargs='+',
+                        default=None,
                         help='lengths at which onnxruntime must match PyTorch '
                         '(default: --seq-len and about half of it)')
-    parser.add_argument('--atol', type=float, default=1e-4,
+    parser.add_argument('--atol', type=positive_float, default=1e-4,
                         help='max absolute difference allowed (default 1e-4)')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help=f'ONNX opset (default {DEFAULT_OPSET})')

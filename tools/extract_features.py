@@ -34,7 +34,8 @@ from mmtal_zoom.apis.feature_extraction import (ClipFeatureExtractor,
                                                 collect_videos,
                                                 dataset_settings_from_manifest,
                                                 extract_features)
-from mmtal_zoom.utils.cli import cli_main, report_error
+from mmtal_zoom.utils.cli import (cli_main, positive_float, positive_int,
+                                  report_error)
 
 
 def parse_args(argv=None):
@@ -50,26 +51,27 @@ def parse_args(argv=None):
                         'initialisation, features for tests only')
     parser.add_argument('--out-dir', required=True,
                         help='output folder for <video>.npy + manifest.json')
-    parser.add_argument('--feat-stride', type=int, default=4,
+    parser.add_argument('--feat-stride', type=positive_int, default=4,
                         help='frames between consecutive snippets '
                         '(default 4, THUMOS14 convention)')
-    parser.add_argument('--clip-len', type=int, default=None,
+    parser.add_argument('--clip-len', type=positive_int, default=None,
                         help='frames per clip (default: SampleFrames.clip_len '
                         'of the config)')
-    parser.add_argument('--frame-interval', type=int, default=None,
+    parser.add_argument('--frame-interval', type=positive_int,
+                        default=None,
                         help='step between a clip\'s frames (default: the '
                         'config\'s SampleFrames.frame_interval)')
-    parser.add_argument('--fps', type=float, default=None,
+    parser.add_argument('--fps', type=positive_float, default=None,
                         help='resample videos to this frame rate first '
                         '(default: each video\'s own)')
-    parser.add_argument('--batch-size', type=int, default=16,
+    parser.add_argument('--batch-size', type=positive_int, default=16,
                         help='clips per forward pass (default 16)')
     parser.add_argument('--device', default='cpu',
                         help="'cpu' (default), 'cuda' or 'cuda:N'")
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random initialisation when no '
                         'checkpoint is given')
-    parser.add_argument('--decode-threads', type=int, default=1,
+    parser.add_argument('--decode-threads', type=positive_int, default=1,
                         help='decord decoding threads')
     parser.add_argument('--no-resume', action='store_true',
                         help='re-extract videos that are already done')

@@ -36,6 +36,9 @@ from mmtal_zoom.apis.feature_extraction import (VIDEO_EXTENSIONS,
                                                 ClipFeatureExtractor)
 from mmtal_zoom.apis.inference import (FEATURE_SUFFIXES, dump_anet_results,
                                        inference_localizer, init_localizer)
+from mmtal_zoom.datasets.validation import (DATASET_ERRORS, ValidationReport,
+                                            check_annotations,
+                                            raise_on_errors)
 from mmtal_zoom.utils import load_json
 from mmtal_zoom.utils.cli import (cli_main, finite_float, positive_float,
                                   positive_int)
@@ -119,6 +122,10 @@ def load_gt(path):
                                                    dict):
         raise ValueError(f'{path}: expected a standard annotation JSON with '
                          'a "database".')
+    # the dataset's checks (fps may be absent: the config's default applies)
+    report = ValidationReport()
+    check_annotations(ann['database'], report, where=path)
+    raise_on_errors(report, DATASET_ERRORS - {'no-fps'})
     return ann['database']
 
 

@@ -18,7 +18,7 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
@@ -26,6 +26,7 @@ import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
 from mmtal_zoom.apis.checkpoint import (add_trust_args,
                                         check_checkpoint_matches_model,
                                         trust_context)
+from mmtal_zoom.utils import load_config
 from mmtal_zoom.utils.cli import cli_main, ratio
 from mmaction.registry import RUNNERS
 
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
                                 'exist')
     trust = trust_context(args, args.checkpoint)  # refusals come first
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config), args)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     model = runner.model.module if is_model_wrapper(runner.model) \

@@ -15,12 +15,13 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
 from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
+from mmtal_zoom.utils import load_config
 from mmtal_zoom.utils.cli import cli_main
 from mmaction.registry import RUNNERS
 
@@ -106,7 +107,7 @@ def main(argv=None) -> int:
     if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
         raise FileNotFoundError(f'--resume: checkpoint {args.resume} does '
                                 'not exist')
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config), args)
     # the opt-in applies to this one file (see mmtal_zoom.compat)
     ckpt = cfg.get('load_from')
     if not ckpt and cfg.get('resume'):

@@ -43,9 +43,8 @@ DEFAULT_FEAT_SETTINGS = dict(feat_stride=4, num_frames=16, default_fps=30.0)
 def _load_config(config: Union[str, Path, Config],
                  cfg_options: Optional[dict] = None) -> Config:
     if isinstance(config, (str, Path)):
-        if not osp.isfile(str(config)):
-            raise FileNotFoundError(f'config {config} does not exist.')
-        cfg = Config.fromfile(str(config))
+        from mmtal_zoom.utils import load_config
+        cfg = load_config(str(config))  # errors name the file
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
@@ -130,8 +129,19 @@ def init_localizer(config: Union[str, Path, Config],
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint {checkpoint} does not '
                                     'exist.')
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=True)
+        try:
+            ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                                   strict=True)
+        except RuntimeError as exc:
+            if 'do not match' not in str(exc):
+                raise
+            # mmengine's message lists keys but not the file: say which
+            # file, and how much of the model it provides
+            from .checkpoint import check_checkpoint_matches_model
+            check_checkpoint_matches_model(model, checkpoint, 1.0)
+            raise ValueError(f'checkpoint {checkpoint} does not fit the model '
+                             f'of the config: {" ".join(str(exc).split())}'
+                             [:600]) from None
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
 
     ds_cfg = _test_dataset_cfg(cfg)
@@ -320,6 +330,14 @@ def prepare_localizer_inputs(model: torch.nn.Module,
             gt_segments=np.zeros((0, 2), np.float32),
             gt_labels=np.zeros((0, ), np.int64))
         data = _build_pipeline(meta['pipeline'])(results)
+        in_channels = getattr(getattr(model, 'backbone', None),
+                              'in_channels', None)
+        channels = data['inputs'].shape[0]  # (C, T)
+        if isinstance(in_channels, int) and channels != in_channels:
+            raise ValueError(
+                f'{feature_path} (video "{video_name}"): {channels}-d '
+                f'features, but the model expects {in_channels}-d (its '
+                "backbone's in_channels): features of another extractor?")
     finally:
         if tmp is not None:
             tmp.cleanup()

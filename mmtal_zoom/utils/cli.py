@@ -14,6 +14,7 @@ Tests call ``main([...])`` in-process and read the return code and stderr.
 import functools
 import os
 import pickle
+import re
 import sys
 from typing import Callable, Optional, Sequence
 
@@ -37,6 +38,11 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename is not None \
             and str(exc.filename) not in text:
         text = f'{exc.filename}: {text}'
+    if 'Original Traceback' in text:
+        # re-raised from a DataLoader worker by torch: the message carries
+        # the worker's traceback; keep its last line, the error itself
+        last = [ln for ln in text.splitlines() if ln.strip()][-1]
+        text = re.sub(r'^[A-Za-z_][\w.]*: ', '', last.strip())
     text = ' '.join(text.split())
     return text or type(exc).__name__
 

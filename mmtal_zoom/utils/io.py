@@ -163,3 +163,24 @@ def load_json(path: str, what: str = 'JSON file',
         raise JSONInputError(
             f'{what} {path} is not valid JSON: {exc.msg} (line {exc.lineno}'
             f', column {exc.colno})') from None
+
+
+def load_config(path: str):
+    """``mmengine.Config.fromfile`` with errors that name the file (mmengine
+    reports a syntax error of the config without its path).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file cannot be parsed (syntax error), naming it and
+            the line.
+    """
+    from mmengine.config import Config
+    path = os.fspath(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config {path} does not exist')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as exc:
+        where = f', line {exc.lineno}' if exc.lineno else ''
+        raise ValueError(f'config {path}: syntax error{where}: '
+                         f'{exc.msg or exc}') from None
