@@ -424,131 +424,112 @@ def _data_options(ann=None, features=None):
     return opts
 
 
-def _train(c, bad, kind):
-    g = c.good
-    cfg, extra, opts = g['config'], [], []
+def _choose(kind, bad, defaults, slots, lists=()):
+    """The values of a tool's command line for one row: ``defaults`` (good
+    inputs by slot name), the bad input put in ``slots[kind]``; an
+    ``option`` row's arguments, or what follows the bad file in a list (a
+    flag such as ``--trust-checkpoint``), go to ``extra``. A slot in
+    ``lists`` takes the whole list (several inputs)."""
+    values = dict(defaults, extra=[])
+    if kind == 'option':
+        values['extra'] = list(bad)
+    elif kind in slots:
+        slot = slots[kind]
+        if isinstance(bad, list) and slot not in lists:
+            values[slot], values['extra'] = bad[0], list(bad[1:])
+        else:
+            values[slot] = bad
+    return values
+
+
+def _runner_argv(c, bad, kind, head):
+    """train / test: a bad annotation or feature folder is given to every
+    dataloader through --cfg-options."""
+    opts = []
     if kind == 'annotation':
         opts = _data_options(ann=bad)
     elif kind == 'features':
         opts = _data_options(features=bad)
-    elif kind == 'config':
-        cfg = bad
-    elif kind == 'checkpoint':
-        extra = ['--resume', *([bad] if not isinstance(bad, list) else bad)]
-    argv = [cfg, '--work-dir', c.out, *extra]
-    if opts:
-        argv += ['--cfg-options', *opts]
-    return argv, [c.out / '*.pth']
+        if head[0] == 'test':  # the broken file is a train video
+            opts.append('test_dataloader.dataset.subset=train')
+    return head[1:] + (['--cfg-options', *opts] if opts else [])
+
+
+def _train(c, bad, kind):
+    v = _choose(kind, bad, dict(config=c.good['config'], resume=None),
+                dict(config='config', checkpoint='resume'))
+    resume = ['--resume', v['resume']] if v['resume'] else []
+    head = ['train', v['config'], '--work-dir', c.out, *resume, *v['extra']]
+    return _runner_argv(c, bad, kind, head), [c.out / '*.pth']
 
 
 def _test(c, bad, kind):
-    g = c.good
-    cfg, ckpt, extra, opts = g['config'], g['checkpoint'], [], []
-    if kind == 'annotation':
-        opts = _data_options(ann=bad)
-    elif kind == 'features':
-        # the broken file is a train video: test on that subset
-        opts = _data_options(features=bad) + [
-            'test_dataloader.dataset.subset=train']
-    elif kind == 'config':
-        cfg = bad
-    elif kind == 'checkpoint':
-        ckpt, extra = (bad[0], bad[1:]) if isinstance(bad, list) else (bad,
-                                                                       [])
-    elif kind == 'option':
-        extra = bad
-    argv = [cfg, ckpt, '--work-dir', c.out, '--out', c.out / 'results.json',
-            *extra]
-    if opts:
-        argv += ['--cfg-options', *opts]
-    return argv, [c.out / 'results.json', c.out / '*.pkl']
+    v = _choose(kind, bad, dict(config=c.good['config'],
+                                ckpt=c.good['checkpoint']),
+                dict(config='config', checkpoint='ckpt'))
+    head = ['test', v['config'], v['ckpt'], '--work-dir', c.out, '--out',
+            c.out / 'results.json', *v['extra']]
+    return (_runner_argv(c, bad, kind, head),
+            [c.out / 'results.json', c.out / '*.pkl'])
 
 
 def _infer(c, bad, kind):
-    g = c.good
-    cfg, ckpt, inputs, extra = g['config'], g['checkpoint'], [g['feature']], []
     if kind == 'features':
-        inputs = [bad / f'{VIDEO}.npy']
-    elif kind == 'checkpoint':
-        ckpt, extra = (bad[0], bad[1:]) if isinstance(bad, list) else (bad,
-                                                                       [])
-    elif kind == 'config':
-        cfg = bad
-    elif kind == 'option':
-        extra = bad
-    elif kind == 'annotation':
-        extra = ['--gt', bad]
-    elif kind == 'duplicates':
-        inputs = bad
-    return ([cfg, ckpt, *inputs, '--out', c.out / 'r.json', *extra],
-            [c.out / 'r.json'])
+        bad = bad / f'{VIDEO}.npy'
+    v = _choose(kind, bad, dict(config=c.good['config'],
+                                ckpt=c.good['checkpoint'],
+                                inputs=[c.good['feature']], gt=None),
+                dict(config='config', checkpoint='ckpt', features='inputs',
+                     duplicates='inputs', annotation='gt'),
+                lists=('inputs', ))
+    inputs = v['inputs'] if isinstance(v['inputs'], list) else [v['inputs']]
+    gt = ['--gt', v['gt']] if v['gt'] else []
+    return ([v['config'], v['ckpt'], *inputs, '--out', c.out / 'r.json',
+             *gt, *v['extra']], [c.out / 'r.json'])
 
 
 def _export(c, bad, kind):
-    g = c.good
-    cfg, ckpt, extra = g['config'], g['checkpoint'], []
-    if kind == 'checkpoint':
-        ckpt, extra = (bad[0], bad[1:]) if isinstance(bad, list) else (bad,
-                                                                       [])
-    elif kind == 'config':
-        cfg = bad
-    elif kind == 'option':
-        extra = bad
-    out = ['--out', c.out / 'm.onnx'] if '--out' not in extra else []
-    return [cfg, ckpt, *out, *extra], [c.out / 'm.onnx', c.out / '*.onnx']
+    v = _choose(kind, bad, dict(config=c.good['config'],
+                                ckpt=c.good['checkpoint']),
+                dict(config='config', checkpoint='ckpt'))
+    out = ['--out', c.out / 'm.onnx'] if '--out' not in v['extra'] else []
+    return ([v['config'], v['ckpt'], *out, *v['extra']],
+            [c.out / 'm.onnx', c.out / '*.onnx'])
 
 
 def _eval(c, bad, kind):
-    g = c.good
-    gt, pred, extra = g['ann'], g['results'], []
-    if kind == 'annotation':
-        gt = bad
-    elif kind == 'results':
-        pred = bad
-    elif kind == 'option':
-        extra = bad
-    return (['--gt', gt, '--pred', pred, '--out', c.out / 'metrics.json',
-             *extra], [c.out / 'metrics.json'])
+    v = _choose(kind, bad, dict(gt=c.good['ann'], pred=c.good['results']),
+                dict(annotation='gt', results='pred'))
+    return (['--gt', v['gt'], '--pred', v['pred'], '--out',
+             c.out / 'metrics.json', *v['extra']], [c.out / 'metrics.json'])
 
 
 def _validate(c, bad, kind):
-    g = c.good
-    ann, features, extra = g['ann'], g['features'], []
-    if kind == 'annotation':
-        ann = bad
-    elif kind == 'features':
-        features = bad
-    elif kind == 'option':
-        extra = bad
-    return [ann, features, *extra], []
+    v = _choose(kind, bad, dict(ann=c.good['ann'],
+                                features=c.good['features']),
+                dict(annotation='ann', features='features'))
+    return [v['ann'], v['features'], *v['extra']], []
 
 
 def _convert(c, bad, kind):
-    fmt, src, extra = 'anet13', c.good['ann'], ['--fps', '30']
-    if kind == 'annotation':
-        src = bad
-    elif kind == 'csv':
-        fmt, src = 'csv', bad
-    elif kind == 'manifest':
-        fmt, src, extra = 'csv', c.good['csv'], ['--manifest', bad]
-    elif kind == 'option':
-        extra = bad
+    fmt = {'csv': 'csv', 'manifest': 'csv'}.get(kind, 'anet13')
+    v = _choose(kind, bad, dict(src=c.good['csv'] if fmt == 'csv'
+                                else c.good['ann'], manifest=None),
+                dict(annotation='src', csv='src', manifest='manifest'))
+    extra = v['extra'] or ['--fps', '30']
+    if v['manifest']:
+        extra = ['--manifest', v['manifest']]
     out = ['--out', c.out / 'ann.json'] if '--out' not in extra else []
-    return [fmt, src, *out, *extra], [c.out / 'ann.json']
+    return [fmt, v['src'], *out, *extra], [c.out / 'ann.json']
 
 
 def _extract(c, bad, kind):
-    g = c.good
-    videos, extra = [g['video']], []
-    if kind == 'videos':
-        videos = bad if isinstance(bad, list) else [bad]
-    elif kind == 'checkpoint':
-        extra = ['--checkpoint', *([bad] if not isinstance(bad, list)
-                                   else bad)]
-    elif kind == 'option':
-        extra = bad
-    return ([g['extractor_config'], *videos, '--out-dir', c.out,
-             '--no-progress', *extra], [c.out / '*.npy'])
+    v = _choose(kind, bad, dict(videos=[c.good['video']], ckpt=None),
+                dict(videos='videos', checkpoint='ckpt'), lists=('videos', ))
+    videos = v['videos'] if isinstance(v['videos'], list) else [v['videos']]
+    ckpt = ['--checkpoint', v['ckpt']] if v['ckpt'] else []
+    return ([c.good['extractor_config'], *videos, '--out-dir', c.out,
+             '--no-progress', *ckpt, *v['extra']], [c.out / '*.npy'])
 
 
 def _demo(c, bad, kind):
