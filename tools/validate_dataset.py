@@ -8,7 +8,8 @@ Prints one line per problem, then a summary; exit code 1 when there are
 errors (or warnings with --strict), with a last line on stderr naming the
 first one; 0 otherwise. Checked:
 
-  * the annotation file: JSON, "database", per video "subset", "duration"
+  * the annotation file: JSON (UTF-8, no video key given twice),
+    "database", per video "subset", "duration"
     (> 0), "fps" (> 0; --fps for entries without);
   * annotations: segments reversed, of zero length, outside the video or
     partly beyond it; missing/invalid labels; a label with several label_ids
