@@ -25,17 +25,27 @@ mmaction2 1.2.0):
    runner's own checkpoints no longer load. ``weights_only`` stays on; the
    globals mmengine's runner writes are allow-listed (``builtins.getattr``
    only through a guarded stand-in for HistoryBuffer's statistics), refusals
-   name the file and the missing globals, and :class:`trusted_checkpoint`
-   (``--trust-checkpoint`` on our tools) widens the list for one file.
+   name the file and the missing globals (or say it is truncated), and
+   :class:`trusted_checkpoint` (``--trust-checkpoint`` on our tools) adds
+   data-only constructors, and nothing else, for one file. A loaded
+   ``HistoryBuffer`` cannot change its class's statistics registry.
 5. ``ANetMetric`` under DDP keeps each video's ground truth on the rank that
    saw it; it is gathered with the results.
 6. ``LoggerHook`` writes the test-metrics JSON on every rank at once (a
    corrupt file under ``dist_test.sh``); it is written on the main process
    only, atomically.
+7. mmengine writes checkpoints and dumps in place (``LocalBackend.put``)
+   and ``CheckpointHook`` deletes the oldest / previous best checkpoint
+   before saving the new one: a full disk lost every checkpoint. Writes
+   are atomic, and old checkpoints are deleted after the new one is
+   complete.
 """
+import builtins
+import contextlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import io
 import os
 import pickle
 import sys
@@ -216,24 +226,54 @@ def _patch_cpu_distributed() -> bool:
 # file fetch any attribute of any allowed object, so instead a guarded
 # stand-in is registered under that name with torch's ``(callable, name)``
 # pair form; it answers only HistoryBuffer's own statistics methods.
+# ``HistoryBuffer.__setstate__`` then *updates the class registry* with what
+# the file holds: a file could swap 'min' and 'max' for the whole process.
+# It is wrapped so that a loaded state never changes the class (see
+# :func:`_guard_history_buffer_setstate`).
 #
 # mmengine's local checkpoint loader is wrapped (re-registered for the ''
-# scheme) so that a refusal names the file, the globals it needs and how to
-# allow them for that one file (:func:`trusted_checkpoint`, and
-# ``--trust-checkpoint`` on tools/test.py and tools/train.py).
-# ``weights_only`` is never turned off.
+# scheme) so that a refusal names the file and the globals it needs, and a
+# truncated or corrupt file is reported as such. ``weights_only`` is never
+# turned off.
+#
+# Trusting one file (``--trust-checkpoint`` / ``--trust-checkpoint-global``,
+# :class:`trusted_checkpoint`): only globals of :data:`TRUSTABLE_GLOBALS` can
+# ever be added, for that one path. An allow-listed global is *called* by the
+# unpickler with arguments from the file, so the list holds only data-only
+# constructors: classes whose construction and ``__setstate__`` build a value
+# from their arguments and nothing else -- no file or network access, no
+# import, no compile / eval, no call of a callable taken from the file, no
+# change to anything but the new object. Anything that can load (numpy.load,
+# torch.load, mmengine.fileio.load, a nested pickle), open (``_io.open``,
+# ``_io.FileIO``), compile or import (``Config.fromstring``, ``exec``,
+# ``importlib``), or any other function, is refused even when named.
+# Hand-written because torch has no such policy: ``safe_globals`` trusts
+# whatever it is given.
 
-# Modules whose globals are never allowed, not even for a trusted file:
-# everything they hold runs code or touches the system. (torch itself
-# blocks os, sys, posix and nt.)
-_NEVER_TRUSTED_MODULES = (
-    'os', 'posix', 'nt', 'sys', 'subprocess', 'shutil', 'importlib', 'runpy',
-    'ctypes', 'pickle', '_pickle', 'marshal', 'code', 'codeop', 'pty',
-    'socket', 'multiprocessing', 'signal', 'webbrowser', 'pdb', 'bdb',
-    'commands', 'operator', 'types', 'inspect', 'torch.hub', 'torch.jit',
-    'torch._C', 'torch.ops')
+#: ``name as written in the pickle -> why constructing it is data-only``.
+TRUSTABLE_GLOBALS = {
+    'argparse.Namespace':
+        'an attribute bag (training scripts store their parsed args); '
+        'NEWOBJ + BUILD only fill its __dict__',
+    'datetime.date': 'a C value type parsed from bytes / integers',
+    'datetime.datetime': 'a C value type parsed from bytes / integers; its '
+        'tzinfo must itself be an allowed object (datetime.timezone)',
+    'datetime.time': 'a C value type parsed from bytes / integers',
+    'datetime.timedelta': 'a C value type built from integers',
+    'datetime.timezone': 'a fixed UTC offset (a timedelta) and a name',
+    'decimal.Decimal': 'a number parsed from a string or tuple',
+    'fractions.Fraction': 'a number parsed from a string or two integers',
+    'uuid.UUID': 'a 128-bit integer; __setstate__ sets it',
+    'pathlib.PurePosixPath': 'a path *name*: constructing it never touches '
+        'the file system',
+    'pathlib.PosixPath': 'as PurePosixPath (the object is not opened)',
+    'pathlib.PureWindowsPath': 'a path name, as PurePosixPath',
+    'builtins.frozenset': 'an immutable set of already-built items',
+    'builtins.range': 'three integers',
+    'builtins.slice': 'three already-built values',
+}
 
-# {realpath: None (every global the file lists) or tuple of names}
+# {realpath: tuple of allowed names}
 _TRUSTED_CHECKPOINTS: dict = {}
 
 
@@ -323,78 +363,73 @@ def checkpoint_safe_global_names() -> list:
     return sorted({_global_name(e) for e in checkpoint_safe_globals()})
 
 
-def _never_trusted(name: str) -> bool:
-    """Whether a global may run code or touch the system (never allowed)."""
-    import _compat_pickle
-    module, _, attr = name.rpartition('.')
-    # the Python 3 spelling of a Python 2 name (``commands.call``)
-    py3 = _compat_pickle.NAME_MAPPING.get((module, attr))
-    py3_module = py3[0] if py3 else _compat_pickle.IMPORT_MAPPING.get(
-        module, module)
-    for mod in {module, py3_module}:
-        if any(mod == m or mod.startswith(m + '.')
-               for m in _NEVER_TRUSTED_MODULES):
-            return True
-        if mod in ('__builtin__', 'builtins'):
-            import builtins
-            obj = getattr(builtins, py3[1] if py3 else attr, None)
-            # Builtin *classes* (slice, range, frozenset, ...) are data;
-            # builtin functions (eval, exec, getattr, open, ...) are not.
-            if obj is None or not isinstance(obj, type) or obj is type:
-                return True
-    return False
+def _trustable_entry(name: str):
+    """``(object, name)`` for a name of :data:`TRUSTABLE_GLOBALS`.
 
-
-def _resolve_global(name: str):
-    """Import ``module.qualname`` for a global a trusted file needs."""
+    Raises:
+        CheckpointLoadError: the name is not on the list (nothing is
+            imported for it).
+    """
     import importlib
-    module = name.rpartition('.')[0]
-    if _never_trusted(name):
-        raise pickle.UnpicklingError(
-            f'{name} is never allowed by mmtal_zoom, not even for a '
-            'trusted checkpoint: it can run arbitrary code. A checkpoint '
-            'that needs it is not a weights file.')
-    parts = name.split('.')
-    for i in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module('.'.join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for part in parts[i:]:
-                obj = getattr(obj, part)
-        except AttributeError:
-            break
-        return obj
-    raise pickle.UnpicklingError(
-        f'the checkpoint needs the global {name!r} (module {module!r}), '
-        'which cannot be imported here: install the package that defines '
-        'it, or re-save the checkpoint as a plain state dict.')
+    if name not in TRUSTABLE_GLOBALS:
+        raise CheckpointLoadError(
+            f'{name} is never allowed by mmtal_zoom, not even for a trusted '
+            'checkpoint: only data-only constructors can be allowed ('
+            + ', '.join(sorted(TRUSTABLE_GLOBALS)) + '), never anything '
+            'that can load, open, compile, import or run code. A checkpoint '
+            'that needs it is not a weights file: do not load it.')
+    module, _, attr = name.rpartition('.')
+    return getattr(importlib.import_module(module), attr), name
 
 
-def _trusted_entries(path: str, names) -> list:
-    """Allow-list entries for one trusted file (names=None: all it lists)."""
-    import torch
-    if names is None:
+def _checkpoint_problem(path: str):
+    """Why ``path`` cannot be a complete ``torch.save`` file, or ``None``.
+
+    Read without unpickling anything: an empty file, a zip archive whose
+    central directory or member CRCs are broken (a truncated write), or a
+    file that is neither a zip nor a legacy (pre-1.6) torch pickle.
+    """
+    import zipfile
+    try:
+        size = os.path.getsize(path)
+        with open(path, 'rb') as f:
+            head = f.read(4)
+    except OSError as exc:
+        return f'cannot be read ({exc.strerror or exc})'
+    if size == 0:
+        return 'is empty (0 bytes)'
+    if head.startswith(b'PK'):
         try:
-            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        except (ValueError, RuntimeError, OSError):
-            names = []  # legacy (non-zip) file: nothing we can scan
-    already = set(torch.serialization.get_safe_globals())
-    entries = []
-    for name in sorted(set(names)):
-        if name == 'builtins.getattr':
-            continue  # the guarded stand-in answers; never the real one
-        entry = (_resolve_global(name), name)
-        # torch's ``safe_globals`` context *removes* its entries on exit:
-        # never hand it one that is permanently registered.
-        if entry not in already:
-            entries.append(entry)
-    return entries
+            with zipfile.ZipFile(path) as zf:
+                bad = zf.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            return (f'is a truncated or corrupt zip archive ({size} bytes: '
+                    f'{exc})')
+        if bad is not None:
+            return f'is corrupt (member {bad} fails its CRC check)'
+        return None
+    if not head.startswith(b'\x80'):
+        return 'is not a checkpoint written by torch.save'
+    return None  # a legacy pickle: torch's own error is the best we have
+
+
+def _integrity_error(filename: str):
+    problem = _checkpoint_problem(filename)
+    if problem is None:
+        return None
+    return CheckpointLoadError(
+        f'checkpoint {filename} {problem}; it may have been cut short by a '
+        'full disk or an interrupted copy. Use another checkpoint (the '
+        'previous epoch_*.pth) or copy it again.')
 
 
 def _explain_refusal(path: str, exc: Exception, trusted: bool) -> str:
-    """A refusal message naming the file, the globals and the opt-in."""
+    """A one-line refusal message naming the file and the globals.
+
+    It never spells out a command line that would load the file: the flags
+    are named only when every missing global is one of
+    :data:`TRUSTABLE_GLOBALS`.
+    """
     import torch
     try:
         missing = sorted(
@@ -407,40 +442,41 @@ def _explain_refusal(path: str, exc: Exception, trusted: bool) -> str:
     for marker in ('WeightsUnpickler error: ', 'Weights only load failed. '):
         if marker in reason:
             reason = reason.split(marker, 1)[1]
-    reason = reason.split('\n\nCheck the documentation of torch.load')[0]
+    reason = reason.split('Check the documentation of torch.load')[0]
+    # ... and not torch's advice to allow-list whatever the file names
+    reason = reason.split(' Please use `torch.serialization.')[0]
     reason = ' '.join(reason.split())
-    lines = [f'Refused to load checkpoint {path!r} with torch.load('
+    parts = [f'Refused to load checkpoint {path!r} with torch.load('
              f'weights_only=True): {reason}']
-    never = [name for name in missing or [] if _never_trusted(name)]
+    never = [n for n in missing or [] if n not in TRUSTABLE_GLOBALS]
     if missing:
-        lines.append('Globals in this file that are not allow-listed: '
+        parts.append('Globals in this file that are not allow-listed: '
                      + ', '.join(missing) + '.')
     if never:
-        lines.append('Never allowed, not even for a trusted file: '
-                     + ', '.join(never) + '. Do not load this file.')
+        parts.append('Never allowed, not even for a trusted file: '
+                     + ', '.join(never) + ' (they can load, open, compile, '
+                     'import or run code, or are not known to be data-only). '
+                     'Do not load this file.')
     elif 'refused builtins.getattr' in reason:
-        lines.append('This file is not a plain mmengine checkpoint. '
+        parts.append('This file is not a plain mmengine checkpoint. '
                      'Do not load it.')
     elif missing and not trusted:
-        lines.append(
-            'mmtal_zoom allows what mmengine\'s runner writes (see '
-            'mmtal_zoom.compat.checkpoint_safe_global_names()). Only if you '
-            'trust this file (e.g. you wrote it yourself with other '
-            'software), allow these globals for this one file: '
-            f'tools/test.py CONFIG {path} --trust-checkpoint-global '
-            + ' '.join(missing)
-            + ' (or --trust-checkpoint for every global it lists; the same '
-            'flags on tools/train.py --resume); in Python: with '
-            f'mmtal_zoom.compat.trusted_checkpoint({path!r}): ... '
-            'Never set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD: it turns the check '
-            'off for every file.')
+        parts.append(
+            'mmtal_zoom allows what mmengine\'s runner writes. These are '
+            'data-only constructors that can be allowed for this one file, '
+            'only if you trust it: --trust-checkpoint-global NAME for each '
+            '(or --trust-checkpoint) on the tool that loads it, or '
+            'mmtal_zoom.compat.trusted_checkpoint in Python; see '
+            'docs/troubleshooting.md. Never set '
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD: it turns the check off for '
+            'every file.')
     elif trusted:
-        lines.append(
-            'The file was trusted (--trust-checkpoint), but torch\'s '
-            'weights_only unpickler still cannot load it; mmtal_zoom never '
-            'falls back to full pickle. If you wrote the file yourself, '
-            're-save its weights as a plain state dict.')
-    return '\n'.join(lines)
+        parts.append(
+            'The file was trusted, but torch\'s weights_only unpickler still '
+            'cannot load it; mmtal_zoom never falls back to full pickle. If '
+            'you wrote the file yourself, re-save its weights as a plain '
+            'state dict.')
+    return ' '.join(parts)
 
 
 def _wrap_local_checkpoint_loader() -> bool:
@@ -456,24 +492,32 @@ def _wrap_local_checkpoint_loader() -> bool:
     def load_from_local(filename, map_location):
         import torch
         path = os.path.realpath(os.path.expanduser(filename))
-        trusted = _TRUSTED_CHECKPOINTS.get(path, False)
+        names = _TRUSTED_CHECKPOINTS.get(path)
         try:
-            if trusted is False:
+            if not names:
                 return original(filename, map_location)
-            entries = _trusted_entries(path, trusted)
-            if entries:
-                from mmengine.logging import print_log
-                print_log(
-                    f'UNSAFE: trusting {path}: also allowing '
-                    + ', '.join(name for _, name in entries),
-                    logger='current', level=30)
+            already = set(torch.serialization.get_safe_globals())
+            # torch's ``safe_globals`` context *removes* its entries on
+            # exit: never hand it one that is permanently registered.
+            entries = [e for e in map(_trustable_entry, names)
+                       if e not in already and e[0] not in already]
+            from mmengine.logging import print_log
+            print_log(f'UNSAFE: trusting {path}: also allowing '
+                      + ', '.join(names), logger='current', level=30)
             with torch.serialization.safe_globals(entries):
                 return original(filename, map_location)
         except pickle.UnpicklingError as exc:
             if isinstance(exc, CheckpointLoadError):
                 raise
-            raise CheckpointLoadError(_explain_refusal(
-                filename, exc, trusted is not False)) from exc
+            raise (_integrity_error(filename) or CheckpointLoadError(
+                _explain_refusal(filename, exc, names is not None))) from exc
+        except (RuntimeError, EOFError, OSError, KeyError, ValueError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            error = _integrity_error(filename)
+            if error is None:
+                raise
+            raise error from exc
 
     load_from_local.__doc__ = original.__doc__
     load_from_local._mmtal_zoom_safe = True
@@ -484,15 +528,18 @@ def _wrap_local_checkpoint_loader() -> bool:
 
 
 class trusted_checkpoint:
-    """UNSAFE for untrusted files: allow more globals for one checkpoint.
+    """UNSAFE for untrusted files: allow a few data-only globals for one
+    checkpoint.
 
     While active, when mmengine's checkpoint loader (``load_checkpoint``,
-    ``Runner`` ``load_from`` / ``resume``) reads exactly ``path``, the given
-    globals (``names=None``: every global the file lists, as found by
-    ``torch.serialization.get_unsafe_globals_in_checkpoint``) are allowed in
-    addition to the default allow-list. Loading stays ``weights_only=True``:
-    globals of ``os``, ``sys``, ``subprocess``... and builtin functions are
-    never allowed, and nothing else is loaded with full pickle.
+    ``Runner`` ``load_from`` / ``resume``) reads exactly ``path``, the named
+    globals are allowed in addition to the default allow-list. Only names of
+    :data:`TRUSTABLE_GLOBALS` (data-only constructors) can be given; any
+    other name raises :class:`CheckpointLoadError` here, before anything is
+    read. ``names=None`` allows every global the file lists (read statically
+    with ``torch.serialization.get_unsafe_globals_in_checkpoint``) and is
+    refused as a whole when one of them is not on that list. Loading stays
+    ``weights_only=True``; nothing is ever loaded with full pickle.
 
     Example::
 
@@ -503,23 +550,98 @@ class trusted_checkpoint:
 
     def __init__(self, path, names=None):
         self.path = os.path.realpath(os.path.expanduser(os.fspath(path)))
-        self.names = None if names is None else tuple(names)
-        for name in self.names or ():
-            _resolve_global(name)  # refuse never-trusted names early
+        if names is None:
+            names = self._listed_globals(self.path)
+        self.names = tuple(sorted(set(names)))
+        for name in self.names:
+            _trustable_entry(name)  # refuse anything else, early
         self._previous = None
+
+    @staticmethod
+    def _listed_globals(path: str) -> list:
+        """Globals the file needs beyond the default allow-list; refused as
+        a whole when one of them can never be allowed."""
+        import torch
+        if not os.path.isfile(path):
+            return []  # the loader reports the missing file
+        try:
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception:  # noqa: BLE001  (legacy / corrupt: nothing to add)
+            return []
+        never = sorted(n for n in names if n not in TRUSTABLE_GLOBALS)
+        if never:
+            raise CheckpointLoadError(
+                f'Refused to trust checkpoint {path!r}: it needs '
+                + ', '.join(never) + ', never allowed by mmtal_zoom, not '
+                'even with --trust-checkpoint: only data-only constructors '
+                'can be allowed, never anything that can load, open, '
+                'compile, import or run code. Do not load this file.')
+        return names
 
     def __enter__(self):
         _wrap_local_checkpoint_loader()
-        self._previous = _TRUSTED_CHECKPOINTS.get(self.path, False)
+        self._previous = _TRUSTED_CHECKPOINTS.get(self.path)
         _TRUSTED_CHECKPOINTS[self.path] = self.names
         return self
 
     def __exit__(self, *exc_info):
-        if self._previous is False:
+        if self._previous is None:
             _TRUSTED_CHECKPOINTS.pop(self.path, None)
         else:
             _TRUSTED_CHECKPOINTS[self.path] = self._previous
         return False
+
+
+def _guard_history_buffer_setstate() -> bool:
+    """mmengine 0.10.7's ``HistoryBuffer.__setstate__`` does
+    ``self._statistics_methods.update(state['statistics_methods'])`` on the
+    *class* registry, so any unpickled buffer -- a checkpoint that passes the
+    allow-list included -- can replace e.g. ``'min'`` by ``HistoryBuffer.max``
+    for every buffer of the process (wrong logged statistics, wrong
+    ``save_best`` decisions). Wrapped: a state may name a statistic that is
+    registered already only with the same function; a new name is kept on
+    that one instance; anything else is refused. The class is never changed.
+    Can be deleted when mmengine stops writing loaded state into the class.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    original = HistoryBuffer.__setstate__
+    if getattr(original, '_mmtal_zoom_guarded', False):
+        return True
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError(
+                f'HistoryBuffer state must be a dict, got '
+                f'{type(state).__name__}')
+        state = dict(state)
+        given = {}
+        for key in ('statistics_methods', '_statistics_methods'):
+            methods = state.pop(key, None) or {}
+            if not isinstance(methods, dict):
+                raise pickle.UnpicklingError(
+                    f'HistoryBuffer state: {key} must be a dict')
+            given.update(methods)
+        self._set_default_statistics()  # class-level defaults, as upstream
+        registry = HistoryBuffer._statistics_methods
+        extra = {}
+        for name, fn in given.items():
+            known = registry.get(name)
+            if known is fn:
+                continue
+            if known is not None or not callable(fn):
+                raise pickle.UnpicklingError(
+                    f'refused HistoryBuffer state: it replaces the '
+                    f'statistics method {name!r} ({known!r} -> {fn!r}); '
+                    'mmengine never writes that. The file may be malicious.')
+            extra[name] = fn
+        self.__dict__.update(state)
+        if extra:  # this instance only
+            self._statistics_methods = {**registry, **extra}
+
+    __setstate__.__doc__ = original.__doc__
+    __setstate__._mmtal_zoom_guarded = True
+    HistoryBuffer.__setstate__ = __setstate__
+    return True
 
 
 def _patch_ema_hook_state_dict_only() -> bool:
@@ -556,6 +678,7 @@ def _install_checkpoint_safety() -> bool:
         _HB_STATISTICS = _history_buffer_statistics()
     # ``add_safe_globals`` unions into a set: calling it twice is harmless.
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    _guard_history_buffer_setstate()
     _wrap_local_checkpoint_loader()
     _patch_ema_hook_state_dict_only()
     return True
@@ -674,6 +797,129 @@ def _patch_logger_hook_test_json() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------
+# 7. checkpoints and dumps written in place; the oldest checkpoint deleted
+#    before the new one exists (issue 15, defect 2)
+# --------------------------------------------------------------------------
+def _atomic_local_backend() -> bool:
+    """mmengine 0.10.7's ``LocalBackend.put`` / ``put_text`` open the
+    destination with ``'w'`` and write into it: a full disk or a crash
+    mid-write leaves a truncated file that looks valid, in place of the
+    previous good one. Every local write through mmengine's file I/O goes
+    there: ``runner.save_checkpoint`` (``epoch_N.pth``, ``best_*.pth``,
+    ``last``), ``mmengine.dump`` (``DumpResults``, i.e. ``tools/test.py
+    --dump``). Both now write through :func:`mmtal_zoom.utils.atomic_open`
+    (temporary file in the same folder, fsync, rename). Can be deleted when
+    mmengine's local backend writes atomically."""
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    if getattr(LocalBackend.put, '_mmtal_zoom_atomic', False):
+        return True
+    original_put, original_put_text = LocalBackend.put, LocalBackend.put_text
+
+    def put(self, obj, filepath):
+        from .utils import atomic_open
+        with atomic_open(filepath) as f:
+            f.write(obj)
+
+    def put_text(self, obj, filepath, encoding='utf-8'):
+        from .utils import atomic_open
+        with atomic_open(filepath) as f:
+            f.write(obj.encode(encoding))
+
+    for new, old in ((put, original_put), (put_text, original_put_text)):
+        new.__doc__ = old.__doc__
+        new._mmtal_zoom_atomic = True
+    LocalBackend.put, LocalBackend.put_text = put, put_text
+    return True
+
+
+class _DeferredRemovals:
+    """Stands in for a hook's ``file_backend``: ``remove`` / ``rmtree`` are
+    recorded instead of done; everything else is the real backend's."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self.removed = []
+
+    def remove(self, path):
+        self.removed.append(('remove', path))
+
+    def rmtree(self, path):
+        self.removed.append(('rmtree', path))
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
+def _keep_old_checkpoint_until_saved(method):
+    """Wrap a ``CheckpointHook`` method that removes an old checkpoint and
+    then saves a new one: the removal happens after the save returned."""
+
+    def wrapper(self, runner, *args, **kwargs):
+        backend = getattr(self, 'file_backend', None)
+        if backend is None or isinstance(backend, _DeferredRemovals):
+            return method(self, runner, *args, **kwargs)
+        proxy = self.file_backend = _DeferredRemovals(backend)
+        try:
+            result = method(self, runner, *args, **kwargs)
+        finally:
+            self.file_backend = backend
+        # the new checkpoint is complete: the old one may go now (never a
+        # path that was just written again)
+        keep = {getattr(self, 'last_ckpt', None),
+                getattr(self, 'best_ckpt_path', None),
+                *(getattr(self, 'best_ckpt_path_dict', None) or {}).values()}
+        for kind, path in proxy.removed:
+            if path not in keep:
+                getattr(backend, kind)(path)
+        return result
+
+    wrapper.__doc__ = method.__doc__
+    wrapper.__name__ = method.__name__
+    wrapper._mmtal_zoom_deferred = True
+    return wrapper
+
+
+@contextlib.contextmanager
+def _atomic_text_file(path, encoding='utf-8'):
+    buf = io.StringIO()
+    yield buf
+    from .utils import atomic_write_bytes
+    atomic_write_bytes(buf.getvalue().encode(encoding), path)
+
+
+def _checkpoint_hook_open(file, mode='r', *args, **kwargs):
+    """``open`` as seen by ``mmengine.hooks.checkpoint_hook``: its one
+    write, ``last_checkpoint``, becomes atomic."""
+    if mode in ('w', 'wt') and not args:
+        return _atomic_text_file(file, kwargs.get('encoding') or 'utf-8')
+    return builtins.open(file, mode, *args, **kwargs)
+
+
+def _patch_checkpoint_hook_keep_until_saved() -> bool:
+    """mmengine 0.10.7's ``CheckpointHook._save_checkpoint_with_step``
+    deletes the oldest checkpoint (``max_keep_ckpts``) *before* writing the
+    new one, and ``_save_best_checkpoint`` deletes the previous best before
+    writing the new best: if the save fails (full disk, quota, crash), with
+    ``max_keep_ckpts=1`` no usable checkpoint is left and ``--resume``
+    fails. Both now delete only after the new file is complete (so the disk
+    briefly holds one checkpoint more). ``last_checkpoint`` (what
+    ``--resume`` without a path reads) was also written in place; it is
+    written atomically. Can be deleted when mmengine saves before removing.
+    """
+    from mmengine.hooks import checkpoint_hook
+    cls = checkpoint_hook.CheckpointHook
+    names = ('_save_checkpoint_with_step', '_save_best_checkpoint')
+    if not all(hasattr(cls, n) for n in names):
+        return False  # upstream changed: leave it alone
+    for name in names:
+        method = getattr(cls, name)
+        if not getattr(method, '_mmtal_zoom_deferred', False):
+            setattr(cls, name, _keep_old_checkpoint_until_saved(method))
+    checkpoint_hook.open = _checkpoint_hook_open  # module-level name
+    return True
+
+
 def _silence_mmcv_lite_warning() -> None:
     """mmcv-lite (no C++ ops) is the intended build; its import-time warning
     about ``MultiScaleDeformableAttention`` is noise for this plugin, which
@@ -698,6 +944,9 @@ def apply() -> dict:
         checkpoints=_install_checkpoint_safety(),
         anet_metric_ddp=_patch_anet_metric_ddp(),
         test_json_ddp=_patch_logger_hook_test_json(),
+        atomic_writes=_atomic_local_backend(),
+        checkpoint_hook_keep_until_saved=(
+            _patch_checkpoint_hook_keep_until_saved()),
     )
     _APPLIED = True
     return status

@@ -6,6 +6,8 @@ message hub) so that the files are real runner checkpoints.
 """
 import argparse
 import collections
+import contextlib
+import errno
 import glob
 import json
 import os
@@ -13,12 +15,14 @@ import os.path as osp
 import pickle
 import shutil
 import subprocess
+import sys
 import uuid
 
 import numpy as np
 import pytest
 import torch
 from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.model import BaseModel, ExponentialMovingAverage
 from mmengine.runner import Runner, load_checkpoint
@@ -28,6 +32,10 @@ from torch.utils.data import Dataset
 
 from mmtal_zoom import compat
 from mmtal_zoom.apis.checkpoint import checkpoint_globals, describe_checkpoint
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from checkpoint_payloads import (PAYLOADS,  # noqa: E402
+                                 write_payload_checkpoint)
 
 ITERS_PER_EPOCH = 4
 
@@ -315,11 +323,9 @@ def test_crafted_code_execution_is_refused(tmp_path, reducer):
     message = str(err.value)
     assert path in message
     assert 'Never allowed' in message or 'blocked' in message
-    # not even when the user trusts the file
-    with compat.trusted_checkpoint(path):
-        with pytest.raises(compat.CheckpointLoadError,
-                           match='never allowed'):
-            _load_checkpoint(path)
+    # not even when the user trusts the file: refused before it is read
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(path)
     assert not marker.exists()
 
 
@@ -390,3 +396,235 @@ def test_trusted_checkpoint_is_scoped_to_one_file(trained, tmp_path):
 def test_trusted_checkpoint_refuses_code_runners(tmp_path, name):
     with pytest.raises(pickle.UnpicklingError, match='never allowed'):
         compat.trusted_checkpoint(tmp_path / 'x.pth', [name])
+
+
+@pytest.mark.parametrize('name', [p.global_name for p in PAYLOADS.values()]
+                         + ['_io.BytesIO', 'collections.defaultdict',
+                            'builtins.map', 'builtins.type',
+                            'pathlib.Path.read_text', 'numpy.fromfile'])
+def test_only_data_only_constructors_can_be_trusted(tmp_path, name):
+    """Issue 15, defect 1: anything that can load, open, compile or import
+    is refused even when named, before the file is read."""
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(tmp_path / 'x.pth', [name])
+
+
+def test_trustable_globals_are_classes():
+    """The list holds constructors only: every entry resolves to a class
+    that is not a loader or a file (``_io`` types are absent)."""
+    for name in compat.TRUSTABLE_GLOBALS:
+        obj, _ = compat._trustable_entry(name)
+        assert isinstance(obj, type), name
+        assert obj.__module__ not in ('_io', 'io', 'os', 'posix'), name
+        assert not hasattr(obj, 'read') and not hasattr(obj, 'write'), name
+
+
+@pytest.mark.parametrize('key', sorted(PAYLOADS))
+def test_payloads_refused_with_and_without_trust(tmp_path, key):
+    marker = tmp_path / 'marker'
+    path = write_payload_checkpoint(tmp_path / 'evil.pth', PAYLOADS[key],
+                                    marker)
+    with pytest.raises(compat.CheckpointLoadError) as err:
+        _load_checkpoint(path)
+    message = str(err.value)
+    assert path in message and 'Do not load this file' in message
+    assert 'add_safe_globals' not in message and '--trust' not in message
+    assert '\n' not in message  # one line
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(path)
+    with pytest.raises(compat.CheckpointLoadError, match='never allowed'):
+        compat.trusted_checkpoint(path, [PAYLOADS[key].global_name])
+    assert not marker.exists()
+
+
+def test_payloads_are_real(tmp_path):
+    """The payloads do run when their global is allowed the way the old
+    opt-in did it (torch's ``safe_globals`` with the named callable): the
+    tests above would catch a regression."""
+    import io
+    marker = tmp_path / 'marker'
+    path = write_payload_checkpoint(tmp_path / 'evil.pth',
+                                    PAYLOADS['numpy.load+BytesIO'], marker)
+    with torch.serialization.safe_globals([(np.load, 'numpy.load'),
+                                           (io.BytesIO, '_io.BytesIO')]):
+        torch.load(path)
+    assert marker.exists()
+
+
+def _hb_with_statistics(methods):
+    """A HistoryBuffer whose pickled state carries ``methods`` as its
+    statistics registry (what a crafted checkpoint can hold)."""
+    buf = HistoryBuffer()
+    buf.update(1.0)
+    buf.update(3.0)
+    buf.__dict__['_statistics_methods'] = methods
+    return buf
+
+
+def test_checkpoint_cannot_change_history_buffer_class(tmp_path):
+    """Issue 15, defect 8: a file that passes the allow-list cannot swap
+    HistoryBuffer's statistics for the process."""
+    registry = dict(HistoryBuffer._statistics_methods)
+    swapped = str(tmp_path / 'swapped.pth')
+    torch.save({'state_dict': {}, 'meta': {'hb': _hb_with_statistics(
+        {'min': HistoryBuffer.max, 'max': HistoryBuffer.min})}}, swapped)
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(
+        swapped) == []  # it passes the allow-list
+    with pytest.raises(compat.CheckpointLoadError,
+                       match='replaces the statistics method'):
+        _load_checkpoint(swapped)
+    assert HistoryBuffer._statistics_methods == registry
+    fresh = HistoryBuffer()
+    fresh.update(1.0)
+    fresh.update(3.0)
+    assert fresh.min() == 1.0 and fresh.max() == 3.0
+
+    # a new name stays on the loaded instance
+    extra = str(tmp_path / 'extra.pth')
+    torch.save({'meta': {'hb': _hb_with_statistics(
+        {'biggest': HistoryBuffer.max})}}, extra)
+    loaded = _load_checkpoint(extra)['meta']['hb']
+    assert loaded.statistics('biggest') == 3.0
+    assert loaded.statistics('min') == 1.0
+    assert 'biggest' not in HistoryBuffer._statistics_methods
+    assert HistoryBuffer._statistics_methods == registry
+
+
+# --------------------------------------------------------------------------
+# saving (issue 15, defect 2): atomic writes; the old checkpoint is deleted
+# only after the new one is complete; a truncated file is named at load
+# --------------------------------------------------------------------------
+class _HalfWriter:
+    """A file that takes half of the first write, then reports a full
+    disk."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def write(self, data):
+        self._f.write(data[:len(data) // 2])
+        self._f.flush()
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+@pytest.fixture
+def full_disk_for(monkeypatch):
+    """``full_disk_for(pred)``: from now on, atomic writes of a path for
+    which ``pred(path)`` is true fail half-way (ENOSPC)."""
+    from mmtal_zoom import utils
+    real = utils.atomic_open
+    state = dict(pred=lambda path: False)
+
+    @contextlib.contextmanager
+    def atomic_open(path):
+        with real(path) as f:
+            yield _HalfWriter(f) if state['pred'](str(path)) else f
+
+    monkeypatch.setattr(utils, 'atomic_open', atomic_open)
+    return lambda pred: state.update(pred=pred)
+
+
+class _FailFrom(Hook):
+    """Before the checkpoint hook of epoch ``epoch``, make writes of files
+    whose name starts with ``prefix`` fail."""
+    priority = 'NORMAL'
+
+    def __init__(self, set_pred, epoch, prefix):
+        self.set_pred, self.epoch, self.prefix = set_pred, epoch, prefix
+
+    def after_train_epoch(self, runner):
+        if runner.epoch + 1 == self.epoch:
+            self.set_pred(lambda p: osp.basename(p).startswith(self.prefix))
+
+
+def _no_temp_files(work):
+    return [p for p in glob.glob(osp.join(work, '**', '.*.tmp'),
+                                 recursive=True)]
+
+
+@pytest.mark.parametrize('prefix', ['epoch_2', 'best_acc_epoch_2'])
+def test_failed_save_keeps_the_previous_checkpoint(tmp_path, full_disk_for,
+                                                   prefix):
+    """max_keep_ckpts=1: the disk fills while epoch 2 (or the new best) is
+    written; epoch 1 (and the previous best) survive, nothing truncated is
+    left, last_checkpoint still points to epoch 1, and --resume (auto)
+    finishes the run."""
+    work = tmp_path / 'work'
+    hooks = dict(
+        logger=dict(type='LoggerHook', interval=1),
+        checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                        save_best='acc', rule='greater'))
+    runner = make_runner(
+        work, max_epochs=2, default_hooks=hooks,
+        # an accuracy that improves every epoch: epoch 2 replaces the best
+        val_evaluator=[_RisingAccuracy()],
+        custom_hooks=[dict(type='EMAHook', momentum=0.01),
+                      _FailFrom(full_disk_for, 2, prefix)])
+    with pytest.raises(OSError, match='No space left') as err:
+        runner.train()
+    assert prefix in str(err.value)  # names the file
+    full_disk_for(lambda p: False)
+    names = sorted(os.listdir(work))
+    # epoch 2 itself was saved when only the new best failed
+    survivors = ['best_acc_epoch_1.pth',
+                 'epoch_1.pth' if prefix == 'epoch_2' else 'epoch_2.pth']
+    assert set(survivors) <= set(names), names
+    assert f'{prefix}.pth' not in names
+    assert _no_temp_files(str(work)) == []
+    for name in survivors:
+        load_checkpoint(ToyModel(), str(work / name))  # complete files
+    with open(work / 'last_checkpoint') as f:
+        last = f.read().strip()
+    if prefix == 'epoch_2':
+        assert last.endswith('epoch_1.pth')
+        resumed = make_runner(work, max_epochs=2, default_hooks=hooks,
+                              val_evaluator=[_RisingAccuracy()],
+                              resume=True)
+        resumed.train()
+        assert resumed.epoch == 2
+        names = sorted(os.listdir(work))
+        assert 'epoch_2.pth' in names and 'epoch_1.pth' not in names
+
+
+class _RisingAccuracy(BaseMetric):
+    """Accuracy = epoch number / 10 (always improving)."""
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        from mmengine.logging import MessageHub
+        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
+        return dict(acc=np.float32((epoch + 1) / 10))
+
+
+def test_failed_dump_keeps_the_previous_file(tmp_path, full_disk_for):
+    """``tools/test.py --dump`` writes through mmengine.dump."""
+    from mmengine.fileio import dump, load
+    path = str(tmp_path / 'raw.pkl')
+    dump([1, 2, 3], path)
+    full_disk_for(lambda p: True)
+    with pytest.raises(OSError, match='raw.pkl'):
+        dump(list(range(10000)), path)
+    assert load(path) == [1, 2, 3]
+    assert os.listdir(tmp_path) == ['raw.pkl']
+
+
+@pytest.mark.parametrize('cut', ['empty', 'half', 'tail', 'not_torch'])
+def test_truncated_checkpoint_is_named_at_load(trained, tmp_path, cut):
+    with open(trained['epoch_1'], 'rb') as f:
+        data = f.read()
+    data = dict(empty=b'', half=data[:len(data) // 2], tail=data[:-10],
+                not_torch=b'{"state_dict": {}}')[cut]
+    path = str(tmp_path / 'cut.pth')
+    with open(path, 'wb') as f:
+        f.write(data)
+    with pytest.raises(compat.CheckpointLoadError) as err:
+        load_checkpoint(ToyModel(), path)
+    message = str(err.value)
+    assert message.startswith(f'checkpoint {path} ') and '\n' not in message
+    assert ('truncated' in message or 'empty' in message
+            or 'not a checkpoint' in message)

@@ -50,6 +50,8 @@ from typing import Dict, List, Optional
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from mmtal_zoom.utils import atomic_write_json
+
 MODES = ('tensor', 'predict', 'train')
 
 
@@ -348,15 +350,6 @@ def format_table(rows: List[Dict]) -> str:
     return '\n'.join(lines)
 
 
-def write_json_atomic(obj, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
-
-
 def main(argv=None) -> List[Dict]:
     args = parse_args(argv)
     if args.threads is not None:
@@ -367,7 +360,7 @@ def main(argv=None) -> List[Dict]:
     if args.worker_out:
         if len(args.configs) != 1:
             raise ValueError('--worker-out takes exactly one config.')
-        write_json_atomic(measure_config(args.configs[0], args),
+        atomic_write_json(measure_config(args.configs[0], args),
                           args.worker_out)
         return []
     rows = []
@@ -381,7 +374,7 @@ def main(argv=None) -> List[Dict]:
           f'repeats={args.repeats} (median)')
     print(format_table(rows))
     if args.out:
-        write_json_atomic(rows, args.out)
+        atomic_write_json(rows, args.out)
         print(f'wrote {args.out}')
     return rows
 

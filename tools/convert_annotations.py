@@ -27,16 +27,16 @@ annotations; exit code 1 if it has errors (the file is written anyway, so you
 can inspect it), 2 if the input cannot be converted.
 """
 import argparse
-import json
 import sys
 
-from mmtal_zoom.datasets.converters import (FORMATS, ConversionError,
-                                            convert, fill_durations,
-                                            read_class_list, to_standard)
+from mmtal_zoom.datasets.converters import (FORMATS, convert,
+                                            fill_durations, read_class_list,
+                                            to_standard)
 from mmtal_zoom.datasets.validation import (ValidationReport,
                                             check_annotations,
                                             format_summary)
-from mmtal_zoom.utils import atomic_write_json
+from mmtal_zoom.utils import atomic_write_json, load_json
+from mmtal_zoom.utils.cli import cli_main, positive_float, report_error
 
 
 def parse_args(argv=None):
@@ -52,7 +52,7 @@ def parse_args(argv=None):
     parser.add_argument('--video-dir', default=None,
                         help='folder of the videos (<video>.<ext>), read for '
                         'missing durations / fps')
-    parser.add_argument('--fps', type=float, default=None,
+    parser.add_argument('--fps', type=positive_float, default=None,
                         help='fps of videos that have none from any source')
     parser.add_argument('--classes', default=None,
                         help='class names in label_id order: a file (one per '
@@ -63,32 +63,30 @@ def parse_args(argv=None):
                         'whose name says none)')
     parser.add_argument('--include-ambiguous', action='store_true',
                         help='thumos-txt: keep the "Ambiguous" class')
+    parser.add_argument('--encoding', default='utf-8',
+                        help='text encoding of the input files (default '
+                        'utf-8; e.g. latin-1 for files written by older '
+                        'tools)')
     parser.add_argument('--dataset-version', default=None,
                         help='"version" field of the output')
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not args.out.endswith('.json'):
-        print(f'error: --out must be a .json file, got {args.out}',
-              file=sys.stderr)
-        return 2
-    try:
-        classes = read_class_list(args.classes) if args.classes else None
-        videos = convert(args.format, args.inputs, subset=args.subset,
-                         include_ambiguous=args.include_ambiguous)
-        manifest = None
-        if args.manifest:
-            with open(args.manifest, encoding='utf-8') as f:
-                manifest = json.load(f)
-        fill_durations(videos, manifest, args.video_dir, args.fps)
-        ann = to_standard(videos, classes,
-                          version=args.dataset_version
-                          or f'converted from {args.format}')
-    except (ConversionError, OSError, json.JSONDecodeError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+        raise ValueError(f'--out must be a .json file, got {args.out}')
+    classes = read_class_list(args.classes) if args.classes else None
+    videos = convert(args.format, args.inputs, subset=args.subset,
+                     include_ambiguous=args.include_ambiguous,
+                     encoding=args.encoding)
+    manifest = (load_json(args.manifest, 'manifest')
+                if args.manifest else None)
+    fill_durations(videos, manifest, args.video_dir, args.fps)
+    ann = to_standard(videos, classes,
+                      version=args.dataset_version
+                      or f'converted from {args.format}')
     atomic_write_json(ann, args.out)
     report = ValidationReport()
     check_annotations(ann['database'], report, classes=classes,
@@ -99,7 +97,12 @@ def main(argv=None) -> int:
     print(f'wrote {args.out}: {len(ann["database"])} videos, {n_inst} '
           'instances')
     print(format_summary(report))
-    return 1 if report.errors else 0
+    if report.errors:
+        report_error(f'{args.out}: {len(report.errors)} error(s), first: '
+                     f'{report.errors[0]}; the file was written so that you '
+                     'can inspect it: fix the source and convert again')
+        return 1
+    return 0
 
 
 if __name__ == '__main__':

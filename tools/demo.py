@@ -17,13 +17,16 @@ import json
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
+
+from mmtal_zoom.utils import load_config
+from mmtal_zoom.utils.cli import cli_main
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Generate the embedded dataset if needed, train a '
         'config on it, evaluate on its test split, save predictions, '
@@ -45,7 +48,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. train_cfg.max_epochs=2')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def set_data_root(cfg, data_root):
@@ -69,16 +72,17 @@ def print_table(metrics):
                      [f'{100 * avg:.2f}']))
 
 
-def main():
-    args = parse_args()
+@cli_main
+def main(argv=None) -> int:
+    args = parse_args(argv)
     import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
     from mmtal_zoom.datasets.generators import make_embedded_dataset
     from mmtal_zoom.utils import atomic_write_json
     from mmtal_zoom.visualization import plot_detection_timelines
 
+    cfg = load_config(args.config)  # a bad --config fails first
     make_embedded_dataset(args.data_root, preset=args.preset)
 
-    cfg = Config.fromfile(args.config)
     cfg.work_dir = args.work_dir
     cfg.randomness = dict(seed=args.seed)
     set_data_root(cfg, args.data_root)

@@ -14,11 +14,10 @@ The numbers are those of MMAction2's ActivityNet detection evaluation
 computed by the vectorised ``mmtal_zoom.evaluation.functional``.
 """
 import argparse
-import json
 import math
-import os.path as osp
 import sys
 import textwrap
+from numbers import Real
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -29,7 +28,9 @@ from mmtal_zoom.evaluation.functional import (DEFAULT_LENGTH_BUCKETS,
                                               evaluate_detection)
 from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
     format_detection_report, nan_to_none)
-from mmtal_zoom.utils import atomic_write_json
+from mmtal_zoom.datasets.validation import segment_problem
+from mmtal_zoom.utils import JSONInputError, atomic_write_json, load_json
+from mmtal_zoom.utils.cli import cli_main, fraction, positive_int
 
 
 class EvalInputError(ValueError):
@@ -64,10 +65,10 @@ def parse_args(argv=None):
                         help='subset name(s) to evaluate, as written in the '
                         'annotation (case-insensitive), e.g. Test; default: '
                         'every video of the annotation')
-    parser.add_argument('--tious', nargs='+', type=float,
+    parser.add_argument('--tious', nargs='+', type=fraction,
                         default=list(DEFAULT_TIOU_THRESHOLDS),
                         help='tIoU thresholds (default: %(default)s)')
-    parser.add_argument('--recall-topk', nargs='+', type=int,
+    parser.add_argument('--recall-topk', nargs='+', type=positive_int,
                         default=list(DEFAULT_RECALL_TOPK),
                         help='k of recall@k, predictions per video '
                         '(default: %(default)s)')
@@ -85,24 +86,31 @@ def parse_args(argv=None):
 
 
 def _load_json(path: str, what: str) -> dict:
-    if not osp.isfile(path):
-        raise EvalInputError(f'{what} file {path} does not exist')
     try:
-        with open(path, 'r', encoding='utf-8') as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise EvalInputError(f'{what} file {path} is not valid JSON: {e}')
+        return load_json(path, f'{what} file')
+    except (FileNotFoundError, JSONInputError) as e:
+        raise EvalInputError(str(e)) from None
 
 
-def _segment(value, where: str) -> Tuple[float, float]:
-    try:
-        s, e = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise EvalInputError(f'{where}: "segment" must be [start, end] '
-                             f'numbers, got {value!r}') from None
-    if not (math.isfinite(s) and math.isfinite(e)):
-        raise EvalInputError(f'{where}: "segment" {value!r} is not finite')
-    return s, e
+def _segment(value, where: str, prediction: bool = False
+             ) -> Tuple[float, float]:
+    """``[start, end]`` checked by the validator's :func:`segment_problem`:
+    ground truth may not be reversed; a prediction must also have a
+    positive length and start at or after 0 s."""
+    problem = segment_problem(value, allow_empty=not prediction,
+                              allow_negative=not prediction)
+    if problem is not None:
+        raise EvalInputError(f'{where}: {problem}')
+    return float(value[0]), float(value[1])
+
+
+def _score(det: dict, where: str) -> float:
+    score = det.get('score')
+    if (not isinstance(score, Real) or isinstance(score, bool)
+            or not math.isfinite(score)):
+        raise EvalInputError(f'{where}: "score" must be a finite number, '
+                             f'got {score!r}')
+    return float(score)
 
 
 def load_ground_truth(path: str, subsets: Optional[Sequence[str]] = None
@@ -123,12 +131,29 @@ def load_ground_truth(path: str, subsets: Optional[Sequence[str]] = None
             '{"database": {video: {"subset", "annotations": [...]}}}')
     ids: Dict[str, int] = {}
     for video, info in database.items():
-        for i, ann in enumerate(info.get('annotations', [])):
-            label = ann.get('label')
-            if label is None:
+        if not isinstance(info, dict):
+            raise EvalInputError(f'{path}: video {video!r} must be an '
+                                 f'object, got {type(info).__name__}')
+        anns = info.get('annotations') or []
+        if not isinstance(anns, list):
+            raise EvalInputError(f'{path}: "annotations" of video {video!r} '
+                                 'must be a list')
+        info['annotations'] = anns
+        for i, ann in enumerate(anns):
+            if not isinstance(ann, dict):
                 raise EvalInputError(f'{path}: annotation {i} of video '
-                                     f'{video!r} has no "label"')
+                                     f'{video!r} must be an object')
+            label = ann.get('label')
+            if not isinstance(label, str):
+                raise EvalInputError(f'{path}: annotation {i} of video '
+                                     f'{video!r}: "label" must be a class '
+                                     f'name, got {label!r}')
             lid = ann.get('label_id')
+            if lid is not None and (isinstance(lid, bool)
+                                    or not isinstance(lid, int)):
+                raise EvalInputError(f'{path}: annotation {i} of video '
+                                     f'{video!r}: "label_id" must be an '
+                                     f'integer, got {lid!r}')
             if label in ids and lid is not None and ids[label] != lid:
                 raise EvalInputError(
                     f'{path}: label {label!r} has label_id {ids[label]} and '
@@ -206,13 +231,8 @@ def load_predictions(path: str, class_names: Sequence[str],
                 raise EvalInputError(
                     f'{where}: unknown label {label!r} (classes of the '
                     f'annotation: {", ".join(class_names)})')
-            try:
-                score = float(det['score'])
-            except (KeyError, TypeError, ValueError):
-                raise EvalInputError(f'{where}: "score" must be a number, '
-                                     f'got {det.get("score")!r}') from None
-            segs.append(_segment(det.get('segment'), where))
-            scores.append(score)
+            segs.append(_segment(det.get('segment'), where, prediction=True))
+            scores.append(_score(det, where))
             labels.append(index[label])
         predictions[video] = dict(
             segments=np.asarray(segs, dtype=np.float64).reshape(-1, 2),
@@ -260,22 +280,19 @@ def metrics_to_json(res: dict, class_names: Sequence[str],
             }))
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        ground_truth, class_names, subset_of = load_ground_truth(
-            args.gt, args.subset)
-        predictions, skipped = load_predictions(args.pred, class_names,
-                                                ground_truth, subset_of)
-        res = evaluate_detection(
-            ground_truth, predictions, len(class_names),
-            tiou_thresholds=args.tious,
-            length_buckets=(() if args.no_length_buckets else
-                            DEFAULT_LENGTH_BUCKETS),
-            recall_topk=args.recall_topk)
-    except (EvalInputError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    ground_truth, class_names, subset_of = load_ground_truth(
+        args.gt, args.subset)
+    predictions, skipped = load_predictions(args.pred, class_names,
+                                            ground_truth, subset_of)
+    res = evaluate_detection(
+        ground_truth, predictions, len(class_names),
+        tiou_thresholds=args.tious,
+        length_buckets=(() if args.no_length_buckets else
+                        DEFAULT_LENGTH_BUCKETS),
+        recall_topk=args.recall_topk)
     if skipped:
         print(f'note: ignored the predictions of {skipped} video(s) of other '
               f'subsets than {args.subset}')

@@ -21,16 +21,17 @@ After export, onnxruntime must match PyTorch to --atol (default 1e-4) at
 that tracing would have frozen; otherwise the command fails (exit 1).
 """
 import argparse
-import contextlib
 import os.path as osp
 import sys
 
 from mmengine.config import DictAction
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.apis.inference import init_localizer
 from mmtal_zoom.apis.onnx_export import DEFAULT_OPSET, export_onnx
+from mmtal_zoom.utils.cli import (cli_main, one_line, positive_float,
+                                  positive_int, report_error)
 
 
 def parse_args(argv=None):
@@ -42,36 +43,31 @@ def parse_args(argv=None):
     parser.add_argument('--out', default=None,
                         help='output .onnx (default: next to the checkpoint, '
                         'same name)')
-    parser.add_argument('--seq-len', type=int, default=None,
+    parser.add_argument('--seq-len', type=positive_int, default=None,
                         help='sequence length traced at export (default: the '
                         "data preprocessor's max_seq_len), rounded up to the "
                         'pad divisor')
-    parser.add_argument('--verify-len', type=int, nargs='+', default=None,
+    parser.add_argument('--verify-len', type=positive_int, nargs='+',
+                        default=None,
                         help='lengths at which onnxruntime must match PyTorch '
                         '(default: --seq-len and about half of it)')
-    parser.add_argument('--atol', type=float, default=1e-4,
+    parser.add_argument('--atol', type=positive_float, default=1e-4,
                         help='max absolute difference allowed (default 1e-4)')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help=f'ONNX opset (default {DEFAULT_OPSET})')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='UNSAFE for untrusted files (off by default): allow every '
-        'pickled global this one checkpoint needs (still weights_only '
-        'loading; code-running globals are never allowed)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
+    add_trust_args(parser)
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
     if not out.endswith('.onnx'):
-        print(f'error: --out must end in .onnx, got {out}', file=sys.stderr)
-        return 2
-    trust = (compat.trusted_checkpoint(args.checkpoint)
-             if args.trust_checkpoint else contextlib.nullcontext())
-    with trust:
+        raise ValueError(f'--out must end in .onnx, got {out}')
+    with trust_context(args, args.checkpoint):
         model = init_localizer(args.config, args.checkpoint, 'cpu',
                                cfg_options=args.cfg_options)
     try:
@@ -84,7 +80,7 @@ def main(argv=None) -> int:
                             feat_stride=model.dataset_meta['feat_stride'],
                             num_frames=model.dataset_meta['num_frames']))
     except RuntimeError as exc:
-        print(f'error: {exc}', file=sys.stderr)
+        report_error(one_line(exc))
         return 1
     meta = info['meta']
     print(f'wrote {out}')

@@ -18,20 +18,24 @@ frames, and ``T = max(1, floor((frames - num_frames) / feat_stride) + 1)``
 Without --checkpoint the recognizer is RANDOMLY INITIALISED (for tests): its
 features mean nothing. Real extractors: any MMAction2 3D recognizer config
 with its model-zoo checkpoint (I3D, SlowOnly, SlowFast, X3D, VideoMAE...).
-Finished videos are skipped when the command is run again (resume); every
-file is written atomically.
+Finished videos are skipped when the command is run again (resume), unless
+the video's size or mtime changed since; every file is written atomically.
+A video that cannot be decoded is skipped and recorded under "failed" in
+manifest.json; the others are extracted, and the command exits 2 at the end
+naming it.
 """
 import argparse
-import contextlib
 import sys
 import textwrap
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.apis.feature_extraction import (ClipFeatureExtractor,
                                                 collect_videos,
                                                 dataset_settings_from_manifest,
                                                 extract_features)
+from mmtal_zoom.utils.cli import (cli_main, positive_float, positive_int,
+                                  report_error)
 
 
 def parse_args(argv=None):
@@ -47,26 +51,27 @@ def parse_args(argv=None):
                         'initialisation, features for tests only')
     parser.add_argument('--out-dir', required=True,
                         help='output folder for <video>.npy + manifest.json')
-    parser.add_argument('--feat-stride', type=int, default=4,
+    parser.add_argument('--feat-stride', type=positive_int, default=4,
                         help='frames between consecutive snippets '
                         '(default 4, THUMOS14 convention)')
-    parser.add_argument('--clip-len', type=int, default=None,
+    parser.add_argument('--clip-len', type=positive_int, default=None,
                         help='frames per clip (default: SampleFrames.clip_len '
                         'of the config)')
-    parser.add_argument('--frame-interval', type=int, default=None,
+    parser.add_argument('--frame-interval', type=positive_int,
+                        default=None,
                         help='step between a clip\'s frames (default: the '
                         'config\'s SampleFrames.frame_interval)')
-    parser.add_argument('--fps', type=float, default=None,
+    parser.add_argument('--fps', type=positive_float, default=None,
                         help='resample videos to this frame rate first '
                         '(default: each video\'s own)')
-    parser.add_argument('--batch-size', type=int, default=16,
+    parser.add_argument('--batch-size', type=positive_int, default=16,
                         help='clips per forward pass (default 16)')
     parser.add_argument('--device', default='cpu',
                         help="'cpu' (default), 'cuda' or 'cuda:N'")
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random initialisation when no '
                         'checkpoint is given')
-    parser.add_argument('--decode-threads', type=int, default=1,
+    parser.add_argument('--decode-threads', type=positive_int, default=1,
                         help='decord decoding threads')
     parser.add_argument('--no-resume', action='store_true',
                         help='re-extract videos that are already done')
@@ -75,25 +80,15 @@ def parse_args(argv=None):
                         'extracted with other settings')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bars')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='UNSAFE for untrusted files (off by default): allow every '
-        'pickled global this one checkpoint needs (still weights_only '
-        'loading; code-running globals are never allowed)')
+    add_trust_args(parser, 'the --checkpoint file')
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        videos = collect_videos(args.videos)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    trust = (compat.trusted_checkpoint(args.checkpoint)
-             if args.trust_checkpoint and args.checkpoint else
-             contextlib.nullcontext())
-    with trust:
+    videos = collect_videos(args.videos)
+    with trust_context(args, args.checkpoint):
         extractor = ClipFeatureExtractor(
             args.config, args.checkpoint, device=args.device,
             feat_stride=args.feat_stride, clip_len=args.clip_len,
@@ -105,7 +100,8 @@ def main(argv=None) -> int:
         overwrite=args.overwrite, progress=not args.no_progress)
     ds = dataset_settings_from_manifest(manifest)
     print(f'{len(done["extracted"])} video(s) extracted, '
-          f'{len(done["skipped"])} already done (skipped) -> {args.out_dir}')
+          f'{len(done["skipped"])} already done (skipped), '
+          f'{len(done["failed"])} failed -> {args.out_dir}')
     for name in sorted(manifest['videos']):
         v = manifest['videos'][name]
         if name in done['extracted'] or name in done['skipped']:
@@ -124,6 +120,14 @@ def main(argv=None) -> int:
         print('\nWARNING: no --checkpoint: these features come from a '
               'RANDOMLY INITIALISED recognizer and carry no semantic '
               'information (tests and demos only).')
+    if done['failed']:
+        failed = manifest.get('failed', {})
+        listed = '; '.join(f'{failed[n]["source"]} ({failed[n]["error"]})'
+                           for n in done['failed'])
+        return report_error(
+            f'{len(done["failed"])} video(s) could not be decoded and have '
+            f'no features (listed under "failed" in {args.out_dir}/'
+            f'manifest.json; the others were extracted): {listed}')
     return 0
 
 

@@ -24,8 +24,6 @@ else what T snippets cover).
 code, so both backends give the same detections.
 """
 import argparse
-import contextlib
-import json
 import os
 import os.path as osp
 import sys
@@ -33,11 +31,17 @@ import sys
 from mmengine.config import DictAction
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.apis.feature_extraction import (VIDEO_EXTENSIONS,
                                                 ClipFeatureExtractor)
 from mmtal_zoom.apis.inference import (FEATURE_SUFFIXES, dump_anet_results,
                                        inference_localizer, init_localizer)
+from mmtal_zoom.datasets.validation import (DATASET_ERRORS, ValidationReport,
+                                            check_annotations,
+                                            raise_on_errors)
+from mmtal_zoom.utils import load_json
+from mmtal_zoom.utils.cli import (cli_main, finite_float, positive_float,
+                                  positive_int)
 
 
 def parse_args(argv=None):
@@ -50,37 +54,35 @@ def parse_args(argv=None):
                         help='feature file, video, or folder of them')
     parser.add_argument('--out', help='ActivityNet-format results .json')
     parser.add_argument('--plot', help='timeline plot .png')
-    parser.add_argument('--score-thr', type=float, default=0.1,
+    parser.add_argument('--score-thr', type=finite_float, default=0.1,
                         help='keep detections scoring at least this '
                         '(default 0.1)')
     parser.add_argument('--gt', help='annotation JSON: ground truth for the '
                         'plot, duration / fps of known videos')
-    parser.add_argument('--topk', type=int, default=10,
+    parser.add_argument('--topk', type=positive_int, default=10,
                         help='rows per video in the printed table '
                         '(default 10; the JSON keeps all)')
     parser.add_argument('--extractor-config',
                         help='MMAction2 recognizer config, for video inputs')
     parser.add_argument('--extractor-checkpoint',
                         help='its weights (omitted: random, tests only)')
-    parser.add_argument('--fps', type=float, help='fps of the snippet grid')
-    parser.add_argument('--duration', type=float,
+    parser.add_argument('--fps', type=positive_float,
+                        help='fps of the snippet grid (> 0)')
+    parser.add_argument('--duration', type=positive_float,
                         help='video duration in seconds (one input only)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--onnx', help='run the tensor path of this ONNX '
                         'model (tools/export_onnx.py) with onnxruntime')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='UNSAFE for untrusted files (off by default): allow every '
-        'pickled global this one checkpoint needs (still weights_only '
-        'loading; code-running globals are never allowed)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
+    add_trust_args(parser)
     return parser.parse_args(argv)
 
 
 def expand_inputs(inputs):
     """Files as given; folders -> their feature files and videos, sorted
-    (a video whose features lie beside it is not extracted again)."""
+    (a video whose features lie beside it is not extracted again). Two
+    inputs with the same name (from different folders) are refused."""
     out = []
     for item in inputs:
         if osp.isdir(item):
@@ -100,18 +102,30 @@ def expand_inputs(inputs):
             out.append(item)
         else:
             raise FileNotFoundError(f'{item}: no such file or folder.')
+    seen = {}
+    for path in out:
+        name = osp.splitext(osp.basename(path))[0]
+        if name in seen:
+            raise ValueError(
+                f'two inputs are named "{name}": {seen[name]} and {path}; '
+                'results are keyed by video name, so one would be lost. '
+                'Rename one or run them separately.')
+        seen[name] = path
     return out
 
 
 def load_gt(path):
     if path is None:
         return {}
-    with open(path, encoding='utf-8') as f:
-        ann = json.load(f)
+    ann = load_json(path, '--gt annotation file')
     if not isinstance(ann, dict) or not isinstance(ann.get('database'),
                                                    dict):
         raise ValueError(f'{path}: expected a standard annotation JSON with '
                          'a "database".')
+    # the dataset's checks (fps may be absent: the config's default applies)
+    report = ValidationReport()
+    check_annotations(ann['database'], report, where=path)
+    raise_on_errors(report, DATASET_ERRORS - {'no-fps'})
     return ann['database']
 
 
@@ -133,30 +147,23 @@ def format_table(pred, topk):
     return '\n'.join(lines)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        inputs = expand_inputs(args.inputs)
-        gt_db = load_gt(args.gt)
-    except (OSError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    inputs = expand_inputs(args.inputs)
+    gt_db = load_gt(args.gt)
     if args.duration is not None and len(inputs) > 1:
-        print('error: --duration applies to one input only', file=sys.stderr)
-        return 2
-    trust = (compat.trusted_checkpoint(args.checkpoint)
-             if args.trust_checkpoint else contextlib.nullcontext())
-    with trust:
+        raise ValueError('--duration applies to one input only')
+    with trust_context(args, args.checkpoint):
         model = init_localizer(args.config, args.checkpoint, args.device,
                                cfg_options=args.cfg_options)
     classes = list(model.dataset_meta['classes'])
     extractor = None
     if any(p.lower().endswith(VIDEO_EXTENSIONS) for p in inputs):
         if not args.extractor_config:
-            print('error: video inputs need --extractor-config (or extract '
-                  'features first with tools/extract_features.py)',
-                  file=sys.stderr)
-            return 2
+            raise ValueError('video inputs need --extractor-config (or '
+                             'extract features first with '
+                             'tools/extract_features.py)')
         extractor = ClipFeatureExtractor(
             args.extractor_config, args.extractor_checkpoint,
             device=args.device,

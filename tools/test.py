@@ -7,22 +7,31 @@ readable by ``tools/eval_detection.py``)::
 
     python tools/test.py CONFIG CHECKPOINT --out work_dirs/results.json
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
+
+A checkpoint that does not provide every weight of the config's model (with
+the right shape) is refused before anything is evaluated, with the missing
+prefixes (``--min-checkpoint-match`` for a checkpoint known to be partial):
+mmengine loads non-strictly, and the rest would be random.
 """
 import argparse
-import contextlib
 import os
 import os.path as osp
-import pickle
+import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import (add_trust_args,
+                                        check_checkpoint_matches_model,
+                                        trust_context)
+from mmtal_zoom.utils import load_config
+from mmtal_zoom.utils.cli import cli_main, ratio
 from mmaction.registry import RUNNERS
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Test a temporal action localizer with mmtal_zoom. '
         'Arguments are those of MMAction2\'s tools/test.py plus --out.')
@@ -35,25 +44,21 @@ def parse_args():
     parser.add_argument('--dump', type=str,
                         help='dump raw predictions to a .pkl file')
     parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='UNSAFE for untrusted files (off by default): allow every '
-        'pickled global this one checkpoint needs (still weights_only '
-        'loading; code-running globals such as os.* or eval are never '
-        'allowed). For old or foreign checkpoints you trust; the error '
-        'without it names what is missing')
-    parser.add_argument(
-        '--trust-checkpoint-global', nargs='+', default=[],
-        metavar='MODULE.NAME',
-        help='UNSAFE for untrusted files: allow only these pickled globals '
-        'for this one checkpoint (narrower than --trust-checkpoint)')
-    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, key=value')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
+    parser.add_argument(
+        '--min-checkpoint-match', type=ratio, default=1.0,
+        metavar='FRACTION',
+        help='refuse a checkpoint that provides less than this fraction of '
+        "the model's weights (with the right shapes); the missing ones "
+        'would keep random values. Default 1.0; lower it only for a '
+        'checkpoint you know to be partial (0 turns the check off)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    add_trust_args(parser)
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -74,17 +79,17 @@ def merge_args(cfg, args):
     evaluators = _evaluators(cfg)
     if args.out is not None:
         if not args.out.endswith('.json'):
-            raise SystemExit(f'--out must be a .json file, got {args.out!r}')
+            raise ValueError(f'--out must be a .json file, got {args.out!r}')
         tal = [e for e in evaluators if e.get('type') == 'TALDetectionMetric']
         if not tal:
-            raise SystemExit(
+            raise ValueError(
                 '--out needs a TALDetectionMetric in test_evaluator; this '
                 'config uses ' + ', '.join(str(e.get('type'))
                                            for e in evaluators))
         tal[0]['out_file'] = args.out
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
-            raise SystemExit('--dump must be a .pkl file')
+            raise ValueError(f'--dump must be a .pkl file, got {args.dump!r}')
         evaluators.append(dict(type='DumpResults', out_file_path=args.dump))
     cfg.test_evaluator = evaluators
     if args.cfg_options is not None:
@@ -93,25 +98,25 @@ def merge_args(cfg, args):
     return cfg
 
 
-def main():
-    args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
-    try:
-        # the opt-in applies to this one file (see mmtal_zoom.compat)
-        trust = (compat.trusted_checkpoint(
-            args.checkpoint, args.trust_checkpoint_global or None)
-            if args.trust_checkpoint or args.trust_checkpoint_global
-            else contextlib.nullcontext())
-    except pickle.UnpicklingError as exc:
-        raise SystemExit(f'error: {exc}') from None
+@cli_main
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
+                                'exist')
+    trust = trust_context(args, args.checkpoint)  # refusals come first
+    cfg = merge_args(load_config(args.config), args)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    try:
-        with trust:
-            runner.test()
-    except compat.CheckpointLoadError as exc:
-        raise SystemExit(f'error: {exc}') from None
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+    with trust:
+        if args.min_checkpoint_match > 0:
+            check_checkpoint_matches_model(model, args.checkpoint,
+                                           args.min_checkpoint_match)
+        runner.test()
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

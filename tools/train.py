@@ -11,21 +11,22 @@ On a machine without CUDA, ``--launcher pytorch`` uses the gloo backend (see
 ``mmtal_zoom/compat.py``).
 """
 import argparse
-import contextlib
 import os
 import os.path as osp
-import pickle
+import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
-from mmtal_zoom import compat
+from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
+from mmtal_zoom.utils import load_config
+from mmtal_zoom.utils.cli import cli_main
 from mmaction.registry import RUNNERS
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a temporal action localizer with mmtal_zoom. '
         'Arguments are those of MMAction2\'s tools/train.py.')
@@ -36,16 +37,6 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint; with no path, resume from the '
         'latest checkpoint in the work dir')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='UNSAFE for untrusted files (off by default): allow every '
-        'pickled global the checkpoint given by --resume / load_from needs '
-        '(still weights_only loading; os.*, eval... are never allowed)')
-    parser.add_argument(
-        '--trust-checkpoint-global', nargs='+', default=[],
-        metavar='MODULE.NAME',
-        help='UNSAFE for untrusted files: allow only these pickled globals '
-        'for that one checkpoint')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (CUDA only)')
     parser.add_argument('--no-validate', action='store_true',
@@ -65,7 +56,8 @@ def parse_args():
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    add_trust_args(parser, 'the checkpoint given by --resume / load_from')
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -109,31 +101,24 @@ def merge_args(cfg, args):
     return cfg
 
 
-def main():
-    args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
-    trust = contextlib.nullcontext()
-    if args.trust_checkpoint or args.trust_checkpoint_global:
-        # the opt-in applies to this one file (see mmtal_zoom.compat)
-        ckpt = cfg.get('load_from')
-        if not ckpt and cfg.get('resume'):
-            ckpt = find_latest_checkpoint(cfg.work_dir)
-        if not ckpt:
-            raise SystemExit('error: --trust-checkpoint needs a checkpoint: '
-                             'give --resume [PATH] or load_from in the config')
-        try:
-            trust = compat.trusted_checkpoint(
-                ckpt, args.trust_checkpoint_global or None)
-        except pickle.UnpicklingError as exc:
-            raise SystemExit(f'error: {exc}') from None
+@cli_main
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
+        raise FileNotFoundError(f'--resume: checkpoint {args.resume} does '
+                                'not exist')
+    cfg = merge_args(load_config(args.config), args)
+    # the opt-in applies to this one file (see mmtal_zoom.compat)
+    ckpt = cfg.get('load_from')
+    if not ckpt and cfg.get('resume'):
+        ckpt = find_latest_checkpoint(cfg.work_dir)
+    trust = trust_context(args, ckpt)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    try:
-        with trust:
-            runner.train()
-    except compat.CheckpointLoadError as exc:
-        raise SystemExit(f'error: {exc}') from None
+    with trust:
+        runner.train()
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -5,9 +5,11 @@
         [--feat-stride 4 --num-frames 16 --fps 30 --subset train val]
 
 Prints one line per problem, then a summary; exit code 1 when there are
-errors (or warnings with --strict), 0 otherwise. Checked:
+errors (or warnings with --strict), with a last line on stderr naming the
+first one; 0 otherwise. Checked:
 
-  * the annotation file: JSON, "database", per video "subset", "duration"
+  * the annotation file: JSON (UTF-8, no video key given twice),
+    "database", per video "subset", "duration"
     (> 0), "fps" (> 0; --fps for entries without);
   * annotations: segments reversed, of zero length, outside the video or
     partly beyond it; missing/invalid labels; a label with several label_ids
@@ -25,9 +27,11 @@ tools/extract_features.py), else 4 / 16 (the THUMOS14 I3D convention).
 import argparse
 import sys
 
-from mmtal_zoom.datasets.converters import ConversionError, read_class_list
+from mmtal_zoom.datasets.converters import read_class_list
 from mmtal_zoom.datasets.validation import (format_summary,
                                             validate_tal_dataset)
+from mmtal_zoom.utils.cli import (cli_main, positive_float, positive_int,
+                                  report_error)
 
 
 def parse_args(argv=None):
@@ -39,13 +43,13 @@ def parse_args(argv=None):
     parser.add_argument('feature_dir', metavar='FEATURE_DIR', nargs='?',
                         help='folder of <video>.npy / .pt (T, C) files; '
                         'omitted: check the annotations only')
-    parser.add_argument('--feat-stride', type=int, default=None,
+    parser.add_argument('--feat-stride', type=positive_int, default=None,
                         help='frames between snippets (default: manifest, '
                         'else 4)')
-    parser.add_argument('--num-frames', type=int, default=None,
+    parser.add_argument('--num-frames', type=positive_int, default=None,
                         help='frames per snippet (default: manifest, else '
                         '16)')
-    parser.add_argument('--fps', type=float, default=None,
+    parser.add_argument('--fps', type=positive_float, default=None,
                         help='fps of entries without one (default: manifest, '
                         'else 30)')
     parser.add_argument('--subset', nargs='+', default=None,
@@ -54,23 +58,21 @@ def parse_args(argv=None):
                         help='class list: a file (one name per line, in '
                         'label_id order) or "A,B,C"; labels outside it are '
                         'errors')
-    parser.add_argument('--length-tolerance', type=float, default=0.3,
+    parser.add_argument('--length-tolerance', type=positive_float,
+                        default=0.3,
                         help='relative tolerance on T (default 0.3, as '
                         'LoadTALFeatures)')
     parser.add_argument('--strict', action='store_true',
                         help='exit 1 on warnings too')
-    parser.add_argument('--max-lines', type=int, default=200,
+    parser.add_argument('--max-lines', type=positive_int, default=200,
                         help='print at most this many problems (default 200)')
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        classes = read_class_list(args.classes) if args.classes else None
-    except ConversionError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    classes = read_class_list(args.classes) if args.classes else None
     report = validate_tal_dataset(
         args.ann_file, args.feature_dir, feat_stride=args.feat_stride,
         num_frames=args.num_frames, default_fps=args.fps,
@@ -85,6 +87,10 @@ def main(argv=None) -> int:
         print()
     print(format_summary(report))
     failed = bool(report.errors) or (args.strict and report.warnings)
+    if failed:
+        first = problems[0]
+        report_error(f'{args.ann_file}: {len(report.errors)} error(s), '
+                     f'{len(report.warnings)} warning(s); first: {first}')
     return 1 if failed else 0
 
 

@@ -58,6 +58,14 @@ _TEMPORAL_STEPS = {
 _MULTI_VIEW_CROPS = {'ThreeCrop', 'TenCrop'}
 
 
+def _is_decode_error(exc: Exception) -> bool:
+    """Errors of a corrupt or truncated video: decord's ``DECORDError``
+    (not a ``RuntimeError``) and the OS / value errors of its readers."""
+    if isinstance(exc, (RuntimeError, OSError, ValueError, EOFError)):
+        return True
+    return type(exc).__name__ == 'DECORDError'
+
+
 def snippet_count(num_video_frames: int, feat_stride: int,
                   num_frames: int) -> int:
     """``T = max(1, floor((N - num_frames) / feat_stride) + 1)``."""
@@ -389,7 +397,15 @@ class ClipFeatureExtractor:
                        leave=False, disable=not progress):
             batch = inds[b0:b0 + self.batch_size]  # (B, clip_len)
             frames, pos = np.unique(batch, return_inverse=True)
-            imgs = self._decode(video, frames)
+            try:
+                imgs = self._decode(video, frames)
+            except Exception as exc:  # noqa: BLE001  (decord's own types)
+                if not _is_decode_error(exc):
+                    raise
+                raise RuntimeError(
+                    f'{path}: decoding frames {frames[0]}-{frames[-1]} '
+                    f'failed ({type(exc).__name__}: '
+                    f'{" ".join(str(exc).split())[:200]})') from exc
             clips = [imgs[j] for j in pos.reshape(-1)]
             packed = self.format_shape(
                 dict(imgs=clips, num_clips=len(batch),
@@ -445,7 +461,20 @@ _SETTING_KEYS = ('extractor_config', 'checkpoint', 'random_init', 'seed',
                  'fps', 'spatial_pipeline')
 
 
-def _is_done(out_dir: str, name: str, manifest: Optional[dict]) -> bool:
+def source_stamp(path: str) -> dict:
+    """What identifies a video file's content cheaply: size and mtime
+    (stored per video in the manifest; a change means re-extraction)."""
+    st = os.stat(path)
+    return dict(source_size=int(st.st_size),
+                source_mtime_ns=int(st.st_mtime_ns))
+
+
+def _is_done(out_dir: str, name: str, manifest: Optional[dict],
+             source: Optional[str] = None) -> bool:
+    """Whether ``name`` has complete features that are still those of
+    ``source``: a file of the recorded shape, and a video whose size and
+    mtime are those recorded at extraction (manifests written before these
+    were recorded: a video newer than its features is redone)."""
     if not manifest or name not in manifest.get('videos', {}):
         return False
     entry = manifest['videos'][name]
@@ -454,9 +483,16 @@ def _is_done(out_dir: str, name: str, manifest: Optional[dict]) -> bool:
         return False
     try:
         arr = np.load(path, mmap_mode='r', allow_pickle=False)
-    except (ValueError, OSError):
+    except (ValueError, OSError, EOFError):
         return False
-    return arr.shape == (entry.get('feat_len'), manifest.get('feat_dim'))
+    if arr.shape != (entry.get('feat_len'), manifest.get('feat_dim')):
+        return False
+    if source is not None and osp.isfile(source):
+        stamp = source_stamp(source)
+        if 'source_size' in entry:
+            return all(entry.get(k) == v for k, v in stamp.items())
+        return stamp['source_mtime_ns'] <= os.stat(path).st_mtime_ns
+    return True
 
 
 def extract_features(videos: Union[str, Sequence[str]],
@@ -473,7 +509,8 @@ def extract_features(videos: Union[str, Sequence[str]],
         out_dir: output folder.
         extractor: the :class:`ClipFeatureExtractor`.
         resume: skip videos whose features are already complete (listed in
-            the manifest with a file of the recorded shape).
+            the manifest with a file of the recorded shape) and current (the
+            video's size and mtime unchanged).
         overwrite: re-extract everything and replace a manifest written with
             other settings (otherwise that is an error).
         progress: tqdm progress bars.
@@ -483,12 +520,16 @@ def extract_features(videos: Union[str, Sequence[str]],
     ``num_frames``, ``clip_len``, ``frame_interval``, ``fps`` (``None``:
     each video's own)), ``feat_dim``, ``snippet_convention`` and ``videos``:
     ``{name: {file, source, fps, native_fps, num_video_frames, duration,
-    feat_len}}``. Every file is written atomically, the manifest after each
-    video, so an interrupted run resumes where it stopped.
+    feat_len, source_size, source_mtime_ns}}`` and ``failed``: ``{name:
+    {source, error, source_size, source_mtime_ns}}`` for videos that could
+    not be decoded (skipped; the others are extracted; tried again on the
+    next run). A video whose size or mtime changed since its extraction is
+    extracted again. Every file is written atomically, the manifest after
+    each video, so an interrupted run resumes where it stopped.
 
     Returns:
         tuple: the manifest (dict) and ``dict(extracted=[names],
-        skipped=[names])``.
+        skipped=[names], failed=[names])``.
     """
     from tqdm import tqdm
 
@@ -520,25 +561,44 @@ def extract_features(videos: Union[str, Sequence[str]],
     todo, skipped = [], []
     for p in paths:
         name = video_name_of(p)
-        if resume and not overwrite and _is_done(out_dir, name, manifest):
+        if resume and not overwrite and _is_done(out_dir, name, manifest, p):
             skipped.append(name)
         else:
             todo.append(p)
     if skipped:
         print_log(f'extract_features: {len(skipped)} video(s) already done '
                   f'in {out_dir}, skipped (resume).', logger='current')
+    extracted, failed = [], []
     for p in tqdm(todo, desc='videos', unit='video', disable=not progress):
         name = video_name_of(p)
-        feats, info = extractor.extract(p, progress=progress)
+        stamp = source_stamp(p)
+        try:
+            feats, info = extractor.extract(p, progress=progress)
+        except Exception as exc:  # noqa: BLE001  (see _is_decode_error)
+            if not _is_decode_error(exc):
+                raise
+            # one unreadable video must not stop the folder: record it,
+            # drop stale features of that name, go on
+            reason = ' '.join(str(exc).split())
+            print_log(f'extract_features: skipped {p}: {reason}',
+                      logger='current', level=logging.WARNING)
+            manifest['videos'].pop(name, None)
+            manifest.setdefault('failed', {})[name] = dict(
+                source=osp.abspath(p), error=reason, **stamp)
+            atomic_write_json(manifest, osp.join(out_dir, MANIFEST_NAME))
+            failed.append(name)
+            continue
         if manifest.get('feat_dim') not in (None, feats.shape[1]):
             raise ValueError(f'{p}: {feats.shape[1]}-d features, but the '
                              f'manifest says {manifest["feat_dim"]}.')
         save_npy_atomic(feats, osp.join(out_dir, name + '.npy'))
         manifest['feat_dim'] = int(feats.shape[1])
-        manifest['videos'][name] = dict(file=name + '.npy', **info)
+        manifest['videos'][name] = dict(file=name + '.npy', **info, **stamp)
+        (manifest.get('failed') or {}).pop(name, None)
         atomic_write_json(manifest, osp.join(out_dir, MANIFEST_NAME))
-    return manifest, dict(extracted=[video_name_of(p) for p in todo],
-                          skipped=skipped)
+        extracted.append(name)
+    return manifest, dict(extracted=extracted, skipped=skipped,
+                          failed=failed)
 
 
 def dataset_settings_from_manifest(manifest: dict) -> dict:

@@ -43,9 +43,8 @@ DEFAULT_FEAT_SETTINGS = dict(feat_stride=4, num_frames=16, default_fps=30.0)
 def _load_config(config: Union[str, Path, Config],
                  cfg_options: Optional[dict] = None) -> Config:
     if isinstance(config, (str, Path)):
-        if not osp.isfile(str(config)):
-            raise FileNotFoundError(f'config {config} does not exist.')
-        cfg = Config.fromfile(str(config))
+        from mmtal_zoom.utils import load_config
+        cfg = load_config(str(config))  # errors name the file
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
@@ -130,8 +129,19 @@ def init_localizer(config: Union[str, Path, Config],
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint {checkpoint} does not '
                                     'exist.')
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=True)
+        try:
+            ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                                   strict=True)
+        except RuntimeError as exc:
+            if 'do not match' not in str(exc):
+                raise
+            # mmengine's message lists keys but not the file: say which
+            # file, and how much of the model it provides
+            from .checkpoint import check_checkpoint_matches_model
+            check_checkpoint_matches_model(model, checkpoint, 1.0)
+            raise ValueError(f'checkpoint {checkpoint} does not fit the model '
+                             f'of the config: {" ".join(str(exc).split())}'
+                             [:600]) from None
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
 
     ds_cfg = _test_dataset_cfg(cfg)
@@ -207,6 +217,19 @@ def _as_feature_array(x: Any, name: str) -> np.ndarray:
     return x
 
 
+def _positive(value: Any, what: str, video: str) -> float:
+    """``value`` as a finite float > 0; else ``ValueError`` naming the
+    video and the field (NaN fps used to reach the results JSON)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float('nan')
+    if isinstance(value, bool) or not np.isfinite(number) or number <= 0:
+        raise ValueError(f'video "{video}": {what} must be a positive finite '
+                         f'number, got {value!r}')
+    return number
+
+
 def _default_duration(feat_len: int, fps: float, feat_stride: float,
                       num_frames: float) -> float:
     """The duration a ``(T, C)`` sequence covers under the snippet
@@ -276,7 +299,11 @@ def prepare_localizer_inputs(model: torch.nn.Module,
         video_name = video_name or 'video'
         feats = _as_feature_array(features_or_video, video_name)
 
-    fps = float(fps or info.get('fps') or meta['default_fps'])
+    fps = _positive(fps if fps is not None else
+                    info.get('fps') or meta['default_fps'], 'fps',
+                    video_name)
+    if duration is not None:
+        duration = _positive(duration, 'duration', video_name)
     tmp = None
     if feature_path is None:
         # The array goes through the model's own loader (LoadTALFeatures,
@@ -303,6 +330,14 @@ def prepare_localizer_inputs(model: torch.nn.Module,
             gt_segments=np.zeros((0, 2), np.float32),
             gt_labels=np.zeros((0, ), np.int64))
         data = _build_pipeline(meta['pipeline'])(results)
+        in_channels = getattr(getattr(model, 'backbone', None),
+                              'in_channels', None)
+        channels = data['inputs'].shape[0]  # (C, T)
+        if isinstance(in_channels, int) and channels != in_channels:
+            raise ValueError(
+                f'{feature_path} (video "{video_name}"): {channels}-d '
+                f'features, but the model expects {in_channels}-d (its '
+                "backbone's in_channels): features of another extractor?")
     finally:
         if tmp is not None:
             tmp.cleanup()

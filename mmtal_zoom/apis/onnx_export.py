@@ -22,8 +22,9 @@ branches on shapes as constants, so :func:`export_onnx` checks the exported
 graph against PyTorch at two sequence lengths before returning.
 """
 import json
-import os
 import os.path as osp
+import shutil
+import tempfile
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -263,32 +264,33 @@ def export_onnx(model: nn.Module,
     for name, r in zip(out_names, ref):
         dynamic_axes[name] = {0: 'batch', r.dim() - 1: f'time_{name}'}
 
-    tmp = out_file + '.tmp'
-    with warnings.catch_warnings():
-        # Tracer warnings are about Python branches on shapes; the check
-        # below at two lengths is what tells whether any of them matters.
-        warnings.simplefilter('ignore', TracerWarning)
-        warnings.filterwarnings('ignore', message='.*legacy TorchScript.*')
-        try:
-            torch.onnx.export(
-                wrapper, (feats, mask), tmp, dynamo=False,
-                input_names=['feats', 'mask'], output_names=out_names,
-                dynamic_axes=dynamic_axes, opset_version=opset_version,
-                do_constant_folding=True)
-        except torch.onnx.errors.OnnxExporterError as exc:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            first = str(exc).strip().splitlines()[0]
-            parts = ' / '.join(
-                type(m).__name__ for m in (getattr(model, 'backbone', None),
-                                           getattr(model, 'neck', None),
-                                           model.head) if m is not None)
-            raise RuntimeError(
-                f'{type(model).__name__} ({parts}) cannot be exported to ONNX '
-                f'opset {opset_version}: {first}. (Known: the FFT global '
-                'filter of GMGNeck, torch.fft, has no ONNX export in the '
-                'TorchScript-based exporter.)') from exc
+    # traced into a private folder: nothing half-written beside out_file
+    tmp_dir = tempfile.mkdtemp(prefix='mmtal_onnx_')
+    tmp = osp.join(tmp_dir, 'model.onnx')
     try:
+        with warnings.catch_warnings():
+            # Tracer warnings are about Python branches on shapes; the check
+            # below at two lengths is what tells whether any of them matters.
+            warnings.simplefilter('ignore', TracerWarning)
+            warnings.filterwarnings('ignore', message='.*legacy TorchScript.*')
+            try:
+                torch.onnx.export(
+                    wrapper, (feats, mask), tmp, dynamo=False,
+                    input_names=['feats', 'mask'], output_names=out_names,
+                    dynamic_axes=dynamic_axes, opset_version=opset_version,
+                    do_constant_folding=True)
+            except torch.onnx.errors.OnnxExporterError as exc:
+                first = str(exc).strip().splitlines()[0]
+                parts = ' / '.join(
+                    type(m).__name__
+                    for m in (getattr(model, 'backbone', None),
+                              getattr(model, 'neck', None), model.head)
+                    if m is not None)
+                raise RuntimeError(
+                    f'{type(model).__name__} ({parts}) cannot be exported to '
+                    f'ONNX opset {opset_version}: {first}. (Known: the FFT '
+                    'global filter of GMGNeck, torch.fft, has no ONNX export '
+                    'in the TorchScript-based exporter.)') from exc
         proto = onnx.load(tmp)
         onnx.checker.check_model(proto)
         meta = dict(structure=structure, output_names=out_names,
@@ -297,12 +299,13 @@ def export_onnx(model: nn.Module,
                     **(extra_meta or {}))
         entry = proto.metadata_props.add()
         entry.key, entry.value = ONNX_META_KEY, json.dumps(meta)
-        atomic_write_bytes(proto.SerializeToString(), out_file)
+        model_bytes = proto.SerializeToString()
     finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
-    session = ort.InferenceSession(out_file,
+    # Verified in memory first: a model that fails the check is never
+    # written (and an older good file at out_file survives).
+    session = ort.InferenceSession(model_bytes,
                                    providers=['CPUExecutionProvider'])
     if verify_lens is None:
         half = max(div, int(np.ceil(seq_len / 2 / div) * div))
@@ -320,6 +323,7 @@ def export_onnx(model: nn.Module,
                 f'{out_file}: onnxruntime differs from PyTorch by '
                 f'{diffs[int(n)]:.3g} (> {atol:g}) at T={n}; the traced '
                 'graph does not generalise to this length.')
+    atomic_write_bytes(model_bytes, out_file)
     return dict(out_file=out_file, output_names=out_names,
                 max_abs_diff=diffs, meta=meta)
 

@@ -34,10 +34,13 @@ class names sorted alphabetically (THUMOS14's own ids are that order).
 """
 import csv
 import json
+import math
 import os
 import os.path as osp
 import re
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ..utils.io import JSONInputError, load_json
 
 FORMATS = ('anet13', 'mmaction-anet', 'thumos-txt', 'csv')
 THUMOS_SUBSETS = {'val': 'Validation', 'validation': 'Validation',
@@ -53,23 +56,50 @@ class ConversionError(ValueError):
     """A source file cannot be converted; the message names file and line."""
 
 
-def _read_json(path: str):
+def _read_json(path: str, encoding: str = 'utf-8'):
+    try:
+        return load_json(path, 'file', encoding=encoding)
+    except FileNotFoundError:
+        raise ConversionError(f'{path}: file does not exist.') from None
+    except JSONInputError as exc:
+        raise ConversionError(str(exc).replace('file ', '', 1)) from None
+
+
+def _read_lines(path: str, encoding: str) -> List[str]:
+    """Text lines of ``path``; a file in another encoding is one error
+    naming it (``--encoding`` to read it)."""
     if not osp.isfile(path):
         raise ConversionError(f'{path}: file does not exist.')
     try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ConversionError(f'{path}: not valid JSON ({exc}).') from exc
+        with open(path, encoding=encoding, newline='') as f:
+            return f.read().splitlines()
+    except UnicodeDecodeError as exc:
+        shown = encoding.replace('-sig', '')
+        raise ConversionError(
+            f'{path}: not {shown} text (byte 0x{exc.object[exc.start]:02x} '
+            f'at offset {exc.start}); pass --encoding (e.g. latin-1) or '
+            're-save it as UTF-8.') from None
+    except LookupError as exc:
+        raise ConversionError(f'unknown encoding: {exc}') from None
 
 
 def _segment(seg, where: str) -> Tuple[float, float]:
-    try:
-        s, e = (float(x) for x in seg)
-    except (TypeError, ValueError) as exc:
+    """``[start, end]`` seconds: two numbers (or numeric strings, from text
+    formats), finite. A single string is refused (``"15"`` is not
+    ``[1, 5]``)."""
+    values = None
+    if isinstance(seg, (list, tuple)) and len(seg) == 2 and not any(
+            isinstance(x, bool) for x in seg):
+        try:
+            values = [float(x) for x in seg]
+        except (TypeError, ValueError):
+            values = None
+    if values is None:
         raise ConversionError(f'{where}: "segment" must be [start, end] in '
-                              f'seconds, got {seg!r}.') from exc
-    return s, e
+                              f'seconds, got {seg!r}.')
+    if not all(math.isfinite(v) for v in values):
+        raise ConversionError(f'{where}: "segment" {seg!r} is not finite.')
+    return values[0], values[1]
 
 
 def _instances(anns, where: str) -> List[Tuple[str, float, float]]:
@@ -83,14 +113,20 @@ def _instances(anns, where: str) -> List[Tuple[str, float, float]]:
             raise ConversionError(f'{where} annotation {i}: expected '
                                   '{"segment": [s, e], "label": name}, got '
                                   f'{a!r}.')
+        label = a['label']
+        if isinstance(label, bool) or not isinstance(label, (str, int)) \
+                or not str(label).strip():
+            # null used to become the class "None"
+            raise ConversionError(f'{where} annotation {i}: "label" must be '
+                                  f'a class name, got {json.dumps(label)}.')
         s, e = _segment(a['segment'], f'{where} annotation {i}')
-        out.append((str(a['label']), s, e))
+        out.append((str(label), s, e))
     return out
 
 
-def from_anet13(path: str) -> Videos:
+def from_anet13(path: str, encoding: str = 'utf-8') -> Videos:
     """ActivityNet-1.3 JSON."""
-    data = _read_json(path)
+    data = _read_json(path, encoding)
     db = data.get('database') if isinstance(data, dict) else None
     if not isinstance(db, dict):
         raise ConversionError(f'{path}: expected an ActivityNet-1.3 JSON '
@@ -119,11 +155,12 @@ def _subset_from_name(path: str) -> Optional[str]:
 
 
 def from_mmaction_anet(paths: Sequence[str],
-                       subset: Optional[str] = None) -> Videos:
+                       subset: Optional[str] = None,
+                       encoding: str = 'utf-8') -> Videos:
     """MMAction2's ``anet_anno_{train,val,test}.json`` files."""
     videos: Videos = {}
     for path in paths:
-        data = _read_json(path)
+        data = _read_json(path, encoding)
         if not isinstance(data, dict) or 'database' in data:
             raise ConversionError(
                 f'{path}: expected MMAction2\'s ActivityNet localization '
@@ -150,7 +187,8 @@ def from_mmaction_anet(paths: Sequence[str],
 
 
 def from_thumos_txt(paths: Sequence[str],
-                    include_ambiguous: bool = False) -> Videos:
+                    include_ambiguous: bool = False,
+                    encoding: str = 'utf-8') -> Videos:
     """THUMOS14 per-class text files (or folders of them)."""
     files: List[str] = []
     for p in paths:
@@ -174,33 +212,33 @@ def from_thumos_txt(paths: Sequence[str],
         if label.lower() == 'ambiguous' and not include_ambiguous:
             continue
         subset = THUMOS_SUBSETS[m.group('split').lower()]
-        with open(path, encoding='utf-8') as f:
-            for n, line in enumerate(f, 1):
-                parts = line.split()
-                if not parts:
-                    continue
-                if len(parts) != 3:
-                    raise ConversionError(f'{path}:{n}: expected "video start '
-                                          f'end", got {line.strip()!r}.')
-                vid = parts[0]
-                s, e = _segment(parts[1:], f'{path}:{n}')
-                entry = videos.setdefault(
-                    vid, dict(subset=subset, duration=None, fps=None,
-                              instances=[]))
-                if entry['subset'] != subset:
-                    raise ConversionError(
-                        f'{path}:{n}: video "{vid}" is in both '
-                        f'{entry["subset"]} and {subset}.')
-                entry['instances'].append((label, s, e))
+        for n, line in enumerate(_read_lines(path, encoding), 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 3:
+                raise ConversionError(f'{path}:{n}: expected "video start '
+                                      f'end", got {line.strip()!r}.')
+            vid = parts[0]
+            s, e = _segment(parts[1:], f'{path}:{n}')
+            entry = videos.setdefault(
+                vid, dict(subset=subset, duration=None, fps=None,
+                          instances=[]))
+            if entry['subset'] != subset:
+                raise ConversionError(
+                    f'{path}:{n}: video "{vid}" is in both '
+                    f'{entry["subset"]} and {subset}.')
+            entry['instances'].append((label, s, e))
     return videos
 
 
-def from_csv(path: str, default_subset: Optional[str] = None) -> Videos:
+def from_csv(path: str, default_subset: Optional[str] = None,
+             encoding: str = 'utf-8') -> Videos:
     """``video,start,end,label[,subset,duration,fps]`` rows."""
-    if not osp.isfile(path):
-        raise ConversionError(f'{path}: file does not exist.')
-    with open(path, newline='', encoding='utf-8-sig') as f:
-        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if encoding.lower().replace('_', '-') in ('utf-8', 'utf8'):
+        encoding = 'utf-8-sig'  # a byte-order mark is not a column name
+    rows = [r for r in csv.reader(_read_lines(path, encoding))
+            if r and any(c.strip() for c in r)]
     if not rows:
         raise ConversionError(f'{path}: empty file.')
     header = [c.strip().lower() for c in rows[0]]
@@ -260,33 +298,30 @@ def from_csv(path: str, default_subset: Optional[str] = None) -> Videos:
 
 
 def convert(fmt: str, inputs: Sequence[str], **kwargs) -> Videos:
-    """Dispatch to the reader of ``fmt`` (one of :data:`FORMATS`)."""
-    if fmt == 'anet13':
-        out: Videos = {}
-        for p in inputs:
-            part = from_anet13(p)
-            clash = set(part) & set(out)
-            if clash:
-                raise ConversionError(f'{p}: videos already read from another '
-                                      f'file: {sorted(clash)[:5]}.')
-            out.update(part)
-        return out
+    """Dispatch to the reader of ``fmt`` (one of :data:`FORMATS`).
+
+    Keyword arguments: ``subset``, ``include_ambiguous``, ``encoding`` (of
+    the input files, default UTF-8).
+    """
+    encoding = kwargs.get('encoding') or 'utf-8'
     if fmt == 'mmaction-anet':
-        return from_mmaction_anet(inputs, kwargs.get('subset'))
+        return from_mmaction_anet(inputs, kwargs.get('subset'), encoding)
     if fmt == 'thumos-txt':
-        return from_thumos_txt(inputs, kwargs.get('include_ambiguous', False))
-    if fmt == 'csv':
-        out = {}
-        for p in inputs:
-            part = from_csv(p, kwargs.get('subset'))
-            clash = set(part) & set(out)
-            if clash:
-                raise ConversionError(f'{p}: videos already read from another '
-                                      f'file: {sorted(clash)[:5]}.')
-            out.update(part)
-        return out
-    raise ConversionError(f'unknown format {fmt!r}; expected one of '
-                          f'{FORMATS}.')
+        return from_thumos_txt(inputs, kwargs.get('include_ambiguous', False),
+                               encoding)
+    if fmt not in ('anet13', 'csv'):
+        raise ConversionError(f'unknown format {fmt!r}; expected one of '
+                              f'{FORMATS}.')
+    out: Videos = {}
+    for p in inputs:
+        part = (from_anet13(p, encoding) if fmt == 'anet13' else
+                from_csv(p, kwargs.get('subset'), encoding))
+        clash = set(part) & set(out)
+        if clash:
+            raise ConversionError(f'{p}: videos already read from another '
+                                  f'file: {sorted(clash)[:5]}.')
+        out.update(part)
+    return out
 
 
 def probe_videos(video_dir: str, names: Iterable[str]) -> Dict[str, dict]:
@@ -321,6 +356,12 @@ def fill_durations(videos: Videos,
         ConversionError: durations still missing (names some videos);
             ``videos`` is then left unchanged.
     """
+    if manifest is not None and (not isinstance(manifest, dict) or
+                                 not isinstance(manifest.get('videos'),
+                                                dict)):
+        raise ConversionError('the manifest is not one of '
+                              'tools/extract_features.py (no "videos" '
+                              'object).')
     probed = {}
     if video_dir is not None:
         need = [v for v, e in videos.items()

@@ -1,13 +1,19 @@
 """TALFeatureDataset: pre-extracted snippet features + the field's annotation
 JSON (ActionFormer / TriDet / OpenTAD format)."""
-import json
+import logging
 import os.path as osp
+from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from mmaction.registry import DATASETS, TRANSFORMS
+from ..utils.io import load_json
+from .transforms.loading import check_feature_shape_dtype, read_npy_header
+from .validation import (DATASET_ERRORS, ValidationReport, check_annotations,
+                         raise_on_errors)
 
 FEATURE_SUFFIXES = ('.npy', '.pt')
 
@@ -34,7 +40,16 @@ class TALFeatureDataset(BaseDataset):
     Features: one file per video, ``<data_prefix['feature']>/<video><suffix>``,
     an array of shape ``(T, C)`` stored as ``.npy`` or as a tensor in ``.pt``
     (loaded with ``weights_only=True``). Features are read lazily by
-    :class:`LoadTALFeatures`; here only the file's existence is checked.
+    :class:`LoadTALFeatures`; here each file's existence and, for ``.npy``,
+    its header are checked (``(T, C)``, real numbers, complete, the same
+    ``C`` for every video), without reading the data.
+
+    At load the annotation JSON goes through the validator's checks
+    (:func:`mmtal_zoom.datasets.validation.check_annotations`, the code of
+    ``tools/validate_dataset.py``): a video key given twice, a wrong type,
+    NaN / Infinity in a segment, ``fps`` or ``duration``, a reversed
+    segment or a missing label is an error naming the file, video and field
+    (:data:`~mmtal_zoom.datasets.validation.DATASET_ERRORS`).
 
     Time in the data list is in seconds; :class:`LoadTALFeatures` converts it
     to feature-grid units with :mod:`mmtal_zoom.datasets.time_grid`.
@@ -59,8 +74,8 @@ class TALFeatureDataset(BaseDataset):
         feature_suffix (str, optional): ``'.npy'`` or ``'.pt'``. ``None``
             (default): ``.npy`` if present, else ``.pt``.
         check_features (bool): check at construction that every feature file
-            exists (a clear error early instead of a crash mid-training).
-            Default True.
+            exists and (``.npy``) has a valid header (a clear error early
+            instead of a crash mid-training). Default True.
 
     Each data-list entry: ``video_name``, ``feature_path``, ``subset``,
     ``duration`` (s), ``fps``, ``feat_stride``, ``num_frames``,
@@ -124,11 +139,9 @@ class TALFeatureDataset(BaseDataset):
             raise FileNotFoundError(
                 f'TALFeatureDataset: annotation file {self.ann_file!r} does '
                 'not exist (expected the standard TAL annotation JSON).')
-        try:
-            with open(self.ann_file, 'r', encoding='utf-8') as f:
-                ann = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{self.ann_file}: not valid JSON ({e}).') from e
+        # one line naming the file: invalid JSON, not UTF-8, or a video key
+        # given twice (json.load would keep only the last one)
+        ann = load_json(self.ann_file, 'annotation file')
         if not isinstance(ann, dict) or not isinstance(ann.get('database'),
                                                        dict):
             raise ValueError(
@@ -138,58 +151,23 @@ class TALFeatureDataset(BaseDataset):
                 f'{sorted(ann)[:5] if isinstance(ann, dict) else None}.')
         return ann['database']
 
-    def _check_entry(self, video: str, entry) -> List[dict]:
-        """Validate one database entry; return its annotation list."""
-        where = f'{self.ann_file}: database["{video}"]'
-        if not isinstance(entry, dict):
-            raise ValueError(f'{where} must be an object, got '
-                             f'{type(entry).__name__}.')
-        for key in ('subset', 'duration'):
-            if key not in entry:
-                raise ValueError(f'{where} has no "{key}" field.')
-        if not isinstance(entry['subset'], str):
-            raise ValueError(f'{where}["subset"] must be a string, got '
-                             f'{entry["subset"]!r}.')
-        dur = entry['duration']
-        if not isinstance(dur, (int, float)) or not dur > 0:
-            raise ValueError(f'{where}["duration"] must be a positive number '
-                             f'of seconds, got {dur!r}.')
-        fps = entry.get('fps', self.default_fps)
-        if fps is None:
-            raise ValueError(f'{where} has no "fps" field and default_fps '
-                             'is None.')
-        if isinstance(
-                fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
-            raise ValueError(f'{where}["fps"] must be a positive number, got '
-                             f'{fps!r}.')
-        anns = entry.get('annotations', [])
-        if anns is None:
-            anns = []
-        if not isinstance(anns, list):
-            raise ValueError(f'{where}["annotations"] must be a list, got '
-                             f'{type(anns).__name__}.')
-        for i, a in enumerate(anns):
-            aw = f'{where}["annotations"][{i}]'
-            if not isinstance(a, dict):
-                raise ValueError(f'{aw} must be an object.')
-            seg = a.get('segment')
-            if (not isinstance(seg, (list, tuple)) or len(seg) != 2
-                    or not all(isinstance(s, (int, float)) for s in seg)):
-                raise ValueError(f'{aw}["segment"] must be [start_s, end_s], '
-                                 f'got {seg!r}.')
-            if seg[1] < seg[0]:
-                raise ValueError(f'{aw}["segment"] ends before it starts: '
-                                 f'{seg!r}.')
-            if 'label' not in a and 'label_id' not in a:
-                raise ValueError(f'{aw} has neither "label" nor "label_id".')
-            if 'label' in a and not isinstance(a['label'], str):
-                raise ValueError(f'{aw}["label"] must be a string, got '
-                                 f'{a["label"]!r}.')
-            if 'label_id' in a and (isinstance(a['label_id'], bool)
-                                    or not isinstance(a['label_id'], int)):
-                raise ValueError(f'{aw}["label_id"] must be an integer, got '
-                                 f'{a["label_id"]!r}.')
-        return anns
+    def _check_database(self, db: dict) -> None:
+        """The validator's checks (:mod:`..validation`, the same code as
+        ``tools/validate_dataset.py``): an error of ``DATASET_ERRORS``
+        (types, NaN / Infinity, reversed segments, labels) is raised with
+        the file, video and field; the other errors are logged."""
+        report = ValidationReport()
+        check_annotations(db, report, default_fps=self.default_fps,
+                          where=self.ann_file)
+        raise_on_errors(report, DATASET_ERRORS)
+        kept = Counter(p.code for p in report.errors
+                       if p.code != 'label-id-mismatch')
+        if kept:
+            print_log(
+                f'TALFeatureDataset: {self.ann_file}: kept despite '
+                + ', '.join(f'{n} x {c}' for c, n in sorted(kept.items()))
+                + ' (python tools/validate_dataset.py lists them)',
+                logger='current', level=logging.WARNING)
 
     def _classes_from_database(self, db: dict) -> Tuple[str, ...]:
         """Class names of the whole JSON, ordered by ``label_id``."""
@@ -230,10 +208,21 @@ class TALFeatureDataset(BaseDataset):
             f'TALFeatureDataset: no feature file for video "{video}": '
             f'tried {", ".join(paths)} (annotation file {self.ann_file}).')
 
+    @staticmethod
+    def _feature_dim(video: str, path: str) -> Optional[int]:
+        """``C`` of a ``.npy`` file from its header (not its data): an
+        empty, truncated, non-``(T, C)`` or non-real file is an error naming
+        it. ``.pt`` files are checked when loaded."""
+        if not path.endswith('.npy'):
+            return None
+        shape, dtype = read_npy_header(path, video)
+        check_feature_shape_dtype(shape, dtype, path, video)
+        return shape[1]
+
     def load_data_list(self) -> List[dict]:
         """Parse the annotation JSON into one entry per video."""
         db = self._read_database()
-        entries = {v: self._check_entry(v, e) for v, e in db.items()}
+        self._check_database(db)
         classes = self.classes_arg or self._classes_from_database(db)
         self._metainfo['classes'] = tuple(classes)
         class_index = {c: i for i, c in enumerate(classes)}
@@ -246,11 +235,11 @@ class TALFeatureDataset(BaseDataset):
                     f'{self.ann_file}: subset(s) {missing} not found; the '
                     f'file has {sorted(present)}.')
 
-        data_list = []
+        data_list, feat_dims = [], {}
         for video, entry in db.items():
             if self.subset is not None and entry['subset'] not in self.subset:
                 continue
-            anns = entries[video]
+            anns = entry.get('annotations') or []
             segs, labels = [], []
             for a in anns:
                 name = a.get('label', str(a.get('label_id')))
@@ -260,10 +249,24 @@ class TALFeatureDataset(BaseDataset):
                         f'"{name}", which is not in classes {tuple(classes)}.')
                 segs.append(a['segment'])
                 labels.append(class_index[name])
-            fps = entry.get('fps', self.default_fps)
+            fps = entry.get('fps')
+            if fps is None:
+                fps = self.default_fps
+            feature_path = self._feature_path(video)
+            dim = (self._feature_dim(video, feature_path)
+                   if self.check_features else None)
+            if dim is not None:
+                feat_dims.setdefault(dim, (video, feature_path))
+            if len(feat_dims) > 1:
+                (v0, p0), (v1, p1) = list(feat_dims.values())[:2]
+                d0, d1 = list(feat_dims)[:2]
+                raise ValueError(
+                    f'{p1} (video "{v1}"): {d1}-d features, but {p0} (video '
+                    f'"{v0}") has {d0}-d; every video of a dataset needs the '
+                    'same feature dim.')
             data_list.append(
                 dict(video_name=video,
-                     feature_path=self._feature_path(video),
+                     feature_path=feature_path,
                      subset=entry['subset'],
                      duration=float(entry['duration']),
                      fps=float(fps),

@@ -1,10 +1,14 @@
 """Checks of a custom TAL dataset (annotation JSON + one feature file per
 video) for everything that commonly goes wrong, one message per problem.
 
-Used by ``tools/validate_dataset.py`` and ``tools/convert_annotations.py``.
-Errors are what would make ``TALFeatureDataset`` / ``LoadTALFeatures`` fail,
-or silently corrupt training or evaluation; warnings are suspicious but
-usable. Each :class:`Problem` names the file, video and field.
+The one validation path: ``tools/validate_dataset.py`` and
+``tools/convert_annotations.py`` report every problem; ``TALFeatureDataset``
+runs the same :func:`check_annotations` at load and refuses the data on any
+error of :data:`DATASET_ERRORS`; ``tools/eval_detection.py`` checks segments
+with the same :func:`segment_problem`. Errors are what would make
+``TALFeatureDataset`` / ``LoadTALFeatures`` fail, or silently corrupt
+training or evaluation; warnings are suspicious but usable. Each
+:class:`Problem` names the file, video and field.
 """
 import json
 import os
@@ -16,7 +20,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .transforms.loading import expected_feat_len, load_feature_file
+from ..utils.io import JSONInputError, load_json
+from .transforms.loading import (check_feature_shape_dtype, expected_feat_len,
+                                 load_feature_file, read_npy_header)
 
 FEATURE_SUFFIXES = ('.npy', '.pt')
 MANIFEST_NAME = 'manifest.json'  # written by tools/extract_features.py
@@ -63,6 +69,53 @@ def _is_num(x) -> bool:
     return isinstance(x, Real) and not isinstance(x, bool) and np.isfinite(x)
 
 
+def segment_problem(seg, allow_empty: bool = True,
+                    allow_negative: bool = True) -> Optional[str]:
+    """Why ``seg`` is not a valid ``[start_s, end_s]``, or ``None``.
+
+    A segment is a list of two finite numbers (not strings: ``"15"`` is not
+    ``[1, 5]``) with ``end >= start``; ``allow_empty=False`` also refuses
+    ``end == start``, ``allow_negative=False`` a start before 0.
+    """
+    if (not isinstance(seg, (list, tuple)) or len(seg) != 2
+            or not all(_is_num(v) for v in seg)):
+        return (f'"segment" must be [start_s, end_s], two finite numbers, '
+                f'got {seg!r}')
+    s, e = float(seg[0]), float(seg[1])
+    if e < s:
+        return f'segment [{s:g}, {e:g}] ends before it starts'
+    if not allow_empty and e == s:
+        return f'segment [{s:g}, {e:g}] has zero length'
+    if not allow_negative and s < 0:
+        return f'segment [{s:g}, {e:g}] starts before 0 s'
+    return None
+
+
+#: Errors of :func:`check_annotations` that make ``TALFeatureDataset``
+#: refuse the file: wrong types, non-finite numbers (NaN / Infinity in
+#: segments, fps, duration), reversed segments, missing labels. Other errors
+#: (a segment outside the video, a duplicate instance: both occur in the
+#: real THUMOS14 annotations) are reported by ``tools/validate_dataset.py``
+#: and logged by the dataset, which keeps the data as ActionFormer does.
+DATASET_ERRORS = frozenset({
+    'bad-entry', 'no-subset', 'bad-duration', 'bad-fps', 'no-fps',
+    'bad-annotations', 'bad-annotation', 'bad-segment', 'no-label',
+    'bad-label', 'bad-label-id', 'reversed-segment'})
+
+
+def raise_on_errors(report: 'ValidationReport', codes=DATASET_ERRORS) -> None:
+    """Raise ``ValueError`` with the first error of ``codes`` (one line,
+    naming file, video and field) and how many more there are."""
+    errors = [p for p in report.errors if p.code in codes]
+    if not errors:
+        return
+    first = errors[0]
+    more = (f' (and {len(errors) - 1} more error(s): python '
+            'tools/validate_dataset.py lists them all)'
+            if len(errors) > 1 else '')
+    raise ValueError(f'{first.where}: {first.message} [{first.code}]{more}')
+
+
 def load_annotation_database(ann_file: str, report: ValidationReport
                              ) -> Optional[dict]:
     """The ``database`` of a standard annotation JSON, or ``None`` after
@@ -72,10 +125,12 @@ def load_annotation_database(ann_file: str, report: ValidationReport
                    'file does not exist')
         return None
     try:
-        with open(ann_file, encoding='utf-8') as f:
-            ann = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        report.add('error', 'invalid-json', ann_file, f'not valid JSON: {exc}')
+        ann = load_json(ann_file, 'annotation file')
+    except JSONInputError as exc:
+        code = ('duplicate-key' if 'appears twice' in str(exc) else
+                'invalid-json')
+        report.add('error', code, ann_file, str(exc).replace(
+            f'annotation file {ann_file}', '').lstrip(': '))
         return None
     if not isinstance(ann, dict) or not isinstance(ann.get('database'),
                                                    dict):
@@ -154,20 +209,20 @@ def check_annotations(db: dict,
                            '"label_id"}')
                 continue
             seg = a.get('segment')
-            if (not isinstance(seg, (list, tuple)) or len(seg) != 2
-                    or not all(_is_num(s) for s in seg)):
-                report.add('error', 'bad-segment', aw,
-                           f'"segment" must be [start_s, end_s], got {seg!r}')
+            problem = segment_problem(seg)
+            if problem is not None and not problem.startswith('segment ['):
+                report.add('error', 'bad-segment', aw, problem)
                 continue
             s, e = float(seg[0]), float(seg[1])
             label, lid = a.get('label'), a.get('label_id')
+            if 'label' in a and not isinstance(label, str):
+                report.add('error', 'bad-label', aw,
+                           f'"label" must be a class name (a string), got '
+                           f'{json.dumps(label)}')
+                continue
             if label is None and lid is None:
                 report.add('error', 'no-label', aw,
                            'has neither "label" nor "label_id"')
-                continue
-            if label is not None and not isinstance(label, str):
-                report.add('error', 'bad-label', aw,
-                           f'"label" must be a string, got {label!r}')
                 continue
             if lid is not None and (isinstance(lid, bool)
                                     or not isinstance(lid, int)):
@@ -272,12 +327,15 @@ def _feature_files(feature_dir: str) -> Dict[str, str]:
 
 
 def _feature_shape_and_finite(path: str) -> Tuple[tuple, int]:
+    """Shape and number of non-finite values; ``ValueError`` (naming the
+    file) for an empty, truncated, non-array or non-real file, as
+    ``LoadTALFeatures`` would raise."""
     if path.endswith('.npy'):
+        shape, dtype = read_npy_header(path)
+        check_feature_shape_dtype(shape, dtype, path)
         arr = np.load(path, mmap_mode='r', allow_pickle=False)
     else:
         arr = load_feature_file(path)
-    if arr.dtype.kind not in 'fiu':
-        raise ValueError(f'dtype {arr.dtype} is not numeric')
     bad = int((~np.isfinite(arr)).sum()) if arr.dtype.kind == 'f' else 0
     return tuple(arr.shape), bad
 
@@ -366,13 +424,16 @@ def validate_tal_dataset(ann_file: str,
             continue
         try:
             shape, bad = _feature_shape_and_finite(path)
+        except ValueError as exc:
+            code = ('bad-feature-shape' if 'shape (T, C)' in str(exc) else
+                    'bad-feature-dtype' if 'real numbers' in str(exc) else
+                    'unreadable-feature')
+            report.add('error', code, path,
+                       str(exc).replace(f'{path}: ', '', 1))
+            continue
         except Exception as exc:  # noqa: BLE001  (report any unreadable file)
             report.add('error', 'unreadable-feature', path,
                        f'cannot be read: {type(exc).__name__}: {exc}')
-            continue
-        if len(shape) != 2 or shape[0] < 1:
-            report.add('error', 'bad-feature-shape', path,
-                       f'expected a (T, C) array, got shape {shape}')
             continue
         if bad:
             report.add('error', 'non-finite-features', path,

@@ -1,4 +1,6 @@
 """Small utilities shared by tools and components."""
-from .io import atomic_write_bytes, atomic_write_json
+from .io import (JSONInputError, atomic_open, atomic_write_bytes,
+                 atomic_write_json, load_config, load_json)
 
-__all__ = ['atomic_write_bytes', 'atomic_write_json']
+__all__ = ['JSONInputError', 'atomic_open', 'atomic_write_bytes',
+           'atomic_write_json', 'load_config', 'load_json']

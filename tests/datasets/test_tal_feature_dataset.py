@@ -152,6 +152,81 @@ def test_bad_json_structure_names_the_field(tmp_path, mutate, field):
     assert 'a.json' in str(e.value)
 
 
+# Issue 15, defect 3: what the validator rejects, the dataset rejects at
+# load, naming the file, the video and the field. Raw JSON text, so that
+# NaN / Infinity and repeated keys reach the parser as users write them.
+_GOOD_ENTRY = ('{"subset": "train", "duration": 10.0, "fps": 30.0, '
+               '"annotations": [{"label": "A", "segment": [1.0, 2.0], '
+               '"label_id": 0}]}')
+
+
+@pytest.mark.parametrize('text, needles', [
+    (_GOOD_ENTRY.replace('[1.0, 2.0]', '[NaN, 2.0]'), ['"segment"', 'nan']),
+    (_GOOD_ENTRY.replace('[1.0, 2.0]', '[1.0, Infinity]'), ['"segment"']),
+    (_GOOD_ENTRY.replace('"fps": 30.0', '"fps": Infinity'), ['"fps"']),
+    (_GOOD_ENTRY.replace('"fps": 30.0', '"fps": NaN'), ['"fps"']),
+    (_GOOD_ENTRY.replace('"duration": 10.0', '"duration": NaN'),
+     ['"duration"']),
+    (_GOOD_ENTRY.replace('[1.0, 2.0]', '"15"'), ['"segment"', "'15'"]),
+    (_GOOD_ENTRY.replace('[1.0, 2.0]', '[2.0, 1.0]'),
+     ['ends before it starts']),
+    (_GOOD_ENTRY.replace('"label": "A"', '"label": null'), ['"label"']),
+    (_GOOD_ENTRY.replace('"fps": 30.0', '"fps": "30"'), ['"fps"']),
+])
+def test_non_finite_and_malformed_fields_name_video_and_field(
+        tmp_path, text, needles):
+    ann = tmp_path / 'a.json'
+    ann.write_text('{"database": {"vid_1": ' + text + '}}')
+    with pytest.raises(ValueError) as e:
+        build(str(ann), str(tmp_path), check_features=False)
+    msg = str(e.value)
+    assert 'a.json' in msg and 'vid_1' in msg and '\n' not in msg
+    for needle in needles:
+        assert needle in msg, msg
+
+
+def test_duplicate_video_key_and_bad_encoding(tmp_path):
+    ann = tmp_path / 'a.json'
+    ann.write_text('{"database": {"vid_1": ' + _GOOD_ENTRY + ', "vid_1": '
+                   + _GOOD_ENTRY + '}}')
+    with pytest.raises(ValueError, match='a.json.*"vid_1" appears twice'):
+        build(str(ann), str(tmp_path), check_features=False)
+    ann.write_bytes(('{"database": {"vid_\u00e9": ' + _GOOD_ENTRY
+                     + '}}').encode('latin-1'))
+    with pytest.raises(ValueError, match='a.json is not utf-8 text'):
+        build(str(ann), str(tmp_path), check_features=False)
+
+
+@pytest.mark.parametrize('write, needle', [
+    (lambda p, x: p.write_bytes(b''), 'empty feature file'),
+    (lambda p, x: (np.save(p, x), p.write_bytes(p.read_bytes()[:-40])),
+     'truncated'),
+    (lambda p, x: np.save(p, x.astype(np.complex64)), 'real numbers'),
+    (lambda p, x: np.save(p, x.astype(bool)), 'real numbers'),
+    (lambda p, x: np.save(p, x[None]), 'shape (T, C)'),
+    (lambda p, x: np.save(p, x[:, :4]), '4-d features'),
+])
+def test_broken_feature_files_named_at_build(tmp_path, write, needle):
+    ann, fd = make_dataset_dir(tmp_path)
+    path = tmp_path / 'features' / 'v_b.npy'
+    write(path, np.load(path))
+    with pytest.raises(ValueError) as e:
+        build(ann, fd, subset='Validation')
+    assert 'v_b.npy' in str(e.value) and needle in str(e.value), e.value
+
+
+@pytest.mark.parametrize('value', [np.nan, np.inf])
+def test_non_finite_features_named_at_load(tmp_path, value):
+    ann, fd = make_dataset_dir(tmp_path)
+    path = tmp_path / 'features' / 'v_c.npy'
+    x = np.load(path)
+    x[3, 2] = value
+    np.save(path, x)
+    ds = build(ann, fd, subset='Test', pipeline=[dict(type='LoadTALFeatures')])
+    with pytest.raises(ValueError, match='v_c.npy.*non-finite'):
+        ds[0]
+
+
 def test_unknown_subset_and_conflicting_label_ids(tmp_path):
     ann, fd = make_dataset_dir(tmp_path)
     with pytest.raises(ValueError, match=r"\['training'\] not found"):
@@ -162,12 +237,17 @@ def test_unknown_subset_and_conflicting_label_ids(tmp_path):
         build(ann2, fd2)
 
 
-def test_features_are_loaded_lazily(tmp_path):
+def test_feature_headers_checked_at_build_data_read_lazily(tmp_path):
+    """Building reads each .npy header only (a broken file is named at
+    once); the data are read when a sample is loaded."""
     ann, fd = make_dataset_dir(tmp_path)
     (tmp_path / 'features' / 'v_c.npy').write_bytes(b'not an npy file')
-    ds = build(ann, fd, subset='Test', pipeline=[dict(type='LoadTALFeatures')])
+    with pytest.raises(ValueError, match='v_c.npy.*not a valid .npy'):
+        build(ann, fd, subset='Test', pipeline=[])
+    ds = build(ann, fd, subset='Test', check_features=False,
+               pipeline=[dict(type='LoadTALFeatures')])
     assert len(ds) == 1  # building did not read the file
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='v_c.npy'):
         ds[0]
 
 

@@ -32,7 +32,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from torch import nn
 
-from mmaction.registry import DATASETS, METRICS, MODELS
+from mmengine.hooks import Hook
+
+from mmaction.registry import DATASETS, HOOKS, METRICS, MODELS
 
 
 @DATASETS.register_module(force=True)
@@ -64,6 +66,34 @@ class CkptToyModel(BaseModel):
             return dict(
                 loss=nn.functional.binary_cross_entropy_with_logits(out, y))
         return [dict(pred=o, gt=t) for o, t in zip(out, y)]
+
+
+@MODELS.register_module(force=True)
+class CkptToyBigModel(CkptToyModel):
+    """1 MB of weights (2 MB checkpoints with EMA)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer('ballast', torch.zeros(250000))
+
+
+@HOOKS.register_module(force=True)
+class FileSizeLimitHook(Hook):
+    """A full disk: before the checkpoint of epoch ``epoch`` is saved, no
+    file of this process may grow beyond ``limit`` bytes (RLIMIT_FSIZE;
+    SIGXFSZ ignored, so write() fails with EFBIG)."""
+    priority = 'NORMAL'
+
+    def __init__(self, limit, epoch):
+        self.limit, self.epoch = limit, epoch
+
+    def after_train_epoch(self, runner):
+        import resource
+        import signal
+        if runner.epoch + 1 == self.epoch:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE,
+                               (self.limit, resource.RLIM_INFINITY))
 
 
 @METRICS.register_module(force=True)
@@ -170,6 +200,49 @@ def test_trust_flags_for_one_foreign_checkpoint(toy):
               toy['root'] / 'resume_foreign', '--resume', foreign,
               '--trust-checkpoint', '--cfg-options', 'train_cfg.max_epochs=2'],
              env_path=toy['root']))
+
+
+def test_full_disk_keeps_the_last_checkpoint(toy, tmp_path, monkeypatch):
+    """Issue 15, defect 2, end to end: ``tools/train.py`` with
+    ``max_keep_ckpts=1`` on a disk that fills up while epoch 2 is saved
+    (a size-limited write, RLIMIT_FSIZE). The run fails with one line naming
+    the file; epoch_1.pth survives intact, no partial file is left, and
+    ``--resume`` (no path) finishes the run."""
+    cfg = tmp_path / 'full_disk.py'
+    cfg.write_text(textwrap.dedent(f'''
+        _base_ = [{str(toy['cfg'])!r}]
+        model = dict(type='CkptToyBigModel')
+        train_cfg = dict(max_epochs=2)
+        default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
+        custom_hooks = [dict(type='EMAHook', momentum=0.01),
+                        dict(type='FileSizeLimitHook', limit=1000000,
+                             epoch=2)]
+        '''))
+    work = tmp_path / 'work'
+    proc = _run(['tools/train.py', cfg, '--work-dir', work],
+                env_path=toy['root'])
+    assert proc.returncode != 0
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1]
+    assert last.startswith('error: ') and 'epoch_2.pth' in last, last
+    names = sorted(os.listdir(work))
+    assert 'epoch_1.pth' in names and 'epoch_2.pth' not in names, names
+    assert not [n for n in names if n.endswith('.tmp')], names
+    assert (work / 'last_checkpoint').read_text().endswith('epoch_1.pth')
+    ckpt = torch.load(work / 'epoch_1.pth')  # complete, weights_only
+    assert ckpt['meta']['epoch'] == 1
+
+    sys.path.insert(0, str(REPO / 'tests'))
+    from cli_helpers import run_tool
+    monkeypatch.syspath_prepend(str(toy['root']))
+    rc, out, err = run_tool('train', [
+        toy['cfg'], '--work-dir', work, '--resume', '--cfg-options',
+        'model.type=CkptToyBigModel', 'train_cfg.max_epochs=2',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+        f'experiment_name=full_disk_{os.getpid()}'])
+    assert rc == 0, err[-3000:]
+    names = sorted(os.listdir(work))
+    assert 'epoch_2.pth' in names and 'epoch_1.pth' not in names, names
 
 
 class _RunsShell:

@@ -194,3 +194,57 @@ def test_durations_from_the_videos(shared_data, tmp_path):
     fill_durations(videos, video_dir=str(shared_data / 'real_i3d_samples'))
     assert videos['highjump']['duration'] == pytest.approx(24.2, abs=0.01)
     assert videos['tennis26']['fps'] == pytest.approx(30.09, abs=0.01)
+
+
+def _anet13(tmp_path, label='"Jump"', name='v1', encoding='utf-8'):
+    text = ('{"database": {"' + name + '": {"subset": "training", '
+            '"duration": 10.0, "annotations": [{"segment": [1.0, 2.0], '
+            '"label": ' + label + '}]}}}')
+    path = tmp_path / 'anet.json'
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize('label', ['null', '""', 'true', '[1]'])
+def test_label_null_is_refused(tmp_path, capsys, label):
+    """Issue 15, defect 6: "label": null became the class "None"."""
+    tool = load_tool()
+    out = tmp_path / 'ann.json'
+    assert tool.main(['anet13', str(_anet13(tmp_path, label)), '--out',
+                      str(out), '--fps', '30']) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert 'video "v1" annotation 0: "label" must be a class name' in err
+    assert not out.exists()
+
+
+def test_non_utf8_input_is_named_or_decoded(tmp_path, capsys):
+    tool = load_tool()
+    src = _anet13(tmp_path, name='caf\u00e9', encoding='latin-1')
+    out = tmp_path / 'ann.json'
+    assert tool.main(['anet13', str(src), '--out', str(out), '--fps',
+                      '30']) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'anet.json' in err
+    assert 'not utf-8 text' in err and not out.exists()
+    assert tool.main(['anet13', str(src), '--out', str(out), '--fps', '30',
+                      '--encoding', 'latin-1']) == 0
+    assert 'caf\u00e9' in json.loads(out.read_text('utf-8'))['database']
+    # text formats too
+    csv_file = tmp_path / 'l.csv'
+    csv_file.write_bytes('caf\u00e9,1,2,Jump,train,10,30\n'.encode('latin-1'))
+    assert tool.main(['csv', str(csv_file), '--out', str(out)]) == 2
+    assert 'l.csv: not utf-8 text' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('segment', ['"15"', '[NaN, 2.0]', '[1.0]'])
+def test_bad_segments_are_refused(tmp_path, capsys, segment):
+    tool = load_tool()
+    src = tmp_path / 'anet.json'
+    src.write_text('{"database": {"v1": {"subset": "training", "duration": '
+                   '10.0, "annotations": [{"segment": ' + segment + ', '
+                   '"label": "Jump"}]}}}')
+    out = tmp_path / 'ann.json'
+    assert tool.main(['anet13', str(src), '--out', str(out), '--fps',
+                      '30']) == 2
+    assert '"segment"' in capsys.readouterr().err and not out.exists()

@@ -149,3 +149,54 @@ def test_thumos14_ground_truth_as_predictions_gives_map_1(shared_data,
     assert metrics['average_mAP'] == pytest.approx(1.0)
     assert all(v == pytest.approx(1.0) for v in metrics['mAP'].values())
     assert len(metrics['per_class_AP']) == 20
+
+
+@pytest.mark.parametrize('change, needle', [
+    (lambda d: d.update(segment=[15.0, 10.0]), 'ends before it starts'),
+    (lambda d: d.update(segment=[-2.0, 3.0]), 'starts before 0'),
+    (lambda d: d.update(segment=[4.0, 4.0]), 'zero length'),
+    (lambda d: d.update(segment='15'), "got '15'"),
+    (lambda d: d.update(segment=['1', '5']), 'two finite numbers'),
+    (lambda d: d.update(score=float('nan')), '"score" must be a finite'),
+    (lambda d: d.update(score='0.9'), '"score" must be a finite'),
+    (lambda d: d.update(score=True), '"score" must be a finite'),
+])
+def test_invalid_predictions_are_refused(files, change, needle):
+    """Issue 15, defect 5: each of these used to be scored (exit 0)."""
+    gt, pred, tmp = files
+    data = json.loads(pred.read_text())
+    change(data['results']['vid_a'][1])
+    bad = tmp / 'bad.json'
+    bad.write_text(json.dumps(data))
+    tool = load_tool()
+    import contextlib
+    import io
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert tool.main(['--gt', str(gt), '--pred', str(bad)]) == 2
+    line = err.getvalue().strip()
+    assert len(line.splitlines()) == 1
+    assert "detection 1 of video 'vid_a'" in line and needle in line, line
+
+
+def test_invalid_ground_truth_options_and_duplicates(files, capsys):
+    gt, pred, tmp = files
+    tool = load_tool()
+    data = json.loads(gt.read_text())
+    data['database']['vid_a']['annotations'][0]['segment'] = [2.0, 1.0]
+    bad_gt = tmp / 'bad_gt.json'
+    bad_gt.write_text(json.dumps(data))
+    assert tool.main(['--gt', str(bad_gt), '--pred', str(pred)]) == 2
+    assert 'ends before it starts' in capsys.readouterr().err
+    # a video listed twice in the results: the first list would be dropped
+    text = pred.read_text().replace('"vid_c":', '"vid_a":')
+    dup = tmp / 'dup.json'
+    dup.write_text(text)
+    assert tool.main(['--gt', str(gt), '--pred', str(dup)]) == 2
+    assert '"vid_a" appears twice' in capsys.readouterr().err
+    for option in (['--tious', 'nan'], ['--tious', '0'], ['--tious', '1.5'],
+                   ['--recall-topk', '0']):
+        with pytest.raises(SystemExit) as exc:
+            tool.main(['--gt', str(gt), '--pred', str(pred), *option])
+        assert exc.value.code == 2
+        assert option[0] in capsys.readouterr().err

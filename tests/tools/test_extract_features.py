@@ -109,7 +109,8 @@ def test_resume_skips_finished_videos(extracted, extractor):
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     manifest, done = extract_features(str(samples), str(out), extractor,
                                       progress=False)
-    assert done == dict(extracted=[], skipped=['highjump', 'tennis26'])
+    assert done == dict(extracted=[], skipped=['highjump', 'tennis26'],
+                        failed=[])
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == mtimes
     # a truncated file is redone
     np.save(out / 'tennis26.npy', np.zeros((3, 64), np.float32))
@@ -182,3 +183,101 @@ def test_cli_help(capsys):
                  '--no-resume', '--overwrite', '--fps'):
         assert flag in out
     assert tool.main([TINY, '/no/such/video.mp4', '--out-dir', '/tmp/x']) == 2
+
+
+class _FakeExtractor:
+    """Stands in for ClipFeatureExtractor in the bookkeeping tests: 'videos'
+    are small files; one whose name contains 'broken' cannot be decoded."""
+    feat_stride, num_frames = 4, 16
+
+    def __init__(self):
+        self.calls = []
+
+    def settings(self):
+        return dict(extractor_config='fake', checkpoint=None,
+                    random_init=True, seed=0, feat_stride=4, num_frames=16,
+                    clip_len=8, frame_interval=2, fps=None,
+                    spatial_pipeline=[])
+
+    def extract(self, path, progress=False):
+        self.calls.append(os.path.basename(path))
+        if 'broken' in path:
+            raise RuntimeError(f'{path}: cannot be decoded by decord '
+                               '(DECORDError: invalid data)')
+        n = 5 + len(open(path, 'rb').read())
+        return (np.full((n, 3), 1.0, np.float32),
+                dict(source=os.path.abspath(path), fps=30.0, native_fps=30.0,
+                     num_video_frames=4 * n + 12, duration=n / 7.5,
+                     feat_len=n, feat_dim=3))
+
+
+def test_corrupt_video_is_skipped_and_recorded(tmp_path):
+    """Issue 15, defect 6: one corrupt video used to abort the whole folder
+    on every rerun; it is skipped, recorded, the others extracted."""
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    for name in ('a.mp4', 'broken.mp4', 'c.mp4'):
+        (videos / name).write_bytes(b'xx')
+    out = tmp_path / 'feats'
+    fake = _FakeExtractor()
+    manifest, done = extract_features(str(videos), str(out), fake,
+                                      progress=False)
+    assert done == dict(extracted=['a', 'c'], skipped=[], failed=['broken'])
+    on_disk = json.loads((out / 'manifest.json').read_text())
+    assert sorted(on_disk['videos']) == ['a', 'c']
+    assert 'DECORDError' in on_disk['failed']['broken']['error']
+    assert not (out / 'broken.npy').exists()
+    # a rerun tries the failed one again and skips the others
+    fake.calls.clear()
+    _, done = extract_features(str(videos), str(out), fake, progress=False)
+    assert fake.calls == ['broken.mp4'] and done['failed'] == ['broken']
+
+
+def test_changed_video_is_extracted_again(tmp_path):
+    """A video replaced after extraction (other size, or same size and a
+    new mtime) gets new features; an untouched one is skipped."""
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    for name in ('a.mp4', 'b.mp4'):
+        (videos / name).write_bytes(b'xx')
+    out = tmp_path / 'feats'
+    fake = _FakeExtractor()
+    extract_features(str(videos), str(out), fake, progress=False)
+    assert np.load(out / 'a.npy').shape[0] == 7
+    (videos / 'a.mp4').write_bytes(b'xxxx')  # replaced: other size
+    st = os.stat(videos / 'b.mp4')
+    os.utime(videos / 'b.mp4', ns=(st.st_atime_ns,
+                                   st.st_mtime_ns + 10**9))  # touched
+    fake.calls.clear()
+    manifest, done = extract_features(str(videos), str(out), fake,
+                                      progress=False)
+    assert sorted(done['extracted']) == ['a', 'b'] and not done['skipped']
+    assert np.load(out / 'a.npy').shape[0] == 9
+    assert manifest['videos']['a']['source_size'] == 4
+    fake.calls.clear()
+    _, done = extract_features(str(videos), str(out), fake, progress=False)
+    assert fake.calls == [] and sorted(done['skipped']) == ['a', 'b']
+
+
+def test_cli_skips_a_corrupt_video_and_exits_non_zero(extracted, tmp_path):
+    """The real extractor on a folder with a corrupt file: the good video
+    is done (already extracted here), the corrupt one is named on the last
+    line of stderr and the exit code is 2."""
+    import shutil
+    sys.path.insert(0, str(REPO / 'tests'))
+    from cli_helpers import last_line, run_tool
+    samples, out, _, _ = extracted
+    work = tmp_path / 'feats'
+    shutil.copytree(out, work)
+    bad = tmp_path / 'broken.mp4'
+    bad.write_bytes(b'not a video at all')
+    rc, stdout, err = run_tool('extract_features', [
+        TINY, samples / 'tennis26.mp4', bad, '--out-dir', work,
+        '--no-progress'])
+    assert rc == 2, err[-2000:]
+    line = last_line(err)
+    assert line.startswith('error: 1 video(s) could not be decoded')
+    assert str(bad) in line and 'Traceback' not in err
+    assert '0 video(s) extracted, 1 already done' in stdout
+    manifest = json.loads((work / 'manifest.json').read_text())
+    assert 'broken' in manifest['failed'] and 'tennis26' in manifest['videos']

@@ -79,3 +79,46 @@ def test_infer_errors_and_help(tmp_path, capsys):
     (tmp_path / 'b.mp4').write_bytes(b'')
     assert tool.expand_inputs([str(tmp_path)]) == [
         str(tmp_path / 'a.npy'), str(tmp_path / 'b.mp4')]
+
+
+def test_duplicate_names_and_bad_fps_are_refused(tmp_path, capsys):
+    """Issue 15, defect 6: two inputs with the same name dropped one
+    video's results; --fps nan wrote NaN into the JSON; --fps 0 was
+    ignored. Refused before anything is loaded."""
+    tool = load_tool()
+    for sub in ('a', 'b'):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / 'clip.npy').write_bytes(b'')
+    assert tool.main(['cfg.py', 'ckpt.pth', str(tmp_path / 'a' / 'clip.npy'),
+                      str(tmp_path / 'b')]) == 2
+    err = capsys.readouterr().err
+    assert 'two inputs are named "clip"' in err and 'a/clip.npy' in err
+    for value in ('nan', '0', '-5', 'inf'):
+        with pytest.raises(SystemExit) as exc:
+            tool.main(['cfg.py', 'ckpt.pth', str(tmp_path / 'a'), '--fps',
+                       value])
+        assert exc.value.code == 2
+        assert 'argument --fps: must be a positive finite number' in \
+            capsys.readouterr().err
+
+
+def test_non_finite_fps_of_gt_entry_is_refused(shared_data, tmp_path):
+    """A --gt file goes through the dataset's checks (NaN fps used to reach
+    the results JSON)."""
+    samples = shared_data / 'real_i3d_samples'
+    cfg_file, ckpt = trained_tiny_localizer()
+    gt = json.loads((samples / 'annotations.json').read_text())
+    gt['database']['tennis26']['fps'] = float('nan')
+    bad = tmp_path / 'gt.json'
+    bad.write_text(json.dumps(gt))
+    sys.path.insert(0, str(REPO / 'tests'))
+    from cli_helpers import last_line
+    from cli_helpers import run_tool as run_in_process
+    out = tmp_path / 'r.json'
+    rc, _, err = run_in_process('infer', [
+        cfg_file, ckpt, samples / 'tennis26.npy', '--gt', bad, '--out', out])
+    assert rc == 2
+    line = last_line(err)
+    assert 'gt.json' in line and 'video "tennis26"' in line
+    assert '"fps" must be a positive number' in line
+    assert not out.exists()

@@ -193,3 +193,33 @@ def test_cli_exit_codes(broken, shared_data, capsys):
     (fdir.parent / 'w.json').write_text(json.dumps(dict(database=db)))
     assert tool.main([str(fdir.parent / 'w.json')]) == 0
     assert tool.main([str(fdir.parent / 'w.json'), '--strict']) == 1
+
+
+def test_duplicate_video_key_null_label_and_broken_features(tmp_path):
+    """Issue 15: a video key given twice (json.load kept the last one
+    silently), ``"label": null``, NaN in a segment, a 0-byte and a complex
+    feature file are all reported."""
+    entry = ('{"subset": "train", "duration": 20.0, "fps": 30.0, '
+             '"annotations": [{"label": "Jump", "segment": [1.0, 3.0]}]}')
+    ann_file = tmp_path / 'ann.json'
+    ann_file.write_text('{"database": {"a": ' + entry + ', "a": ' + entry
+                        + '}}')
+    report = validate_tal_dataset(str(ann_file), None)
+    assert report.codes() == {'duplicate-key'}
+    assert '"a" appears twice' in report.errors[0].message
+    ann_file.write_text('{"database": {"a": ' + entry + ', "b": '
+                        + entry.replace('"Jump"', 'null') + ', "c": '
+                        + entry.replace('[1.0, 3.0]', '[NaN, 3.0]') + ', "d": '
+                        + entry + ', "e": ' + entry + '}}')
+    fdir = tmp_path / 'features'
+    fdir.mkdir()
+    for name in 'abc':
+        np.save(fdir / f'{name}.npy', feats_for(20.0))
+    (fdir / 'd.npy').write_bytes(b'')
+    np.save(fdir / 'e.npy', feats_for(20.0).astype(np.complex64))
+    report = validate_tal_dataset(str(ann_file), str(fdir))
+    found = {(p.code, p.where.split('"')[1] if '"' in p.where
+              else os.path.basename(p.where)) for p in report.errors}
+    assert found == {('bad-label', 'b'), ('bad-segment', 'c'),
+                     ('unreadable-feature', 'd.npy'),
+                     ('bad-feature-dtype', 'e.npy')}, report.problems

@@ -1,6 +1,7 @@
 """LoadTALFeatures: read one video's snippet features and put its ground
 truth on the feature grid."""
 import os.path as osp
+import pickle
 from typing import Optional
 
 import numpy as np
@@ -18,23 +19,107 @@ def expected_feat_len(duration: float, fps: float, feat_stride: float,
     return max((duration * fps - num_frames) / feat_stride + 1.0, 1.0)
 
 
-def load_feature_file(path: str) -> np.ndarray:
-    """Read a ``(T, C)`` array from ``.npy`` or ``.pt`` (safe loaders only)."""
+#: dtype kinds a feature array may have: float, signed / unsigned int (not
+#: bool, complex, object, strings, datetimes).
+FEATURE_DTYPE_KINDS = 'fiu'
+
+
+def _where(path: str, video: Optional[str]) -> str:
+    return f'{path} (video "{video}")' if video else str(path)
+
+
+def check_feature_shape_dtype(shape, dtype, path: str,
+                              video: Optional[str] = None) -> None:
+    """Raise ``ValueError`` naming the file unless ``shape`` is ``(T, C)``
+    with ``T, C >= 1`` and ``dtype`` is a real number type."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in FEATURE_DTYPE_KINDS:
+        raise ValueError(
+            f'{_where(path, video)}: features must be real numbers, got '
+            f'dtype {dtype} (complex, bool, object and string arrays are '
+            'refused)')
+    if len(shape) != 2 or shape[0] < 1 or shape[1] < 1:
+        raise ValueError(f'{_where(path, video)}: expected features of shape '
+                         f'(T, C) with T, C >= 1, got shape {tuple(shape)}')
+
+
+def read_npy_header(path: str, video: Optional[str] = None):
+    """``(shape, dtype)`` of a ``.npy`` file from its header, without
+    reading the data.
+
+    Raises:
+        ValueError: (naming the file) it is empty, not a ``.npy`` file, an
+            object array, or shorter than its header says (truncated).
+    """
+    where = _where(path, video)
+    size = osp.getsize(path)
+    if size == 0:
+        raise ValueError(f'{where}: empty feature file (0 bytes)')
+    with open(path, 'rb') as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(f)
+        except (ValueError, EOFError, OSError) as exc:
+            raise ValueError(
+                f'{where}: not a valid .npy file ({exc})') from None
+        offset = f.tell()
+    if dtype.hasobject:
+        raise ValueError(f'{where}: holds Python objects (a pickle), not '
+                         'numbers; refused')
+    need = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size < need:
+        raise ValueError(
+            f'{where}: truncated: {size} bytes, but its header announces a '
+            f'{tuple(shape)} {dtype} array ({need} bytes); extract or copy '
+            'it again')
+    return tuple(shape), dtype
+
+
+def load_feature_file(path: str, video: Optional[str] = None) -> np.ndarray:
+    """Read a ``(T, C)`` array of real numbers from ``.npy`` or ``.pt``
+    (safe loaders only: a feature file never executes code).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is empty, truncated, not an array, not ``(T, C)``
+            or not real numbers; the message names the file (and
+            ``video``).
+    """
+    where = _where(path, video)
     if not osp.isfile(path):
-        raise FileNotFoundError(f'Feature file {path} does not exist.')
+        raise FileNotFoundError(f'Feature file {where} does not exist.')
     if path.endswith('.pt') or path.endswith('.pth'):
-        # weights_only=True: a feature file must never execute code.
-        obj = torch.load(path, map_location='cpu', weights_only=True)
+        if osp.getsize(path) == 0:
+            raise ValueError(f'{where}: empty feature file (0 bytes)')
+        try:
+            # weights_only=True: a feature file must never execute code.
+            obj = torch.load(path, map_location='cpu', weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError,
+                KeyError, ValueError) as exc:
+            raise ValueError(f'{where}: cannot be read as a tensor file '
+                             f'({" ".join(str(exc).split())[:200]})') \
+                from None
         if isinstance(obj, dict) and len(obj) == 1:
             obj = next(iter(obj.values()))
         if isinstance(obj, torch.Tensor):
-            return obj.detach().float().numpy()
-        if isinstance(obj, np.ndarray):
-            return obj
-        raise TypeError(f'{path}: expected a tensor of shape (T, C), got '
-                        f'{type(obj).__name__}.')
-    # allow_pickle=False: a feature file must never execute code.
-    return np.load(path, allow_pickle=False)
+            if obj.is_complex() or obj.dtype == torch.bool:
+                raise ValueError(f'{where}: features must be real numbers, '
+                                 f'got a {obj.dtype} tensor')
+            obj = obj.detach().float().numpy()
+        if not isinstance(obj, np.ndarray):
+            raise TypeError(f'{where}: expected a tensor of shape (T, C), '
+                            f'got {type(obj).__name__}.')
+        check_feature_shape_dtype(obj.shape, obj.dtype, path, video)
+        return obj
+    shape, dtype = read_npy_header(path, video)
+    check_feature_shape_dtype(shape, dtype, path, video)
+    try:
+        # allow_pickle=False: a feature file must never execute code.
+        return np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
+        raise ValueError(f'{where}: cannot be read ({exc})') from None
 
 
 @TRANSFORMS.register_module()
@@ -56,7 +141,10 @@ class LoadTALFeatures(BaseTransform):
 
     Checks (each error names the file and what was expected):
 
-    * the array is 2-D ``(T, C)`` with ``T >= 1``;
+    * the file is complete (a 0-byte or truncated ``.npy`` is named) and
+      holds a 2-D ``(T, C)`` array of real numbers with ``T >= 1``
+      (:func:`load_feature_file`; complex, bool and object arrays are
+      refused);
     * ``C == feat_dim`` when ``feat_dim`` is given;
     * ``T`` agrees with the video's duration: the expected length is
       ``(duration * fps - num_frames) / feat_stride + 1``; an error is raised
@@ -88,11 +176,7 @@ class LoadTALFeatures(BaseTransform):
     def transform(self, results: dict) -> dict:
         path = results['feature_path']
         video = results.get('video_name', osp.basename(path))
-        feats = np.asarray(load_feature_file(path))
-        if feats.ndim != 2 or feats.shape[0] < 1:
-            raise ValueError(
-                f'{path} (video "{video}"): expected features of shape '
-                f'(T, C), got shape {feats.shape}.')
+        feats = np.asarray(load_feature_file(path, video))  # (T, C), real
         T, C = feats.shape
         if self.feat_dim is not None and C != self.feat_dim:
             hint = (' It looks transposed: store (T, C).'
