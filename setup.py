@@ -10,17 +10,22 @@ Installing into an existing OpenMMLab environment changes nothing in it:
 
 The exact versions CI tests are in ``requirements/constraints.txt``
 (``pip install -c requirements/constraints.txt -e .[tests]``; the Makefile
-does this).
+does this). ``tools``, ``configs`` and ``model-index.yml`` are packaged under
+``mmtal_zoom/.mim`` for OpenMMLab's ``mim`` (as MMAction2's setup.py does).
 """
+import os
 import os.path as osp
+import shutil
 import sys
 import sysconfig
+import warnings
 from importlib import metadata
 from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).resolve().parent
 VERSION_FILE = 'mmtal_zoom/version.py'
+MIM_FILES = ('tools', 'configs', 'model-index.yml')
 
 
 def read_version_file() -> dict:
@@ -84,7 +89,48 @@ def install_requires() -> list:
     return requires + parse_requirements('requirements/runtime.txt')
 
 
+def add_mim_extension():
+    """Put ``tools``, ``configs`` and ``model-index.yml`` into
+    ``mmtal_zoom/.mim``, where OpenMMLab's ``mim`` looks for them
+    (``mim train mmtal_zoom CONFIG``, ``mim run mmtal_zoom eval_detection``).
+
+    Symbolic links for an editable install (``pip install -e .``), copies
+    for a wheel or an sdist (``pip install .``), as MMAction2's setup.py does;
+    ``editable_wheel`` is the command of PEP 660 editable installs.
+    """
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
+        mode = 'symlink'
+    elif 'sdist' in sys.argv or 'bdist_wheel' in sys.argv:
+        mode = 'copy'
+    else:
+        return
+    mim_path = HERE / 'mmtal_zoom' / '.mim'
+    mim_path.mkdir(exist_ok=True)
+    for name in MIM_FILES:
+        src, tar = HERE / name, mim_path / name
+        if not src.exists():
+            continue
+        if tar.is_symlink() or tar.is_file():
+            tar.unlink()
+        elif tar.is_dir():
+            shutil.rmtree(tar)
+        if mode == 'symlink':
+            try:
+                os.symlink(osp.relpath(src, tar.parent), tar)
+                continue
+            except OSError:  # e.g. no symlink privilege on Windows
+                warnings.warn(f'Failed to link {src}; copying it instead.')
+        if src.is_dir():
+            shutil.copytree(
+                src,
+                tar,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(src, tar)
+
+
 if __name__ == '__main__':
+    add_mim_extension()
     setup(
         name='mmtal_zoom',
         version=read_version_file()['__version__'],

@@ -259,3 +259,85 @@ def test_install_keeps_another_torch_and_a_full_mmcv(source_tree, tmp_path):
     assert installed['mmtal_zoom'] == mmtal_zoom.__version__
     check = pip('check', python=py)
     assert check.returncode == 0, check.stdout + check.stderr
+    # 3. the wheel carries mim's files as copies (no links to the checkout)
+    mim_dir = site / 'mmtal_zoom' / '.mim'
+    for rel in ('tools/train.py', 'tools/test.py', 'tools/eval_detection.py',
+                'tools/dist_train.sh', 'configs/baseline/baseline_embedded.py',
+                'configs/_base_/default_runtime.py', 'model-index.yml'):
+        assert (mim_dir / rel).is_file(), rel
+        assert not (mim_dir / rel).is_symlink()
+
+
+# ---------------------------------------------------------------------------
+# OpenMMLab's mim on an installed (not editable) mmtal_zoom
+# ---------------------------------------------------------------------------
+def _mim_importable():
+    """openmim and the pkg_resources it imports (setuptools < 82)."""
+    if importlib.util.find_spec('mim') is None:
+        return 'openmim is not installed (requirements/tests.txt has it)'
+    if importlib.util.find_spec('pkg_resources') is None:
+        return 'openmim needs pkg_resources (setuptools < 82)'
+    return None
+
+
+@pytest.fixture(scope='module')
+def installed_copy(source_tree, tmp_path_factory):
+    """mmtal_zoom installed from a wheel into its own folder (put first on
+    PYTHONPATH): where mim looks for it, ``<location>/mmtal_zoom/.mim``.
+    An editable install does not work with openmim 0.3.9: it looks in
+    site-packages (see docs/tools.md)."""
+    reason = _mim_importable()
+    if reason:
+        pytest.skip(reason)
+    target = tmp_path_factory.mktemp('installed')
+    proc = pip('install', '--no-deps', '--no-index', '--no-build-isolation',
+               '--target', target, source_tree)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return target
+
+
+def mim(args, installed, cwd):
+    env = dict(os.environ, PYTHONPATH=str(installed), OMP_NUM_THREADS='1',
+               PYTHONWARNINGS='ignore::UserWarning')
+    proc = subprocess.run([sys.executable, '-m', 'mim', *map(str, args)],
+                          cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_mim_train_test_and_run(installed_copy, tiny_baseline_config,
+                                tiny_tal_dataset, tmp_path):
+    work = tmp_path / 'work'
+    tools = installed_copy / 'mmtal_zoom' / '.mim' / 'tools'
+    proc = mim(['train', 'mmtal_zoom', tiny_baseline_config, '--work-dir',
+                work, '--seed', '0', '--cfg-options', 'train_cfg.max_epochs=1',
+                'train_cfg.val_begin=1'], installed_copy, tmp_path)
+    assert f'{tools}/train.py' in proc.stdout  # the packaged tool ran
+    ckpt = work / 'epoch_1.pth'
+    assert ckpt.is_file()
+    results = tmp_path / 'results.json'
+    mim(['test', 'mmtal_zoom', tiny_baseline_config, '--checkpoint', ckpt,
+         '--work-dir', work, '--out', results], installed_copy, tmp_path)
+    logged = [json.loads(line) for f in work.glob('*/*.json')
+              for line in f.read_text().splitlines()]
+    test_map = [r['tal/average_mAP'] for r in logged
+                if 'tal/average_mAP' in r][-1]
+    # mim run: any script under tools/, with its own arguments
+    metrics = tmp_path / 'metrics.json'
+    mim(['run', 'mmtal_zoom', 'eval_detection', '--gt',
+         tiny_tal_dataset / 'annotations.json', '--pred', results, '--subset',
+         'test', '--out', metrics], installed_copy, tmp_path)
+    assert json.loads(metrics.read_text())['average_mAP'] == pytest.approx(
+        test_map, abs=1e-6)
+    # openmim answers --help itself for packages outside its own list:
+    # a script's help needs `--`
+    usage = mim(['run', 'mmtal_zoom', 'eval_detection', '--', '--help'],
+                installed_copy, tmp_path)
+    assert 'usage: eval_detection.py' in usage.stdout
+    # the packaged model index is one mim's model-index reader accepts
+    from modelindex.load_model_index import load
+    index = load(str(installed_copy / 'mmtal_zoom' / '.mim' /
+                     'model-index.yml'))
+    assert len(index.models) == 0  # none listed yet
