@@ -14,6 +14,20 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import mmtal_zoom  # noqa: E402,F401  (registers everything)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` skip, with the reason, where there is no CUDA
+    device (``tools/gpu_check.sh`` runs them on a GPU machine)."""
+    import torch
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs a CUDA device (torch '
+                            f'{torch.__version__}: torch.cuda.is_available() '
+                            'is False)')
+    for item in items:
+        if item.get_closest_marker('cuda') is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def shared_data():
     """``../shared/data`` beside the repo; skips when it is absent."""

@@ -41,8 +41,12 @@ def parse_args(argv=None):
                         help='automatic mixed precision (CUDA only)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr by actual / base batch size')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true',
+        help='scale the optimizer lr by the actual total batch size '
+        '(processes x train_dataloader.batch_size, which is per GPU) over '
+        'auto_scale_lr.base_batch_size (the total batch the config\'s lr is '
+        'for), as mmengine\'s Runner.scale_lr does')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--diff-rank-seed', action='store_true',
                         help='different seeds for different ranks')
@@ -84,8 +88,6 @@ def merge_args(cfg, args):
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
     # mmengine's Runner needs a 'seed' key (None: a random seed, logged)
     randomness = dict(cfg.get('randomness', None) or {})
     randomness.setdefault('seed', None)
@@ -98,6 +100,13 @@ def merge_args(cfg, args):
     cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.auto_scale_lr:
+        if not (cfg.get('auto_scale_lr') or {}).get('base_batch_size'):
+            raise SystemExit(
+                'error: --auto-scale-lr needs auto_scale_lr = dict('
+                'base_batch_size=N) in the config (N: the total batch size '
+                'its lr is for)')
+        cfg.auto_scale_lr.enable = True
     return cfg
 
 

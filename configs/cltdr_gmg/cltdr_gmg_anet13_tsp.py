@@ -14,6 +14,7 @@ _base_ = [
     '../_base_/models/cltdr_gmg.py', '../_base_/datasets/anet13_tsp.py',
     '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
 ]
+auto_scale_lr = dict(enable=False, base_batch_size=16)  # 1 GPU x batch 16
 num_levels = 7
 model = dict(
     data_preprocessor=dict(max_seq_len=768,

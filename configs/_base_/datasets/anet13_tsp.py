@@ -35,3 +35,4 @@ val_evaluator = dict(type='TALDetectionMetric',
                      tiou_thresholds=(0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8,
                                       0.85, 0.9, 0.95))
 test_evaluator = val_evaluator
+auto_scale_lr = dict(enable=False, base_batch_size=2)  # 1 GPU x batch 2

@@ -18,3 +18,4 @@ test_dataloader = dict(
     num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='data/anet_embedded/anet_anno_test.json',
                  data_prefix=dict(video=data_root)))
+auto_scale_lr = dict(enable=False, base_batch_size=2)  # 1 process x batch 2

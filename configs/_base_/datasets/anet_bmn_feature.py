@@ -52,3 +52,4 @@ val_evaluator = dict(type='ANetMetric', metric_type='AR@AN',
                      dump_config=dict(out='work_dirs/anet_results.json',
                                       output_format='json'))
 test_evaluator = val_evaluator
+auto_scale_lr = dict(enable=False, base_batch_size=16)  # 2 GPUs x batch 8

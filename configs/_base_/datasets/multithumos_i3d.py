@@ -36,3 +36,4 @@ val_evaluator = dict(type='TALDetectionMetric',
                      tiou_thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
                                       0.9))
 test_evaluator = val_evaluator
+auto_scale_lr = dict(enable=False, base_batch_size=2)  # 1 GPU x batch 2
