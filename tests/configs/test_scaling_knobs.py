@@ -78,11 +78,12 @@ def test_auto_scale_lr_scales_the_optimizer_lr(tiny_baseline_config,
         '--cfg-options', 'train_dataloader.batch_size=8',
         'train_cfg.max_epochs=1', 'train_cfg.val_begin=2'])
     base_lr = cfg.optim_wrapper.optimizer.lr
-    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=4)
+    base_batch = cfg.auto_scale_lr.base_batch_size
+    assert cfg.auto_scale_lr.enable is True and base_batch != 8
     runner = Runner.from_cfg(cfg)
     runner.train()
     groups = runner.optim_wrapper.optimizer.param_groups
-    assert {g['initial_lr'] for g in groups} == {base_lr * 8 / 4}
+    assert {g['initial_lr'] for g in groups} == {base_lr * 8 / base_batch}
 
 
 def test_auto_scale_lr_needs_a_base_batch_size(tiny_baseline_config,

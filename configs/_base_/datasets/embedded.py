@@ -37,4 +37,4 @@ test_dataloader = dict(
 val_evaluator = dict(type='TALDetectionMetric',
                      tiou_thresholds=(0.3, 0.4, 0.5, 0.6, 0.7))
 test_evaluator = val_evaluator
-auto_scale_lr = dict(enable=False, base_batch_size=4)  # 1 process x batch 4
+auto_scale_lr = dict(enable=False, base_batch_size=2)  # 1 process x batch 2

@@ -27,6 +27,9 @@ from ...datasets.time_grid import grid_to_seconds
 DEFAULT_TEST_CFG = dict(
     pre_nms_thresh=0.001,  # drop candidates with a lower class probability
     pre_nms_topk=2000,  # keep this many candidates per video before NMS
+    # ... per pyramid level (ActionFormer): coarse levels keep candidates
+    # even when the finest level has thousands above the threshold
+    topk_per_level=True,
     duration_thresh=0.05,  # drop segments shorter than this (grid units)
     nms=dict(method='gaussian', iou_threshold=0.1, sigma=0.5,
              min_score=0.001, max_num=200, class_agnostic=False),
@@ -146,17 +149,40 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
     def predict_by_feat(self, *outs, masks: Sequence[Tensor],
                         data_samples: Sequence) -> List[InstanceData]:
         scores, segments = self.decode_by_feat(*outs, masks=masks)
+        level_sizes = [s.shape[1] for s in scores]
         scores = torch.cat(list(scores), dim=1)  # (B, P, K)
         segments = torch.cat(list(segments), dim=1)  # (B, P, 2)
         valid = torch.cat(list(masks), dim=1)  # (B, P)
         return [
             self._predict_by_feat_single(scores[i], segments[i], valid[i],
-                                         sample.metainfo)
+                                         sample.metainfo, level_sizes)
             for i, sample in enumerate(data_samples)
         ]
 
+    def _select_candidates(self, probs: Tensor, num_classes: int,
+                           level_sizes: Optional[Sequence[int]]
+                           ) -> Tuple[Tensor, Tensor]:
+        """Flat ``(point, class)`` indices above ``pre_nms_thresh``, the
+        ``pre_nms_topk`` best per level (``topk_per_level`` and
+        ``level_sizes`` given) or overall, and their scores."""
+        cfg = self.test_cfg
+        if not (cfg.get('topk_per_level') and level_sizes):
+            level_sizes = [probs.numel() // num_classes]
+        cands, cand_scores, start = [], [], 0
+        for size in level_sizes:
+            level = probs[start * num_classes:(start + size) * num_classes]
+            idx = (level > cfg['pre_nms_thresh']).nonzero().squeeze(1)
+            k = min(int(cfg['pre_nms_topk']), idx.numel())
+            top, order = level[idx].topk(k)
+            cands.append(idx[order] + start * num_classes)
+            cand_scores.append(top)
+            start += size
+        return torch.cat(cands), torch.cat(cand_scores)
+
     def _predict_by_feat_single(self, scores: Tensor, segments: Tensor,
-                                valid: Tensor, meta: dict) -> InstanceData:
+                                valid: Tensor, meta: dict,
+                                level_sizes: Optional[Sequence[int]] = None
+                                ) -> InstanceData:
         """One video: threshold, top-k, NMS, grid -> seconds.
 
         Args:
@@ -165,17 +191,15 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
             valid (Tensor): ``(P,)`` bool.
             meta (dict): the sample's metainfo (``fps``, ``feat_stride``,
                 ``num_frames``, ``duration``, ``feat_offset``).
+            level_sizes (Sequence[int], optional): points of each pyramid
+                level in ``scores`` (for ``topk_per_level``).
         """
         from ...evaluation.functional import multiclass_segment_nms
         cfg = self.test_cfg
         num_classes = scores.shape[-1]
         probs = (scores * valid[:, None]).flatten()
-        keep = probs > cfg['pre_nms_thresh']
-        cand = keep.nonzero().squeeze(1)
-        cand_scores = probs[cand]
-        k = min(int(cfg['pre_nms_topk']), cand.numel())
-        cand_scores, order = cand_scores.topk(k)
-        cand = cand[order]
+        cand, cand_scores = self._select_candidates(probs, num_classes,
+                                                    level_sizes)
         pt_idx = torch.div(cand, num_classes, rounding_mode='floor')
         labels = cand % num_classes
         segs = segments[pt_idx]

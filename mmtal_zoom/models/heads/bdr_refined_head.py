@@ -111,11 +111,13 @@ class BDRRefinedHead(BaseTALHead):
         """Snapped decoding, then the base head's per-video
         post-processing (its own ``_predict_by_feat_single``)."""
         scores, segments = self.decode_by_feat(*outs, masks=masks)
+        level_sizes = [s.shape[1] for s in scores]
         scores = torch.cat(list(scores), dim=1)
         segments = torch.cat(list(segments), dim=1)
         valid = torch.cat(list(masks), dim=1)
         return [
             self.base_head._predict_by_feat_single(scores[i], segments[i],
-                                                   valid[i], s.metainfo)
+                                                   valid[i], s.metainfo,
+                                                   level_sizes)
             for i, s in enumerate(data_samples)
         ]

@@ -556,19 +556,20 @@ class CLTDRHead(BaseTALHead):
         return scores, segments
 
     def _predict_by_feat_single(self, scores: Tensor, segments: Tensor,
-                                valid: Tensor, meta: dict) -> InstanceData:
+                                valid: Tensor, meta: dict,
+                                level_sizes: Optional[Sequence[int]] = None
+                                ) -> InstanceData:
         """Per-class boundaries: pick the segment of each candidate's class,
         then hand the candidates to the shared post-processing
         (threshold, top-k, NMS, seconds) of :class:`BaseTALHead`."""
         if segments.dim() == 2:
             return super()._predict_by_feat_single(scores, segments, valid,
-                                                   meta)
+                                                   meta, level_sizes)
         num_classes = scores.shape[-1]
         probs = (scores * valid[:, None]).flatten()
-        cand = (probs > self.test_cfg['pre_nms_thresh']).nonzero().squeeze(1)
-        k = min(int(self.test_cfg['pre_nms_topk']), cand.numel())
-        cand_scores, order = probs[cand].topk(k)
-        cand = cand[order]
+        cand, cand_scores = self._select_candidates(probs, num_classes,
+                                                    level_sizes)
+        k = cand.numel()
         point = torch.div(cand, num_classes, rounding_mode='floor')
         label = cand % num_classes
         one_hot = scores.new_zeros(k, num_classes)
