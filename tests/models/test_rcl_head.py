@@ -257,3 +257,48 @@ def test_stage_weights_follow_eq8_or_raft(weighting):
     assert float(total) == pytest.approx(expected)
     with pytest.raises(ValueError, match='stage_weighting'):
         small_head(stage_weighting='sum')
+
+
+def test_boundary_peaks_is_bmns_candidate_rule():
+    from mmtal_zoom.models.heads.rcl_head import boundary_peaks
+    p = torch.tensor([[0.1, 0.3, 0.2, 0.05, 0.9, 0.5, 0.1, 0.2]])
+    # local maxima 1, 4; > 0.45: 4, 5; first position for starts
+    assert boundary_peaks(p, True)[0].nonzero().flatten().tolist() == [
+        0, 1, 4, 5]
+    # last position for ends
+    assert boundary_peaks(p, False)[0].nonzero().flatten().tolist() == [
+        1, 4, 5, 7]
+
+
+def test_test_time_stage_candidates_and_bmn_soft_nms():
+    torch.manual_seed(0)
+    t = 32
+    feats = torch.randn(2, 4, t)
+    start, end = torch.rand(2, t), torch.rand(2, t)
+    from mmtal_zoom.models.heads.rcl_head import boundary_peaks
+    sb, eb = boundary_peaks(start, True), boundary_peaks(end, False)
+    with torch.no_grad():
+        head = small_head(t=t).eval()
+        _, s_all = head.predict_raw(feats, start_probs=start, end_probs=end)
+        head.test_cfg['candidates'] = 'boundary_peaks'
+        segs, s_peak = head.predict_raw(feats, start_probs=start,
+                                        end_probs=end)
+        # the same queries, the non-candidates masked out (score -1)
+        grid = (head.sampler.grid_queries() * t).round().long().clamp(0, t - 1)
+        cand = sb[:, grid[:, 0]] & eb[:, grid[:, 1]]
+        assert ((s_peak < 0) == ~cand).all() and (~cand).any()
+        assert torch.equal(s_peak[cand], s_all[cand])
+        # 'car': the CAR's one-step estimate, not the RRM's last iteration
+        head.test_cfg['stage'] = 'car'
+        segs_car, _ = head.predict_raw(feats, start_probs=start,
+                                       end_probs=end)
+        assert not torch.allclose(segs_car, segs)
+        head.test_cfg['nms'] = dict(head.test_cfg['nms'], method='bmn',
+                                    alpha=0.4, low=0.5, high=0.9, max_num=10)
+        out = head.predict(feats, start_probs=start, end_probs=end)
+    for (segments, sc), c in zip(out, cand):
+        assert 0 < segments.shape[0] <= 10 and (sc >= 0).all()
+        assert (sc[:-1] >= sc[1:]).all()
+    with pytest.raises(ValueError, match='start/end probabilities'):
+        head.test_cfg['candidates'] = 'boundary_peaks'
+        head.predict_raw(feats)

@@ -58,9 +58,9 @@ class BMNRCL(BMN):
         loss_cls, hidden_dim_1d: as MMAction2's ``BMN``.
         num_samples, num_samples_per_bin, hidden_dim_2d, hidden_dim_3d,
         soft_nms_alpha, soft_nms_low_threshold, soft_nms_high_threshold:
-            accepted so that BMN configs work unchanged; they configure the
-            replaced boundary-matching branch / BMN's Soft-NMS and are
-            unused.
+            BMN's Soft-NMS; used when ``rcl_head.test_cfg.nms.method`` is
+            ``'bmn'`` (otherwise accepted so that BMN configs work
+            unchanged).
         post_process_top_k (int): proposals per video (top-Q); overrides
             ``rcl_head.test_cfg.nms.max_num``.
         rcl_head (dict): :class:`RCLHead` config; ``in_channels`` defaults
@@ -122,6 +122,11 @@ class BMNRCL(BMN):
         test_cfg = dict(head.get('test_cfg') or {})
         test_cfg['nms'] = {**test_cfg.get('nms', {}),
                            'max_num': post_process_top_k}
+        if test_cfg['nms'].get('method') == 'bmn':
+            # BMN's own Soft-NMS with the host config's parameters
+            test_cfg['nms'].setdefault('alpha', soft_nms_alpha)
+            test_cfg['nms'].setdefault('low', soft_nms_low_threshold)
+            test_cfg['nms'].setdefault('high', soft_nms_high_threshold)
         head['test_cfg'] = test_cfg
         self.rcl_head = MODELS.build(head)
         self.loss_weight_tem = loss_weight_tem

@@ -33,12 +33,44 @@ DEFAULT_TEST_CFG = dict(
     # candidate beside the refined ones: the refined queries converge onto a
     # few segments, the grid keeps the candidate set diverse (own design)
     car_candidates=False,
+    # which estimate is proposed: 'refined' (the last RRM iteration, as the
+    # paper) or 'car' (the CAR's one-step offset estimate; the RRM is then
+    # skipped at test time)
+    stage='refined',
+    # which grid queries are candidates: 'all' (the paper's grid) or
+    # 'boundary_peaks' (BMN's enumeration: start at a peak of the start
+    # probabilities or above half their maximum, end likewise; needs the
+    # start/end probabilities, i.e. a BMN-style base)
+    candidates='all',
     pre_nms_topk=1000,  # candidates per video entering Soft-NMS
     use_boundary_probs=True,  # multiply by BMN's start/end probabilities
     # "Soft-NMS, threshold 0.3" (Sec. 4.1); top-Q = max_num (100 on ANet)
+    # method 'bmn': MMAction2's BMN Soft-NMS (Gaussian decay exp(-IoU^2 /
+    # alpha) above a length-dependent IoU threshold between low and high)
     nms=dict(method='linear', iou_threshold=0.3, sigma=0.5, min_score=0.0,
              max_num=100, class_agnostic=True),
 )
+
+
+def boundary_peaks(probs: Tensor, first: bool) -> Tensor:
+    """BMN's boundary candidates (MMAction2 ``BMN._parse`` rule): a local
+    maximum of ``probs`` or above half its maximum, plus the first (start)
+    or the last (end) position.
+
+    Args:
+        probs (Tensor): ``(B, T)`` start or end probabilities.
+        first (bool): start probabilities (the first position is always a
+            candidate) or end probabilities (the last one is).
+
+    Returns:
+        Tensor: ``(B, T)`` bool.
+    """
+    peak = torch.zeros_like(probs, dtype=torch.bool)
+    mid = probs[:, 1:-1]
+    peak[:, 1:-1] = (mid > probs[:, 2:]) & (mid > probs[:, :-2])
+    peak |= probs > 0.5 * probs.max(dim=1, keepdim=True).values
+    peak[:, 0 if first else -1] = True
+    return peak
 
 
 def balanced_iou_mse(pred: Tensor, target: Tensor,
@@ -592,40 +624,82 @@ class RCLHead(BaseModule):
             tuple: ``segments`` ``(B, R, 2)`` normalised and ``scores``
             ``(B, R)`` = ``p^1 * p^2`` (* start * end).
         """
+        if self.test_cfg.get('stage', 'refined') not in ('refined', 'car'):
+            raise ValueError("RCLHead test_cfg.stage must be 'refined' or "
+                             f"'car', got {self.test_cfg['stage']!r}")
         b = feats.shape[0]
         grid = self.sampler.grid_queries(feats.device, feats.dtype)
         queries = grid[None].expand(b, -1, -1).contiguous()
         min_len = self._min_lengths(min_lengths, b, feats)
-        stages = self.forward(feats, queries, masks, min_lengths=min_len,
-                              refine_topk=self.test_cfg.get('refine_topk'))
-        last = stages[-1]
-        segments = self.decode(last['queries'], last['offsets'], min_len)
-        scores = torch.sigmoid(last['logits']).prod(-1)
-        if self.test_cfg.get('car_candidates', False) and len(stages) > 1:
-            car = stages[0]
-            segments = torch.cat(
-                [segments, self.decode(car['queries'], car['offsets'],
-                                       min_len)], dim=1)
-            scores = torch.cat(
-                [scores, torch.sigmoid(car['logits']).prod(-1)], dim=1)
-        if (start_probs is not None and end_probs is not None
-                and self.test_cfg.get('use_boundary_probs', True)):
+        have_probs = start_probs is not None and end_probs is not None
+        keep = None
+        if self.test_cfg.get('candidates', 'all') == 'boundary_peaks':
+            if not have_probs:
+                raise ValueError("RCLHead test_cfg.candidates='boundary_peaks'"
+                                 ' needs start/end probabilities')
+            # grid start s / T, end e / T: BMN's (start index, end index)
+            t = self.num_steps
+            idx = (grid * t).round().long().clamp(0, t - 1)
+            keep = (boundary_peaks(start_probs, True)[:, idx[:, 0]]
+                    & boundary_peaks(end_probs, False)[:, idx[:, 1]])
+        if self.test_cfg.get('stage', 'refined') == 'car' or self.refine is None:
+            _, logits, offsets = self.car(self.project(feats, masks), queries)
+            segments = self.decode(queries, offsets, min_len)
+            scores = torch.sigmoid(logits).prod(-1)
+        else:
+            stages = self.forward(feats, queries, masks, min_lengths=min_len,
+                                  refine_topk=self.test_cfg.get('refine_topk'))
+            last = stages[-1]
+            segments = self.decode(last['queries'], last['offsets'], min_len)
+            scores = torch.sigmoid(last['logits']).prod(-1)
+            if keep is not None:
+                keep_r = keep.gather(1, last['index'])
+            if self.test_cfg.get('car_candidates', False):
+                car = stages[0]
+                segments = torch.cat(
+                    [segments, self.decode(car['queries'], car['offsets'],
+                                           min_len)], dim=1)
+                scores = torch.cat(
+                    [scores, torch.sigmoid(car['logits']).prod(-1)], dim=1)
+                if keep is not None:
+                    keep_r = torch.cat([keep_r, keep], dim=1)
+            if keep is not None:
+                keep = keep_r
+        if have_probs and self.test_cfg.get('use_boundary_probs', True):
             scores = scores * interpolate_1d(
                 start_probs[:, None], segments[..., 0])[:, 0]
             scores = scores * interpolate_1d(
                 end_probs[:, None], segments[..., 1])[:, 0]
+        if keep is not None:
+            # a query that is not a candidate is never proposed
+            scores = scores.masked_fill(~keep, -1.0)
         return segments, scores
 
     def nms_single(self, segments: Tensor, scores: Tensor
                    ) -> Tuple[Tensor, Tensor]:
-        """Top-k then Soft-NMS of one video's ``(R, 2)`` / ``(R,)``."""
+        """Top-k then Soft-NMS of one video's ``(R, 2)`` / ``(R,)``;
+        non-candidates (score < 0) are dropped first."""
         from ...evaluation.functional import multiclass_segment_nms
+        valid = scores >= 0
+        segments, scores = segments[valid], scores[valid]
         k = min(int(self.test_cfg['pre_nms_topk']), scores.numel())
         scores, order = scores.topk(k)
         segments = segments[order]
+        nms = self.test_cfg['nms']
+        if nms.get('method') == 'bmn':
+            # MMAction2's BMN Soft-NMS itself (numpy), reused as is
+            from mmaction.models.localizers.utils import soft_nms
+            props = torch.cat([segments, scores[:, None]], 1)
+            out = soft_nms(props.detach().cpu().double().numpy(),
+                           nms.get('alpha', 0.4), nms.get('low', 0.5),
+                           nms.get('high', 0.9), int(nms['max_num']))
+            out = torch.as_tensor(out[:int(nms['max_num'])],
+                                  dtype=segments.dtype,
+                                  device=segments.device).reshape(-1, 3)
+            return out[:, :2], out[:, 2]
         labels = torch.zeros_like(order)
         segments, scores, _ = multiclass_segment_nms(
-            segments, scores, labels, self.test_cfg['nms'])
+            segments, scores, labels, nms)
         return segments, scores
 
     def predict(self, feats: Tensor, masks: Optional[Tensor] = None,
