@@ -193,3 +193,46 @@ def test_predict_handles_batches_of_several_videos():
         assert segs.max() <= dur and segs.min() >= 0
         # SPF floor: no proposal shorter than one frame
         assert (segs[:, 1] - segs[:, 0]).min() >= 1 / 30 - 1e-3
+
+
+def test_hybrid_keeps_the_bm_map_trains_it_and_blends_its_scores():
+    """``keep_bm_map`` (own design): BMN's map and loss kept beside RCL; its
+    confidence of every grid query is read at ``[duration - 1, start]`` and
+    blended with RCL's."""
+    torch.manual_seed(0)
+    rcl_cfg = Config.fromfile(
+        str(REPO / 'configs/_base_/models/bmn_rcl_400x100.py')).model
+    t = 16
+    model = MODELS.build(dict(
+        rcl_cfg, temporal_dim=t, keep_bm_map=True, bm_score_weight=0.5,
+        rcl_head=dict(rcl_cfg.rcl_head, refine=None,
+                      test_cfg=dict(stage='car'))))
+    assert model.sample_mask is not None and model.x_2d_p is not None
+    x = torch.randn(2, 400, t)
+    base, _, _ = model._boundary(x)
+    bm = model._bm_map(base)
+    prior = model._grid_prior(base)
+    grid = model.rcl_head.sampler.grid_queries()
+    # a grid query (s, e) is BMN's map cell [e - s - 1, s]
+    k = 37
+    s_idx, e_idx = (grid[k] * t).round().long().tolist()
+    assert torch.allclose(prior[:, k],
+                          bm[:, 0, e_idx - s_idx - 1, s_idx] *
+                          bm[:, 1, e_idx - s_idx - 1, s_idx])
+    with torch.no_grad():
+        _, blended, _, _ = model(list(x), None, mode='tensor')
+        model.bm_score_weight = 0.0
+        _, rcl_only, _, _ = model(list(x), None, mode='tensor')
+    assert not torch.allclose(blended, rcl_only)
+    # the map is trained: BMN's proposal evaluation loss reaches x_2d_p
+    from mmaction.structures import ActionDataSample
+    from mmengine.structures import InstanceData
+    samples = []
+    for _ in range(2):
+        s = ActionDataSample()
+        s.gt_instances = InstanceData(gt_bbox=torch.tensor([[0.2, 0.5]]))
+        samples.append(s)
+    losses = model(list(x), samples, mode='loss')
+    assert 'loss_pem' in losses and torch.isfinite(losses['loss_pem'])
+    losses['loss_pem'].backward()
+    assert model.x_2d_p[-2].weight.grad.abs().sum() > 0

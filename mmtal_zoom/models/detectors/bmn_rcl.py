@@ -68,6 +68,12 @@ class BMNRCL(BMN):
             ``temporal_dim``.
         loss_weight_tem (float): weight of BMN's temporal evaluation loss.
         l2_weight (float): lambda_3 of Eq. 7 (1e-5).
+        keep_bm_map (bool): own design, not the paper's: keep BMN's
+            boundary-matching map and its loss beside RCL (a hybrid); each
+            grid query is then scored by the geometric blend
+            ``(p^1 p^2)^(1 - w) * (bm_cls bm_reg)^w`` and moved by the CAR's
+            continuous offsets. ``False`` (the paper): the map is replaced.
+        bm_score_weight (float): ``w`` above.
 
     Shapes: inputs ``(B, feat_dim, temporal_dim)`` (stacked by
     ``forward``); coordinates normalised to ``[0, 1]``.
@@ -90,7 +96,11 @@ class BMNRCL(BMN):
                  hidden_dim_3d: int = 512,
                  rcl_head: dict = dict(type='RCLHead'),
                  loss_weight_tem: float = 1.0,
-                 l2_weight: float = 1e-5):
+                 l2_weight: float = 1e-5,
+                 keep_bm_map: bool = False,
+                 bm_score_weight: float = 0.5):
+        # read by _get_interp1d_mask, which BMN.__init__ calls
+        object.__setattr__(self, '_keep_bm_map', bool(keep_bm_map))
         super().__init__(
             temporal_dim=temporal_dim,
             boundary_ratio=boundary_ratio,
@@ -106,10 +116,16 @@ class BMNRCL(BMN):
             hidden_dim_1d=hidden_dim_1d,
             hidden_dim_2d=hidden_dim_2d,
             hidden_dim_3d=hidden_dim_3d)
-        # the boundary-matching branch is replaced: drop its modules
-        for name in ('x_1d_p', 'x_3d_p', 'x_2d_p', 'bm_mask', 'sample_mask'):
-            if hasattr(self, name):
-                delattr(self, name)
+        if not 0.0 <= bm_score_weight <= 1.0:
+            raise ValueError('bm_score_weight must be in [0, 1], got '
+                             f'{bm_score_weight}')
+        self.bm_score_weight = float(bm_score_weight)
+        if not self._keep_bm_map:
+            # the boundary-matching branch is replaced: drop its modules
+            for name in ('x_1d_p', 'x_3d_p', 'x_2d_p', 'bm_mask',
+                         'sample_mask'):
+                if hasattr(self, name):
+                    delattr(self, name)
         head = dict(rcl_head)
         head.setdefault('in_channels', hidden_dim_1d)
         sampler = dict(head.get('sampler', dict(type='RCLSampler')))
@@ -134,8 +150,32 @@ class BMNRCL(BMN):
 
     def _get_interp1d_mask(self):
         """BMN's ``(T, 32 T T)`` sampling mask belongs to the replaced
-        branch: not built (saves BMN's slow Python construction and 128 MB)."""
-        self.sample_mask = None
+        branch: not built (saves BMN's slow Python construction and 128 MB)
+        unless ``keep_bm_map``."""
+        if self._keep_bm_map:
+            super()._get_interp1d_mask()
+        else:
+            self.sample_mask = None
+
+    def _bm_map(self, base: Tensor) -> Tensor:
+        """BMN's proposal evaluation module on the base features:
+        ``(B, 2, T, T)`` (regression, classification) confidences indexed
+        ``[duration - 1, start]`` (``keep_bm_map`` only)."""
+        x = self._boundary_matching_layer(self.x_1d_p(base))
+        return self.x_2d_p(self.x_3d_p(x).squeeze(2))
+
+    def _grid_prior(self, base: Tensor) -> Optional[Tensor]:
+        """BMN's map confidence ``cls * reg`` of every grid query
+        ``(B, T (T + 1) / 2)`` in ``RCLSampler.grid_queries`` order, or
+        ``None`` without ``keep_bm_map``."""
+        if not self._keep_bm_map:
+            return None
+        bm = self._bm_map(base)
+        t = self.tscale
+        grid = (self.rcl_head.sampler.grid_queries(base.device, base.dtype)
+                * t).round().long()
+        start, dur = grid[:, 0], grid[:, 1] - grid[:, 0] - 1
+        return (bm[:, 0] * bm[:, 1])[:, dur, start].clamp(min=0)
 
     # ------------------------------------------------------------------
     def _boundary(self, x: Tensor):
@@ -176,7 +216,9 @@ class BMNRCL(BMN):
         """
         base, start, end = self._boundary(x)
         segments, scores = self.rcl_head.predict_raw(
-            base, start_probs=start, end_probs=end)
+            base, start_probs=start, end_probs=end,
+            prior_scores=self._grid_prior(base),
+            prior_weight=self.bm_score_weight)
         return segments, scores, start, end
 
     def loss(self, batch_inputs: Tensor, batch_data_samples,
@@ -185,7 +227,7 @@ class BMNRCL(BMN):
         gt_bbox = [
             sample.gt_instances['gt_bbox'] for sample in batch_data_samples
         ]
-        _, label_start, label_end = self.generate_labels(gt_bbox)
+        label_conf, label_start, label_end = self.generate_labels(gt_bbox)
         device = batch_inputs.device
         base, start, end = self._boundary(batch_inputs)
         loss_tem = self.loss_cls.tem_loss(start, end, label_start.to(device),
@@ -195,6 +237,12 @@ class BMNRCL(BMN):
             for g in gt_bbox
         ]
         losses = dict(loss_tem=self.loss_weight_tem * loss_tem)
+        if self._keep_bm_map:
+            # BMN's proposal evaluation loss, as BMNLoss computes it
+            _, _, pem_reg, pem_cls = self.loss_cls(
+                self._bm_map(base), start, end, label_conf.to(device),
+                label_start.to(device), label_end.to(device), self.bm_mask)
+            losses['loss_pem'] = 10.0 * pem_reg + pem_cls
         losses.update(
             self.rcl_head.loss(
                 base, gts, min_lengths=self._min_lengths(batch_data_samples)))
@@ -212,7 +260,9 @@ class BMNRCL(BMN):
             min_lengths = base.new_tensor(min_lengths)
         results = self.rcl_head.predict(base, start_probs=start,
                                         end_probs=end,
-                                        min_lengths=min_lengths)
+                                        min_lengths=min_lengths,
+                                        prior_scores=self._grid_prior(base),
+                                        prior_weight=self.bm_score_weight)
         outputs = []
         for sample, (segments, scores) in zip(batch_data_samples, results):
             info = sample.metainfo

@@ -608,7 +608,9 @@ class RCLHead(BaseModule):
     def predict_raw(self, feats: Tensor, masks: Optional[Tensor] = None,
                     start_probs: Optional[Tensor] = None,
                     end_probs: Optional[Tensor] = None,
-                    min_lengths: Optional[Tensor] = None
+                    min_lengths: Optional[Tensor] = None,
+                    prior_scores: Optional[Tensor] = None,
+                    prior_weight: float = 0.5
                     ) -> Tuple[Tensor, Tensor]:
         """Grid queries -> CAR -> RRM -> scored segments, before NMS.
 
@@ -619,6 +621,10 @@ class RCLHead(BaseModule):
                 probabilities (BMN's temporal evaluation module), read at the
                 refined boundaries by linear interpolation.
             min_lengths (Tensor, optional): ``(B,)`` SPF floors.
+            prior_scores (Tensor, optional): ``(B, Q)`` another scorer's
+                confidence of every grid query (e.g. BMN's map; own design):
+                the confidence becomes ``(p^1 p^2)^(1 - w) * prior^w``.
+            prior_weight (float): ``w``.
 
         Returns:
             tuple: ``segments`` ``(B, R, 2)`` normalised and ``scores``
@@ -645,13 +651,17 @@ class RCLHead(BaseModule):
         if self.test_cfg.get('stage', 'refined') == 'car' or self.refine is None:
             _, logits, offsets = self.car(self.project(feats, masks), queries)
             segments = self.decode(queries, offsets, min_len)
-            scores = torch.sigmoid(logits).prod(-1)
+            scores = self._blend(torch.sigmoid(logits).prod(-1), prior_scores,
+                                 prior_weight)
         else:
             stages = self.forward(feats, queries, masks, min_lengths=min_len,
                                   refine_topk=self.test_cfg.get('refine_topk'))
             last = stages[-1]
             segments = self.decode(last['queries'], last['offsets'], min_len)
-            scores = torch.sigmoid(last['logits']).prod(-1)
+            scores = self._blend(
+                torch.sigmoid(last['logits']).prod(-1),
+                None if prior_scores is None else prior_scores.gather(
+                    1, last['index']), prior_weight)
             if keep is not None:
                 keep_r = keep.gather(1, last['index'])
             if self.test_cfg.get('car_candidates', False):
@@ -660,7 +670,8 @@ class RCLHead(BaseModule):
                     [segments, self.decode(car['queries'], car['offsets'],
                                            min_len)], dim=1)
                 scores = torch.cat(
-                    [scores, torch.sigmoid(car['logits']).prod(-1)], dim=1)
+                    [scores, self._blend(torch.sigmoid(car['logits']).prod(-1),
+                                         prior_scores, prior_weight)], dim=1)
                 if keep is not None:
                     keep_r = torch.cat([keep_r, keep], dim=1)
             if keep is not None:
@@ -674,6 +685,15 @@ class RCLHead(BaseModule):
             # a query that is not a candidate is never proposed
             scores = scores.masked_fill(~keep, -1.0)
         return segments, scores
+
+    @staticmethod
+    def _blend(conf: Tensor, prior: Optional[Tensor], weight: float
+               ) -> Tensor:
+        """``conf^(1 - w) * prior^w`` (``conf`` without a prior)."""
+        if prior is None:
+            return conf
+        return conf.clamp(min=0).pow(1 - weight) * prior.clamp(
+            min=0).pow(weight)
 
     def nms_single(self, segments: Tensor, scores: Tensor
                    ) -> Tuple[Tensor, Tensor]:
@@ -705,10 +725,13 @@ class RCLHead(BaseModule):
     def predict(self, feats: Tensor, masks: Optional[Tensor] = None,
                 start_probs: Optional[Tensor] = None,
                 end_probs: Optional[Tensor] = None,
-                min_lengths: Optional[Tensor] = None
+                min_lengths: Optional[Tensor] = None,
+                prior_scores: Optional[Tensor] = None,
+                prior_weight: float = 0.5
                 ) -> List[Tuple[Tensor, Tensor]]:
         """Per video ``(segments (K, 2) normalised, scores (K,))`` after
         Soft-NMS, at most ``test_cfg['nms']['max_num']`` (top-Q)."""
         segments, scores = self.predict_raw(feats, masks, start_probs,
-                                            end_probs, min_lengths)
+                                            end_probs, min_lengths,
+                                            prior_scores, prior_weight)
         return [self.nms_single(s, p) for s, p in zip(segments, scores)]
