@@ -236,3 +236,25 @@ def test_hybrid_keeps_the_bm_map_trains_it_and_blends_its_scores():
     assert 'loss_pem' in losses and torch.isfinite(losses['loss_pem'])
     losses['loss_pem'].backward()
     assert model.x_2d_p[-2].weight.grad.abs().sum() > 0
+
+
+def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
+    """The TSN config is the paper's reading (RAFT stage weights, p^1 p^2,
+    Adam 1e-3 for 5 + 5 epochs); the CPU config departs where measured."""
+    paper = Config.fromfile(str(CFG_DIR / 'bmn_rcl_anet_tsn.py'))
+    head = MODELS.build(dict(paper.model, temporal_dim=32)).rcl_head
+    assert head.stage_weighting == 'raft'
+    assert head.test_cfg['use_boundary_probs'] is False
+    assert head.test_cfg['stage'] == 'refined'
+    assert head.test_cfg['candidates'] == 'all'
+    assert paper.train_cfg.max_epochs == 10
+    assert paper.param_scheduler[0].milestones == [5]
+    assert paper.optim_wrapper.optimizer.lr == 1e-3
+    assert (paper.train_dataloader.batch_size *
+            2 == 16)  # 2 GPUs x 8 = the paper's batch 16
+    cpu = Config.fromfile(str(CFG_DIR / 'bmn_rcl_anet_embedded.py'))
+    test_cfg = cpu.model.rcl_head.test_cfg
+    assert cpu.model.rcl_head.stage_weighting == 'paper'
+    assert (test_cfg.stage, test_cfg.candidates, test_cfg.nms.method,
+            test_cfg.use_boundary_probs) == ('car', 'boundary_peaks', 'bmn',
+                                             True)

@@ -197,6 +197,7 @@ def test_rrm_iterations_move_boundaries_towards_ground_truth():
 def test_predict_shapes_scores_and_floor():
     torch.manual_seed(0)
     head = small_head(test_cfg=dict(refine_topk=50, pre_nms_topk=200,
+                                    use_boundary_probs=True,
                                     nms=dict(max_num=20))).eval()
     feats = torch.randn(3, 4, 32)
     start = torch.rand(3, 32)
@@ -219,6 +220,11 @@ def test_predict_shapes_scores_and_floor():
         _, s2 = head.predict_raw(feats, start_probs=start * 0,
                                  end_probs=end)
     assert (s2 == 0).all() and (s1 > 0).all()
+    # the paper's score (the default) is p^1 * p^2 alone
+    head.test_cfg['use_boundary_probs'] = False
+    with torch.no_grad():
+        _, s3 = head.predict_raw(feats, start_probs=start * 0, end_probs=end)
+    assert torch.equal(s3, s1)
 
 
 def test_refine_selection_mixes_top_scores_positives_and_random():

@@ -43,7 +43,9 @@ DEFAULT_TEST_CFG = dict(
     # start/end probabilities, i.e. a BMN-style base)
     candidates='all',
     pre_nms_topk=1000,  # candidates per video entering Soft-NMS
-    use_boundary_probs=True,  # multiply by BMN's start/end probabilities
+    # also multiply by BMN's start/end probabilities (BMN's score; the paper
+    # scores p^1 * p^2 only, Sec. 4.1)
+    use_boundary_probs=False,
     # "Soft-NMS, threshold 0.3" (Sec. 4.1); top-Q = max_num (100 on ANet)
     # method 'bmn': MMAction2's BMN Soft-NMS (Gaussian decay exp(-IoU^2 /
     # alpha) above a length-dependent IoU threshold between low and high)
@@ -189,11 +191,12 @@ class RCLHead(BaseModule):
         loss_weight_reg (float): lambda_1 (10).
         loss_weight_offset (float): lambda_2 (1).
         stage_decay (float): alpha of Eq. 8 (0.8).
-        stage_weighting (str): ``'paper'``: stage ``m`` (``m = 0`` the CAR,
-            ``1..M`` the RRM iterations) weighs ``alpha^m`` as Eq. 8 is
-            written; ``'raft'``: ``alpha^(M - m)``, the weighting of RAFT,
-            which the paper says it follows (the last iteration, the one
-            used at inference, weighs most).
+        stage_weighting (str): ``'raft'`` (default): stage ``m`` (``m = 0``
+            the CAR, ``1..M`` the RRM iterations) weighs ``alpha^(M - m)``,
+            the weighting of RAFT, which the paper says it follows (the last
+            iteration, the one used at inference, weighs most); ``'paper'``:
+            ``alpha^m`` as Eq. 8 is literally written (the CAR weighs most;
+            better when inference reads the CAR, ``test_cfg.stage='car'``).
         test_cfg (dict, optional): see ``DEFAULT_TEST_CFG``.
     """
 
@@ -221,7 +224,7 @@ class RCLHead(BaseModule):
                  loss_weight_reg: float = 10.0,
                  loss_weight_offset: float = 1.0,
                  stage_decay: float = 0.8,
-                 stage_weighting: str = 'paper',
+                 stage_weighting: str = 'raft',
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
