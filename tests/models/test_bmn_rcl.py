@@ -255,6 +255,7 @@ def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
     cpu = Config.fromfile(str(CFG_DIR / 'bmn_rcl_anet_embedded.py'))
     test_cfg = cpu.model.rcl_head.test_cfg
     assert cpu.model.rcl_head.stage_weighting == 'paper'
+    assert cpu.model.keep_bm_map is True
     assert (test_cfg.stage, test_cfg.candidates, test_cfg.nms.method,
             test_cfg.use_boundary_probs) == ('car', 'boundary_peaks', 'bmn',
                                              True)
