@@ -21,10 +21,14 @@ from mmtal_zoom.evaluation.functional import evaluate_detection
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 CONFIGS = {
-    'baseline': 'configs/baseline/baseline_embedded.py',
-    'cltdr_gmg': 'configs/cltdr_gmg/cltdr_gmg_embedded.py',
-    'zoom_uniform': 'configs/zoom/zoom_uniform_embedded.py',
-    'zoom_atr': 'configs/zoom/zoom_atr_embedded.py',
+    'baseline':
+    'configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
+    'cltdr_gmg':
+    'configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py',
+    'zoom_uniform':
+    'configs/zoom/temporal-zoom-uniform_synthetic-feat_1xb2-30e_embedded.py',
+    'zoom_atr':
+    'configs/zoom/temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py',
 }
 EPOCHS = 24  # 12 training videos, batch 2: 144 iterations
 LR_FACTOR = 5.0  # a tenth of the iterations, a shorter run needs a larger lr

@@ -262,7 +262,10 @@ def test_install_keeps_another_torch_and_a_full_mmcv(source_tree, tmp_path):
     # 3. the wheel carries mim's files as copies (no links to the checkout)
     mim_dir = site / 'mmtal_zoom' / '.mim'
     for rel in ('tools/train.py', 'tools/test.py', 'tools/eval_detection.py',
-                'tools/dist_train.sh', 'configs/baseline/baseline_embedded.py',
+                'tools/dist_train.sh',
+                'configs/baseline/'
+                'actionformer_synthetic-feat_1xb2-30e_embedded.py',
+                'configs/baseline/baseline_embedded.py',  # deprecated name
                 'configs/_base_/default_runtime.py', 'model-index.yml'):
         assert (mim_dir / rel).is_file(), rel
         assert not (mim_dir / rel).is_symlink()

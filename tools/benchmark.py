@@ -31,9 +31,10 @@ writes the rows as a JSON list (atomically).
 
 Example::
 
-    python tools/benchmark.py configs/baseline/baseline_embedded.py \\
-        configs/cltdr_gmg/cltdr_gmg_embedded.py --seq-len 2304 \\
-        --repeats 10 --mode train --out work_dirs/bench.json
+    python tools/benchmark.py \\
+        configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py \\
+        configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py \\
+        --seq-len 2304 --repeats 10 --mode train --out work_dirs/bench.json
 """
 import argparse
 import json

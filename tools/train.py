@@ -3,7 +3,8 @@
 
 Examples::
 
-    python tools/train.py configs/baseline/baseline_embedded.py
+    python tools/train.py \\
+        configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py
     torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch
     bash tools/dist_train.sh CONFIG 2 [--seed 0]
 

@@ -3,8 +3,9 @@
 ::
 
     from mmtal_zoom.apis import init_localizer, inference_localizer
-    model = init_localizer('configs/baseline/baseline_embedded.py',
-                           'work_dirs/baseline_embedded/epoch_12.pth')
+    model = init_localizer(
+        'configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
+        'work_dirs/actionformer_synthetic-feat_1xb2-30e_embedded/epoch_30.pth')
     pred = inference_localizer(model, 'features/video_0001.npy')
     pred.segments    # (K, 2) seconds
     pred.scores      # (K,)

@@ -39,8 +39,10 @@ import time
 from typing import Dict, List
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BASELINE = osp.join(REPO, 'configs/baseline/baseline_embedded.py')
-CLTDR = osp.join(REPO, 'configs/cltdr_gmg/cltdr_gmg_embedded.py')
+BASELINE = osp.join(REPO, 'configs', 'baseline',
+                    'actionformer_synthetic-feat_1xb2-30e_embedded.py')
+CLTDR = osp.join(REPO, 'configs', 'cltdr_gmg',
+                 'cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py')
 
 # name -> overrides of the CLTDR-GMG embedded config's neck
 ABLATIONS = {
@@ -153,7 +155,8 @@ def thumos_param_counts() -> Dict:
 
     from mmaction.registry import MODELS
     cfg = Config.fromfile(
-        osp.join(REPO, 'configs/cltdr_gmg/cltdr_gmg_thumos14_i3d.py'))
+        osp.join(REPO, 'configs', 'cltdr_gmg',
+                 'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'))
     counts = {}
     for mixer in ('fft', 'attention'):
         cfg.model.neck.global_mixer = mixer

@@ -41,8 +41,10 @@ from collections import OrderedDict
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-RCL_CFG = osp.join(REPO, 'configs', 'rcl', 'bmn_rcl_anet_embedded.py')
-BMN_CFG = osp.join(REPO, 'configs', 'rcl', 'bmn_anet_embedded.py')
+RCL_CFG = osp.join(REPO, 'configs', 'rcl',
+                   'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py')
+BMN_CFG = osp.join(REPO, 'configs', 'rcl',
+                   'bmn_synthetic-feat_1xb2-8e_embedded-anet.py')
 
 _NO_REFINE = {'model.rcl_head.refine': None,
               'model.rcl_head.with_offset': False}
@@ -241,8 +243,9 @@ def count_flops(variants, threads):
     specs = [(v, VARIANTS[v]['config'], VARIANTS[v]['overrides'])
              for v in variants]
     # the real-feature setting of the paper, for reference
-    specs.append(('rcl_tsn', osp.join(REPO, 'configs', 'rcl',
-                                      'bmn_rcl_anet_tsn.py'), {}))
+    specs.append(('rcl_tsn', osp.join(
+        REPO, 'configs', 'rcl', 'bmn-rcl_tsn-feat_2xb8-10e_activitynet.py'),
+                  {}))
     specs.append(('bmn_tsn', osp.join(REPO, 'configs', '_base_', 'models',
                                       'bmn_400x100.py'), {}))
     for name, path, overrides in specs:

@@ -48,12 +48,18 @@ from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
 # name -> (config, kind); 'det': TALFeatureDataset + mAP, 'prop': MMAction2
 # ActivityNet proposals + AR@AN
 MODELS = {
-    'baseline': ('configs/baseline/baseline_embedded.py', 'det'),
-    'cltdr_gmg': ('configs/cltdr_gmg/cltdr_gmg_embedded.py', 'det'),
-    'zoom_uniform': ('configs/zoom/zoom_uniform_embedded.py', 'det'),
-    'zoom_atr': ('configs/zoom/zoom_atr_embedded.py', 'det'),
-    'bmn': ('configs/rcl/bmn_anet_embedded.py', 'prop'),
-    'bmn_rcl': ('configs/rcl/bmn_rcl_anet_embedded.py', 'prop'),
+    'baseline': ('configs/baseline/'
+                 'actionformer_synthetic-feat_1xb2-30e_embedded.py', 'det'),
+    'cltdr_gmg': ('configs/cltdr_gmg/'
+                  'cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py', 'det'),
+    'zoom_uniform': ('configs/zoom/temporal-zoom-uniform_'
+                     'synthetic-feat_1xb2-30e_embedded.py', 'det'),
+    'zoom_atr': ('configs/zoom/'
+                 'temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py',
+                 'det'),
+    'bmn': ('configs/rcl/bmn_synthetic-feat_1xb2-8e_embedded-anet.py', 'prop'),
+    'bmn_rcl': ('configs/rcl/'
+                'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py', 'prop'),
 }
 DET_MODELS = ('baseline', 'cltdr_gmg', 'zoom_uniform', 'zoom_atr')
 SHORT_FRACTION = 0.1  # "short" proposals' ground truth: < 10 % of the video
