@@ -266,6 +266,7 @@ def test_install_keeps_another_torch_and_a_full_mmcv(source_tree, tmp_path):
                 'configs/baseline/'
                 'actionformer_synthetic-feat_1xb2-30e_embedded.py',
                 'configs/baseline/baseline_embedded.py',  # deprecated name
+                'configs/baseline/metafile.yml', 'configs/baseline/README.md',
                 'configs/_base_/default_runtime.py', 'model-index.yml'):
         assert (mim_dir / rel).is_file(), rel
         assert not (mim_dir / rel).is_symlink()
@@ -339,8 +340,13 @@ def test_mim_train_test_and_run(installed_copy, tiny_baseline_config,
     usage = mim(['run', 'mmtal_zoom', 'eval_detection', '--', '--help'],
                 installed_copy, tmp_path)
     assert 'usage: eval_detection.py' in usage.stdout
-    # the packaged model index is one mim's model-index reader accepts
+    # the packaged model index is one mim's model-index reader accepts,
+    # listing the checkout's models with configs packaged beside it
     from modelindex.load_model_index import load
-    index = load(str(installed_copy / 'mmtal_zoom' / '.mim' /
-                     'model-index.yml'))
-    assert len(index.models) == 0  # none listed yet
+    mim_root = installed_copy / 'mmtal_zoom' / '.mim'
+    index = load(str(mim_root / 'model-index.yml'))
+    ours = load(str(REPO / 'model-index.yml'))
+    assert [m.name for m in index.models] == [m.name for m in ours.models]
+    assert len(index.models) > 0
+    for model in index.models:
+        assert (mim_root / model.config).is_file(), model.config
