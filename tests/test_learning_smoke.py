@@ -4,7 +4,8 @@ Every CPU-sized detector config is trained as it is — its model parts, its
 optimizer, weight-decay groups and warm-up + cosine schedule shape — with
 only the model widths shrunk (32-d, 4 pyramid levels), the data replaced by
 the tiny generated preset and the schedule shortened to 144 iterations (a
-tenth of the recipe's ~1,200), with the learning rate raised 5x to match. The test fails if the training loss does not fall or
+tenth of the recipe's ~1,200), with the learning rate raised 5x to match.
+The test fails if the training loss does not fall or
 if the test mAP stays near what random detections score: the failure mode of
 configs that "do not learn" on data they were not tuned on.
 """

@@ -21,10 +21,10 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
+from mmaction.registry import RUNNERS
 from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.utils import load_config
 from mmtal_zoom.utils.cli import cli_main
-from mmaction.registry import RUNNERS
 
 
 def parse_args(argv=None):

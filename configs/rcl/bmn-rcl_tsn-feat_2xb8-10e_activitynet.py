@@ -4,7 +4,8 @@
 # (RCL, Table 2-3, TSN rows; Sec. 4.1): Adam 1e-3 for 5 epochs then 1e-4 for
 # 5, RAFT-style stage weights, score p^1 * p^2 without BMN's boundary
 # probabilities, Soft-NMS 0.3 over the refined grid (RCLHead's defaults).
-# Prepare the data as MMAction2's docs describe (tools/data/activitynet): data/ActivityNet/anet_anno_{train,val}.json and
+# Prepare the data as MMAction2's docs describe (tools/data/activitynet):
+# data/ActivityNet/anet_anno_{train,val}.json and
 # data/ActivityNet/activitynet_feature_cuhk/csv_mean_100/<video>.csv.
 _base_ = [
     '../_base_/models/bmn_rcl_400x100.py',

@@ -113,9 +113,10 @@ def init_localizer(config: Union[str, Path, Config],
         ``model.dataset_meta`` (``classes``, ``feat_stride``, ``num_frames``,
         ``default_fps``, ``pipeline``).
     """
+    from mmengine.runner import load_checkpoint
+
     import mmtal_zoom  # noqa: F401  (registry + compat: safe loading)
     from mmaction.registry import MODELS
-    from mmengine.runner import load_checkpoint
 
     cfg = _load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))

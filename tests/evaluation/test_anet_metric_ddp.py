@@ -109,6 +109,7 @@ def test_one_and_two_gloo_processes_give_identical_ar_and_auc(tmp_path):
     ... --launcher pytorch`` (gloo on CPU) on one checkpoint."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
+
     from mmaction.registry import MODELS
     from mmtal_zoom.datasets.generators.anet_format import (
         planted_anet_database, write_anet_dataset)

@@ -12,8 +12,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 from mmaction.registry import DATASETS, METRICS, MODELS
-from mmtal_zoom.datasets.generators.anet_format import (
-    planted_anet_database, rescale_features, write_anet_dataset)
+from mmtal_zoom.datasets.generators.anet_format import (planted_anet_database,
+                                                        rescale_features,
+                                                        write_anet_dataset)
 
 REPO = Path(__file__).resolve().parents[2]
 CFG_DIR = REPO / 'configs' / 'rcl'
@@ -64,6 +65,7 @@ def test_anet_layout_is_what_mmaction_reads(anet_data):
 
 def test_rescale_matches_mmaction_feature_postprocessing():
     import importlib.util
+
     import mmaction
     path = (Path(mmaction.__file__).parent / '.mim' / 'tools' / 'data' /
             'activitynet' / 'activitynet_feature_postprocessing.py')
@@ -228,8 +230,9 @@ def test_hybrid_keeps_the_bm_map_trains_it_and_blends_its_scores():
         _, rcl_only, _, _ = model(list(x), None, mode='tensor')
     assert not torch.allclose(blended, rcl_only)
     # the map is trained: BMN's proposal evaluation loss reaches x_2d_p
-    from mmaction.structures import ActionDataSample
     from mmengine.structures import InstanceData
+
+    from mmaction.structures import ActionDataSample
     samples = []
     for _ in range(2):
         s = ActionDataSample()

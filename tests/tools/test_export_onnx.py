@@ -14,8 +14,8 @@ from tiny_localizer import trained_tiny_localizer  # noqa: E402
 
 from mmtal_zoom.apis import (export_onnx, inference_localizer,  # noqa: E402
                              init_localizer, load_onnx_session, onnx_forward)
-from mmtal_zoom.apis.onnx_export import (TALTensorPath,  # noqa: E402
-                                         compare_with_pytorch)
+from mmtal_zoom.apis.onnx_export import TALTensorPath  # noqa: E402
+from mmtal_zoom.apis.onnx_export import compare_with_pytorch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'export_onnx.py'

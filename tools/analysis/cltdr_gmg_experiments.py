@@ -150,9 +150,9 @@ def branch_timing(seq_lens: List[int], repeats: int, dims: int = 128
 def thumos_param_counts() -> Dict:
     """Parameters of the THUMOS14-size model (512-d) with either global
     branch, neck alone and whole model (Table 8 reports whole models)."""
-    import mmtal_zoom  # noqa: F401
     from mmengine.config import Config
 
+    import mmtal_zoom  # noqa: F401
     from mmaction.registry import MODELS
     cfg = Config.fromfile(
         osp.join(REPO, 'configs', 'cltdr_gmg',
@@ -198,9 +198,10 @@ def cmd_speed(args):
 def cmd_run(args):
     """One training run: train on 'train', evaluate the final weights on
     'val' and 'test', write metrics.json in the run dir."""
-    import mmtal_zoom  # noqa: F401
     from mmengine.config import Config
     from mmengine.runner import Runner
+
+    import mmtal_zoom  # noqa: F401
 
     cfg = Config.fromfile(args.config)
     cfg.work_dir = args.run_dir

@@ -13,7 +13,8 @@ size. No checkpoint selection, no tuning on 'test'.
 
 Variants (paper rows in brackets):
   bmn          stock MMAction2 BMN, 100 x 100 boundary-matching map [baseline]
-  car_grid     CAR w/o offset, regular grid samples only [Table 5 row 1 analogue]
+  car_grid     CAR w/o offset, regular grid samples only [Table 5 row 1
+               analogue]
   car_uniform  + uniform (random) samples [Table 5 "+uniform sample"]
   car          + scale-invariant samples = CAR w/o offset [Table 4/5]
   car_offset   CAR w/ offset [Table 3 "CAR", Table 4 "CAR w/ offset"]
@@ -186,8 +187,9 @@ def short_recall(gt_file, results_file, short_frac):
 def run_one(args):
     import torch
     torch.set_num_threads(args.threads)
-    import mmtal_zoom  # noqa: F401
     from mmengine.runner import Runner
+
+    import mmtal_zoom  # noqa: F401
     variant, seed = args.run_one[0], int(args.run_one[1])
     work_dir = osp.join(args.out_dir, 'runs', f'{variant}_seed{seed}')
     cfg = build_cfg(variant, seed, args.data_dir, work_dir, args.epochs,

@@ -34,7 +34,6 @@ Examples::
     python tools/analysis/robustness.py --report-only
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -201,6 +200,7 @@ def proposal_metrics(gt_file: str, results_file: str) -> dict:
     ``ANetMetric``: ``average_recall_at_avg_proposals``), and AR@100 of the
     ground truth shorter than ``SHORT_FRACTION`` of its video."""
     import numpy as np
+
     from mmaction.evaluation import average_recall_at_avg_proposals
     gt_db = read_json(gt_file)
     results = read_json(results_file)['results']
@@ -278,8 +278,8 @@ def run_one(item) -> dict:
         else:
             gt = osp.join(data_dir, f'anet_anno_{subset}.json')
             run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
-                      '--cfg-options', f'test_dataloader.dataset.ann_file={gt}'],
-                     log)
+                      '--cfg-options',
+                      f'test_dataloader.dataset.ann_file={gt}'], log)
             props = osp.join(run_dir, f'proposals_{subset}.json')
             os.replace(osp.join(run_dir, 'proposals.json'), props)
             metrics[subset] = proposal_metrics(gt, props)

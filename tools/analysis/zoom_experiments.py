@@ -191,8 +191,9 @@ def load_config(config: str, args, budget: Optional[float] = None):
 def cmd_run(args):
     import torch
     torch.set_num_threads(args.threads)
-    import mmtal_zoom  # noqa: F401
     from mmengine.runner import Runner
+
+    import mmtal_zoom  # noqa: F401
 
     cfg = load_config(args.config, args, args.budget)
     cfg.work_dir = args.run_dir

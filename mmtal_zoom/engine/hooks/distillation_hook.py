@@ -18,7 +18,6 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmaction.registry import HOOKS, MODELS
-
 from ...models.heads.distillation_head import KD_FIELD
 
 
