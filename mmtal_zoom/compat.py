@@ -104,7 +104,8 @@ def _build_drn_module(name: str) -> types.ModuleType:
 
 
 class _DRNStandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Answers only for the two missing module names; defers everything else."""
+    """Answers only for the two missing module names; defers everything
+    else."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname in (_DRN_PKG, _DRN_MOD):

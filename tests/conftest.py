@@ -51,8 +51,10 @@ def tiny_tal_dataset(tmp_path_factory):
     return out
 
 
-def write_tiny_config(path, data_root, base='baseline/baseline_embedded.py',
-                      extra=''):
+def write_tiny_config(
+        path, data_root,
+        base='baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
+        extra=''):
     """A CPU-seconds version of an embedded config on the tiny dataset.
 
     Inherits ``configs/<base>`` and shrinks the model (16-d, 4 levels), the

@@ -34,8 +34,8 @@ from mmtal_zoom import compat
 from mmtal_zoom.apis.checkpoint import checkpoint_globals, describe_checkpoint
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from checkpoint_payloads import (PAYLOADS,  # noqa: E402
-                                 write_payload_checkpoint)
+from checkpoint_payloads import PAYLOADS  # noqa: E402
+from checkpoint_payloads import write_payload_checkpoint  # noqa: E402
 
 ITERS_PER_EPOCH = 4
 

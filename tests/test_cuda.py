@@ -22,8 +22,8 @@ from mmtal_zoom.evaluation.functional import (batched_segment_iou,
 pytestmark = pytest.mark.cuda
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
-AMP_CONFIGS = ['baseline/baseline_embedded.py',
-               'cltdr_gmg/cltdr_gmg_embedded.py']
+AMP_CONFIGS = ['baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
+               'cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py']
 
 
 def make_batch(channels=256, lengths=(300, 170), seed=0):

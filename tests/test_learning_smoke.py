@@ -4,7 +4,8 @@ Every CPU-sized detector config is trained as it is — its model parts, its
 optimizer, weight-decay groups and warm-up + cosine schedule shape — with
 only the model widths shrunk (32-d, 4 pyramid levels), the data replaced by
 the tiny generated preset and the schedule shortened to 144 iterations (a
-tenth of the recipe's ~1,200), with the learning rate raised 5x to match. The test fails if the training loss does not fall or
+tenth of the recipe's ~1,200), with the learning rate raised 5x to match.
+The test fails if the training loss does not fall or
 if the test mAP stays near what random detections score: the failure mode of
 configs that "do not learn" on data they were not tuned on.
 """
@@ -21,10 +22,14 @@ from mmtal_zoom.evaluation.functional import evaluate_detection
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 CONFIGS = {
-    'baseline': 'configs/baseline/baseline_embedded.py',
-    'cltdr_gmg': 'configs/cltdr_gmg/cltdr_gmg_embedded.py',
-    'zoom_uniform': 'configs/zoom/zoom_uniform_embedded.py',
-    'zoom_atr': 'configs/zoom/zoom_atr_embedded.py',
+    'baseline':
+    'configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
+    'cltdr_gmg':
+    'configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py',
+    'zoom_uniform':
+    'configs/zoom/temporal-zoom-uniform_synthetic-feat_1xb2-30e_embedded.py',
+    'zoom_atr':
+    'configs/zoom/temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py',
 }
 EPOCHS = 24  # 12 training videos, batch 2: 144 iterations
 LR_FACTOR = 5.0  # a tenth of the iterations, a shorter run needs a larger lr

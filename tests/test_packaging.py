@@ -262,7 +262,11 @@ def test_install_keeps_another_torch_and_a_full_mmcv(source_tree, tmp_path):
     # 3. the wheel carries mim's files as copies (no links to the checkout)
     mim_dir = site / 'mmtal_zoom' / '.mim'
     for rel in ('tools/train.py', 'tools/test.py', 'tools/eval_detection.py',
-                'tools/dist_train.sh', 'configs/baseline/baseline_embedded.py',
+                'tools/dist_train.sh',
+                'configs/baseline/'
+                'actionformer_synthetic-feat_1xb2-30e_embedded.py',
+                'configs/baseline/baseline_embedded.py',  # deprecated name
+                'configs/baseline/metafile.yml', 'configs/baseline/README.md',
                 'configs/_base_/default_runtime.py', 'model-index.yml'):
         assert (mim_dir / rel).is_file(), rel
         assert not (mim_dir / rel).is_symlink()
@@ -336,8 +340,13 @@ def test_mim_train_test_and_run(installed_copy, tiny_baseline_config,
     usage = mim(['run', 'mmtal_zoom', 'eval_detection', '--', '--help'],
                 installed_copy, tmp_path)
     assert 'usage: eval_detection.py' in usage.stdout
-    # the packaged model index is one mim's model-index reader accepts
+    # the packaged model index is one mim's model-index reader accepts,
+    # listing the checkout's models with configs packaged beside it
     from modelindex.load_model_index import load
-    index = load(str(installed_copy / 'mmtal_zoom' / '.mim' /
-                     'model-index.yml'))
-    assert len(index.models) == 0  # none listed yet
+    mim_root = installed_copy / 'mmtal_zoom' / '.mim'
+    index = load(str(mim_root / 'model-index.yml'))
+    ours = load(str(REPO / 'model-index.yml'))
+    assert [m.name for m in index.models] == [m.name for m in ours.models]
+    assert len(index.models) > 0
+    for model in index.models:
+        assert (mim_root / model.config).is_file(), model.config

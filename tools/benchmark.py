@@ -31,9 +31,10 @@ writes the rows as a JSON list (atomically).
 
 Example::
 
-    python tools/benchmark.py configs/baseline/baseline_embedded.py \\
-        configs/cltdr_gmg/cltdr_gmg_embedded.py --seq-len 2304 \\
-        --repeats 10 --mode train --out work_dirs/bench.json
+    python tools/benchmark.py \\
+        configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py \\
+        configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py \\
+        --seq-len 2304 --repeats 10 --mode train --out work_dirs/bench.json
 """
 import argparse
 import json
@@ -203,8 +204,9 @@ def random_data_samples(batch_size: int, seq_len: int, num_classes: int,
                         generator: torch.Generator) -> List:
     """Videos of ``seq_len`` snippets with 4 random ground-truth actions
     each (grid units), and the metainfo prediction needs."""
-    from mmaction.structures import ActionDataSample
     from mmengine.structures import InstanceData
+
+    from mmaction.structures import ActionDataSample
     samples = []
     for i in range(batch_size):
         lengths = torch.randint(2, max(3, seq_len // 8), (4, ),
@@ -224,10 +226,10 @@ def random_data_samples(batch_size: int, seq_len: int, num_classes: int,
 
 def measure_config(config: str, args) -> Dict:
     """Build the model of ``config`` and measure it (see module doc)."""
-    import mmtal_zoom  # noqa: F401  (registers the components)
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
+    import mmtal_zoom  # noqa: F401  (registers the components)
     from mmaction.registry import MODELS
 
     cfg = Config.fromfile(config)

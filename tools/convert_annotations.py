@@ -29,12 +29,10 @@ can inspect it), 2 if the input cannot be converted.
 import argparse
 import sys
 
-from mmtal_zoom.datasets.converters import (FORMATS, convert,
-                                            fill_durations, read_class_list,
-                                            to_standard)
+from mmtal_zoom.datasets.converters import (FORMATS, convert, fill_durations,
+                                            read_class_list, to_standard)
 from mmtal_zoom.datasets.validation import (ValidationReport,
-                                            check_annotations,
-                                            format_summary)
+                                            check_annotations, format_summary)
 from mmtal_zoom.utils import atomic_write_json, load_json
 from mmtal_zoom.utils.cli import cli_main, positive_float, report_error
 

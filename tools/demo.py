@@ -2,7 +2,8 @@
 """The main job on the embedded default, end to end.
 
 1. generate the embedded dataset (``data/embedded``) if it is absent;
-2. train the uniform baseline (``configs/baseline/baseline_embedded.py``);
+2. train the uniform baseline
+   (``configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py``);
 3. evaluate the last checkpoint on the embedded ``test`` split: print the mAP
    table and write, under the work dir, ``results.json`` (ActivityNet-format
    predictions), ``metrics.json`` and ``timeline.png`` (predictions against
@@ -33,7 +34,8 @@ def parse_args(argv=None):
         'metrics and a timeline plot.')
     parser.add_argument(
         '--config',
-        default=osp.join(REPO_ROOT, 'configs/baseline/baseline_embedded.py'),
+        default=osp.join(REPO_ROOT, 'configs', 'baseline',
+                         'actionformer_synthetic-feat_1xb2-30e_embedded.py'),
         help='config to train (default: the uniform baseline)')
     parser.add_argument('--work-dir', default='work_dirs/demo',
                         help='where checkpoints, logs and results go')

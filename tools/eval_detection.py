@@ -22,13 +22,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmtal_zoom.datasets.validation import segment_problem
 from mmtal_zoom.evaluation.functional import (DEFAULT_LENGTH_BUCKETS,
                                               DEFAULT_RECALL_TOPK,
                                               DEFAULT_TIOU_THRESHOLDS,
                                               evaluate_detection)
 from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
     format_detection_report, nan_to_none)
-from mmtal_zoom.datasets.validation import segment_problem
 from mmtal_zoom.utils import JSONInputError, atomic_write_json, load_json
 from mmtal_zoom.utils.cli import cli_main, fraction, positive_int
 

@@ -5,8 +5,8 @@
 #                    training steps of the baseline and CLTDR-GMG, CUDA = CPU
 #                    outputs, tIoU / NMS / Soft-NMS on CUDA = on CPU
 #   data             a tiny generated dataset in the embedded configs' shape
-#   amp-baseline     tools/train.py --amp, configs/baseline/baseline_embedded.py
-#   amp-cltdr-gmg    tools/train.py --amp, configs/cltdr_gmg/cltdr_gmg_embedded.py
+#   amp-baseline     tools/train.py --amp, configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py
+#   amp-cltdr-gmg    tools/train.py --amp, configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py
 #   dist-train-nccl  tools/dist_train.sh, 2 processes on NCCL (needs 2 GPUs)
 #   eval-1-vs-2-gpus tools/test.py on 1 GPU and tools/dist_test.sh on 2 give
 #                    the same metrics (needs 2 GPUs)
@@ -44,8 +44,8 @@ export PYTHON OMP_NUM_THREADS="${OMP_NUM_THREADS:-4}"
 
 # --- the plan ---------------------------------------------------------------
 DATA="$WORK/data"
-BASELINE=configs/baseline/baseline_embedded.py
-CLTDR=configs/cltdr_gmg/cltdr_gmg_embedded.py
+BASELINE=configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py
+CLTDR=configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py
 # the embedded configs unchanged (their 12-epoch schedule), on the tiny data
 # (256-d, 10 classes; 3 iterations an epoch)
 CFG_OPTS=()

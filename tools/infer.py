@@ -37,8 +37,7 @@ from mmtal_zoom.apis.feature_extraction import (VIDEO_EXTENSIONS,
 from mmtal_zoom.apis.inference import (FEATURE_SUFFIXES, dump_anet_results,
                                        inference_localizer, init_localizer)
 from mmtal_zoom.datasets.validation import (DATASET_ERRORS, ValidationReport,
-                                            check_annotations,
-                                            raise_on_errors)
+                                            check_annotations, raise_on_errors)
 from mmtal_zoom.utils import load_json
 from mmtal_zoom.utils.cli import (cli_main, finite_float, positive_float,
                                   positive_int)
@@ -206,8 +205,8 @@ def main(argv=None) -> int:
                 pred_segments=pred.segments, pred_scores=pred.scores,
                 pred_labels=pred.labels))
         title = (f'{osp.basename(args.config)}: detections (score >= '
-                 f'{args.score_thr:g})' + (' vs ground truth' if gt_db
-                                          else ''))
+                 f'{args.score_thr:g})' +
+                 (' vs ground truth' if gt_db else ''))
         plot_detection_timelines(rows, args.plot, class_names=names,
                                  score_thr=args.score_thr, title=title)
         print(f'wrote {args.plot}')

@@ -12,7 +12,6 @@ Examples:
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import time
@@ -21,8 +20,9 @@ import numpy as np
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmtal_zoom.datasets.generators import (  # noqa: E402
-    PRESETS, feature_stats, make_embedded_dataset)
+from mmtal_zoom.datasets.generators import PRESETS  # noqa: E402
+from mmtal_zoom.datasets.generators import feature_stats  # noqa: E402
+from mmtal_zoom.datasets.generators import make_embedded_dataset  # noqa: E402
 from mmtal_zoom.datasets.generators.synthetic import KAPPA_BINS  # noqa: E402
 
 

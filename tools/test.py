@@ -23,12 +23,12 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
+from mmaction.registry import RUNNERS
 from mmtal_zoom.apis.checkpoint import (add_trust_args,
                                         check_checkpoint_matches_model,
                                         trust_context)
 from mmtal_zoom.utils import load_config
 from mmtal_zoom.utils.cli import cli_main, ratio
-from mmaction.registry import RUNNERS
 
 
 def parse_args(argv=None):

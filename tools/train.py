@@ -3,7 +3,8 @@
 
 Examples::
 
-    python tools/train.py configs/baseline/baseline_embedded.py
+    python tools/train.py \\
+        configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py
     torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch
     bash tools/dist_train.sh CONFIG 2 [--seed 0]
 
@@ -20,10 +21,10 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
+from mmaction.registry import RUNNERS
 from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.utils import load_config
 from mmtal_zoom.utils.cli import cli_main
-from mmaction.registry import RUNNERS
 
 
 def parse_args(argv=None):

@@ -28,8 +28,7 @@ import argparse
 import sys
 
 from mmtal_zoom.datasets.converters import read_class_list
-from mmtal_zoom.datasets.validation import (format_summary,
-                                            validate_tal_dataset)
+from mmtal_zoom.datasets.validation import format_summary, validate_tal_dataset
 from mmtal_zoom.utils.cli import (cli_main, positive_float, positive_int,
                                   report_error)
 

@@ -1,18 +1,4 @@
-# RCL as a second-stage proposal refiner of the uniform baseline
-# (ActionFormer parts, configs/baseline/baseline_embedded.py): the baseline
-# head proposes, RCL's continuous anchoring representation + recurrent
-# refine module re-scores and moves the boundaries of its top candidates on
-# the finest pyramid level. See mmtal_zoom/models/heads/rcl_refined_head.py.
-_base_ = ['../baseline/baseline_embedded.py']
-model = dict(
-    head=dict(
-        _delete_=True,
-        type='RCLRefinedHead',
-        head={{_base_.model.head}},
-        refiner=dict(
-            type='RCLHead', feat_channels=64, embed_channels=128,
-            refine=dict(type='RecurrentRefineModule', hidden_channels=64,
-                        num_iters=4)),
-        refine_level=0,
-        num_train_proposals=256,
-        num_test_proposals=1000))
+# DEPRECATED name, kept so that existing commands, scripts and docs keep
+# working: this config is the model-zoo config below, unchanged (same dump,
+# same training). Use the new name (configs/README.md, "Config names").
+_base_ = ['./actionformer-rcl_synthetic-feat_1xb2-30e_embedded.py']

@@ -6,8 +6,8 @@ Imported on demand (``from mmtal_zoom.apis import init_localizer``), not by
 from .feature_extraction import (ClipFeatureExtractor,
                                  dataset_settings_from_manifest,
                                  extract_features, load_manifest)
-from .inference import (dump_anet_results, inference_localizer,
-                        init_localizer, prepare_localizer_inputs)
+from .inference import (dump_anet_results, inference_localizer, init_localizer,
+                        prepare_localizer_inputs)
 from .onnx_export import (export_onnx, load_onnx_session, onnx_forward,
                           onnx_predict)
 

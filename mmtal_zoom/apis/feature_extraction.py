@@ -209,9 +209,8 @@ class ClipFeatureExtractor:
                  batch_size: int = 16,
                  seed: int = 0,
                  decode_threads: int = 1):
-        from mmaction.registry import TRANSFORMS
-
         import mmtal_zoom  # noqa: F401  (compat: safe checkpoint loading)
+        from mmaction.registry import TRANSFORMS
         if isinstance(config, os.PathLike):
             config = os.fspath(config)
         cfg = Config.fromfile(config) if isinstance(config, str) else config
@@ -274,8 +273,9 @@ class ClipFeatureExtractor:
 
     # ------------------------------------------------------------------
     def _build_model(self) -> torch.nn.Module:
-        from mmaction.apis import init_recognizer
         from mmengine.runner import load_checkpoint
+
+        from mmaction.apis import init_recognizer
 
         if self.checkpoint is None:
             msg = ('NO CHECKPOINT: the feature extractor is RANDOMLY '

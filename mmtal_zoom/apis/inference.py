@@ -3,8 +3,9 @@
 ::
 
     from mmtal_zoom.apis import init_localizer, inference_localizer
-    model = init_localizer('configs/baseline/baseline_embedded.py',
-                           'work_dirs/baseline_embedded/epoch_12.pth')
+    model = init_localizer(
+        'configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
+        'work_dirs/actionformer_synthetic-feat_1xb2-30e_embedded/epoch_30.pth')
     pred = inference_localizer(model, 'features/video_0001.npy')
     pred.segments    # (K, 2) seconds
     pred.scores      # (K,)
@@ -112,9 +113,10 @@ def init_localizer(config: Union[str, Path, Config],
         ``model.dataset_meta`` (``classes``, ``feat_stride``, ``num_frames``,
         ``default_fps``, ``pipeline``).
     """
+    from mmengine.runner import load_checkpoint
+
     import mmtal_zoom  # noqa: F401  (registry + compat: safe loading)
     from mmaction.registry import MODELS
-    from mmengine.runner import load_checkpoint
 
     cfg = _load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))

@@ -256,9 +256,9 @@ def export_onnx(model: nn.Module,
     groups = _group_names(model.head, len(structure))
     out_names = []
     for name, n in zip(groups, structure):
-        out_names += [name] if n is None else [f'{name}_{l}'
-                                               for l in range(n)]
-    out_names += [f'mask_{l}' for l in range(num_levels)]
+        out_names += [name] if n is None else [f'{name}_{lvl}'
+                                               for lvl in range(n)]
+    out_names += [f'mask_{lvl}' for lvl in range(num_levels)]
     dynamic_axes = {'feats': {0: 'batch', 2: 'time'},
                     'mask': {0: 'batch', 1: 'time'}}
     for name, r in zip(out_names, ref):

@@ -13,8 +13,9 @@ CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
 
 @pytest.mark.parametrize('name,in_channels,seq_len,num_levels,classes', [
-    ('baseline/baseline_embedded.py', 256, 768, 6, 10),
-    ('baseline/baseline_thumos14_i3d.py', 2048, 2304, 6, 20),
+    ('baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py', 256, 768, 6,
+     10),
+    ('baseline/actionformer_i3d-feat_1xb2-35e_thumos14.py', 2048, 2304, 6, 20),
 ])
 def test_baseline_config_builds_and_runs_forward(name, in_channels, seq_len,
                                                  num_levels, classes):
@@ -30,7 +31,8 @@ def test_baseline_config_builds_and_runs_forward(name, in_channels, seq_len,
 
 
 def test_thumos_config_is_actionformers_recipe():
-    cfg = Config.fromfile(str(CONFIGS / 'baseline/baseline_thumos14_i3d.py'))
+    cfg = Config.fromfile(
+        str(CONFIGS / 'baseline/actionformer_i3d-feat_1xb2-35e_thumos14.py'))
     neck, head = cfg.model.neck, cfg.model.head
     assert (cfg.model.backbone.in_channels, cfg.model.backbone.embed_dims) \
         == (2048, 512)

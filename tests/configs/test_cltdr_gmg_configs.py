@@ -16,14 +16,16 @@ CONFIGS = Path(__file__).resolve().parents[2] / 'configs' / 'cltdr_gmg'
 
 # name, input dim, classes, levels, T used in the test
 CASES = [
-    ('cltdr_gmg_embedded.py', 256, 10, 6, 768),
-    ('cltdr_gmg_thumos14_i3d.py', 2048, 20, 6, 256),
-    ('cltdr_gmg_thumos14_i3d_official.py', 2048, 20, 6, 256),
-    ('cltdr_gmg_multithumos_i3d.py', 2048, 65, 6, 256),
-    ('cltdr_gmg_epic_kitchens100_verb_slowfast.py', 2304, 97, 6, 256),
-    ('cltdr_gmg_epic_kitchens100_noun_slowfast.py', 2304, 300, 6, 256),
-    ('cltdr_gmg_anet13_tsp.py', 512, 200, 7, 256),
-    ('cltdr_gmg_hacs_i3d.py', 2048, 200, 7, 256),
+    ('cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py', 256, 10, 6, 768),
+    ('cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py', 2048, 20, 6, 256),
+    ('cltdr-gmg-official_i3d-feat_1xb2-40e_thumos14.py', 2048, 20, 6, 256),
+    ('cltdr-gmg_i3d-feat_1xb2-60e_multithumos.py', 2048, 65, 6, 256),
+    ('cltdr-gmg_slowfast-feat_1xb2-28e_epic-kitchens100-verb.py', 2304, 97, 6,
+     256),
+    ('cltdr-gmg_slowfast-feat_1xb2-25e_epic-kitchens100-noun.py', 2304, 300,
+     6, 256),
+    ('cltdr-gmg_tsp-feat_1xb16-15e_activitynet.py', 512, 200, 7, 256),
+    ('cltdr-gmg_i3d-feat_1xb16-17e_hacs.py', 2048, 200, 7, 256),
 ]
 
 
@@ -55,14 +57,16 @@ def test_config_builds_and_runs(name, in_channels, num_classes, num_levels,
     assert len(cls_logits) == num_levels
     assert cls_logits[0].shape == (1, num_classes, t)
     assert cls_logits[-1].shape[-1] == -(-t // 2**(num_levels - 1))
-    if name in ('cltdr_gmg_embedded.py', 'cltdr_gmg_thumos14_i3d.py'):
+    if name in ('cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py',
+                'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'):
         model.train()
         losses = model(x, [random_sample(t, num_classes)], mode='loss')
         assert all(torch.isfinite(v) for v in losses.values())
 
 
 def test_thumos_config_is_the_papers_setting():
-    cfg = Config.fromfile(str(CONFIGS / 'cltdr_gmg_thumos14_i3d.py'))
+    cfg = Config.fromfile(
+        str(CONFIGS / 'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'))
     m = cfg.model
     assert (m.backbone.type, m.backbone.in_channels, m.backbone.num_convs,
             m.backbone.embed_dims) == ('ConvProjection', 2048, 2, 512)
@@ -90,7 +94,8 @@ def test_thumos_config_is_the_papers_setting():
 
 
 def test_official_variant_config_switches_every_departure():
-    cfg = Config.fromfile(str(CONFIGS / 'cltdr_gmg_thumos14_i3d_official.py'))
+    cfg = Config.fromfile(
+        str(CONFIGS / 'cltdr-gmg-official_i3d-feat_1xb2-40e_thumos14.py'))
     neck, head = cfg.model.neck, cfg.model.head
     assert neck.global_filter == dict(filter_type='mlp',
                                       sparsity_threshold=0.001)
@@ -102,15 +107,15 @@ def test_official_variant_config_switches_every_departure():
 
 
 @pytest.mark.parametrize('name,tious', [
-    ('cltdr_gmg_thumos14_i3d.py', (0.3, 0.4, 0.5, 0.6, 0.7)),
-    ('cltdr_gmg_multithumos_i3d.py', tuple(round(0.1 * i, 1)
-                                           for i in range(1, 10))),
-    ('cltdr_gmg_epic_kitchens100_verb_slowfast.py', (0.1, 0.2, 0.3, 0.4,
-                                                     0.5)),
-    ('cltdr_gmg_anet13_tsp.py', tuple(round(0.5 + 0.05 * i, 2)
-                                      for i in range(10))),
-    ('cltdr_gmg_hacs_i3d.py', tuple(round(0.5 + 0.05 * i, 2)
-                                    for i in range(10))),
+    ('cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py', (0.3, 0.4, 0.5, 0.6, 0.7)),
+    ('cltdr-gmg_i3d-feat_1xb2-60e_multithumos.py',
+     tuple(round(0.1 * i, 1) for i in range(1, 10))),
+    ('cltdr-gmg_slowfast-feat_1xb2-28e_epic-kitchens100-verb.py',
+     (0.1, 0.2, 0.3, 0.4, 0.5)),
+    ('cltdr-gmg_tsp-feat_1xb16-15e_activitynet.py',
+     tuple(round(0.5 + 0.05 * i, 2) for i in range(10))),
+    ('cltdr-gmg_i3d-feat_1xb16-17e_hacs.py',
+     tuple(round(0.5 + 0.05 * i, 2) for i in range(10))),
 ])
 def test_papers_tiou_thresholds(name, tious):
     cfg = Config.fromfile(str(CONFIGS / name))

@@ -6,7 +6,7 @@ The rule (docs/tools.md, "Batch size, --auto-scale-lr, ..."): a config's
 ``auto_scale_lr.base_batch_size`` is the total batch its learning rate is
 for, ``train_dataloader.batch_size`` (per GPU / process) x the GPUs the
 config assumes. That is 1 unless the config says otherwise: in its model-zoo
-name (``..._2xb8-...``: 2 GPUs) or, until the names say it, in
+name (``..._2xb8-...``: 2 GPUs) or, for a base or a deprecated name, in
 :data:`ASSUMED_GPUS` (each entry cites where the config says so).
 """
 import importlib.util
@@ -21,8 +21,9 @@ from mmengine.runner import Runner
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
 ASSUMED_GPUS = {
-    # both comment: MMAction2's bmn_2xb8-400x100-9e_activitynet-feature.py
+    # the base comments: MMAction2's bmn_2xb8-400x100-9e_activitynet-feature.py
     '_base_/datasets/anet_bmn_feature.py': 2,
+    # deprecated name of rcl/bmn-rcl_tsn-feat_2xb8-10e_activitynet.py
     'rcl/bmn_rcl_anet_tsn.py': 2,
 }
 ALL_CONFIGS = sorted(p.relative_to(CONFIGS).as_posix()

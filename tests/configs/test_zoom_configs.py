@@ -10,6 +10,14 @@ from mmengine.config import Config
 from mmaction.registry import HOOKS, MODELS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+UNIFORM = 'zoom/temporal-zoom-uniform_synthetic-feat_1xb2-30e_embedded.py'
+ATR_BDR = 'zoom/temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py'
+ATR = 'zoom/temporal-zoom-atr-nobdr_synthetic-feat_1xb2-30e_embedded.py'
+BASELINE_BDR = 'zoom/actionformer-bdr_synthetic-feat_1xb2-30e_embedded.py'
+CLTDR_BDR = 'zoom/cltdr-gmg-bdr_synthetic-feat_1xb2-30e_embedded.py'
+ATR_BDR_THUMOS = 'zoom/temporal-zoom-atr_i3d-feat_1xb2-35e_thumos14.py'
+BASELINE = 'baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py'
+CLTDR = 'cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py'
 
 
 def build(name):
@@ -20,12 +28,12 @@ def build(name):
 
 
 @pytest.mark.parametrize('name,in_channels,seq_len,head,num_outs', [
-    ('zoom/zoom_uniform_embedded.py', 256, 768, 'ActionFormerHead', 2),
-    ('zoom/zoom_atr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
-    ('zoom/zoom_atr_nobdr_embedded.py', 256, 768, 'ActionFormerHead', 2),
-    ('zoom/baseline_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
-    ('zoom/cltdr_gmg_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 7),
-    ('zoom/zoom_atr_thumos14_i3d.py', 2048, 2304, 'BDRRefinedHead', 3),
+    (UNIFORM, 256, 768, 'ActionFormerHead', 2),
+    (ATR_BDR, 256, 768, 'BDRRefinedHead', 3),
+    (ATR, 256, 768, 'ActionFormerHead', 2),
+    (BASELINE_BDR, 256, 768, 'BDRRefinedHead', 3),
+    (CLTDR_BDR, 256, 768, 'BDRRefinedHead', 7),
+    (ATR_BDR_THUMOS, 2048, 2304, 'BDRRefinedHead', 3),
 ])
 def test_zoom_config_builds_and_runs_forward(name, in_channels, seq_len,
                                              head, num_outs):
@@ -43,29 +51,29 @@ def test_zoom_config_builds_and_runs_forward(name, in_channels, seq_len,
 
 
 def test_uniform_and_atr_are_the_same_network_up_to_the_router():
-    _, uni = build('zoom/zoom_uniform_embedded.py')
-    _, atr = build('zoom/zoom_atr_nobdr_embedded.py')
+    _, uni = build(UNIFORM)
+    _, atr = build(ATR)
     assert uni.backbone.router is None and atr.backbone.router is not None
     u_keys, a_keys = set(uni.state_dict()), set(atr.state_dict())
     assert u_keys <= a_keys
     assert all(k.startswith('backbone.router.') for k in a_keys - u_keys)
-    cfg = Config.fromfile(str(CONFIGS / 'zoom/zoom_atr_embedded.py'))
+    cfg = Config.fromfile(str(CONFIGS / ATR_BDR))
     assert cfg.model.backbone.router.budget_target < 1.0
     assert any(h['type'] == 'ATRBudgetAnnealHook' for h in cfg.custom_hooks)
 
 
 def test_retrofit_configs_wrap_the_inherited_heads():
-    base = Config.fromfile(str(CONFIGS / 'baseline/baseline_embedded.py'))
-    bdr = Config.fromfile(str(CONFIGS / 'zoom/baseline_bdr_embedded.py'))
+    base = Config.fromfile(str(CONFIGS / BASELINE))
+    bdr = Config.fromfile(str(CONFIGS / BASELINE_BDR))
     assert bdr.model.head.base_head == base.model.head
     assert bdr.model.backbone == base.model.backbone
-    cl = Config.fromfile(str(CONFIGS / 'cltdr_gmg/cltdr_gmg_embedded.py'))
-    clb = Config.fromfile(str(CONFIGS / 'zoom/cltdr_gmg_bdr_embedded.py'))
+    cl = Config.fromfile(str(CONFIGS / CLTDR))
+    clb = Config.fromfile(str(CONFIGS / CLTDR_BDR))
     assert clb.model.head.base_head == cl.model.head
 
 
 def test_thumos_zoom_config_keeps_actionformers_recipe():
-    cfg = Config.fromfile(str(CONFIGS / 'zoom/zoom_atr_thumos14_i3d.py'))
+    cfg = Config.fromfile(str(CONFIGS / ATR_BDR_THUMOS))
     bb = cfg.model.backbone
     assert (bb.in_channels, bb.embed_dims, bb.window_size) == (2048, 512, 19)
     assert cfg.model.data_preprocessor.max_seq_len == 2304
@@ -89,14 +97,14 @@ def _training_recipe(cfg):
 
 
 @pytest.mark.parametrize('name', [
-    'zoom/zoom_atr_embedded.py', 'zoom/zoom_atr_nobdr_embedded.py',
-    'zoom/baseline_bdr_embedded.py', 'zoom/cltdr_gmg_bdr_embedded.py',
-    'baseline/baseline_embedded.py', 'cltdr_gmg/cltdr_gmg_embedded.py'])
+    ATR_BDR, ATR,
+    BASELINE_BDR, CLTDR_BDR,
+    BASELINE, CLTDR])
 def test_embedded_configs_share_the_uniform_training_recipe(name):
     # Regression: the ATR configs overrode custom_hooks with an EMA momentum
     # 10x slower than the uniform model's, so that after a short schedule
     # their evaluated weights stayed near initialisation.
     ref = _training_recipe(
-        Config.fromfile(str(CONFIGS / 'zoom/zoom_uniform_embedded.py')))
+        Config.fromfile(str(CONFIGS / UNIFORM)))
     got = _training_recipe(Config.fromfile(str(CONFIGS / name)))
     assert got == ref

@@ -4,8 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from mmtal_zoom.datasets.generators import (FAMILY, PRESETS,
-                                            generate_database,
+from mmtal_zoom.datasets.generators import (FAMILY, PRESETS, generate_database,
                                             generate_sparse_database,
                                             make_embedded_dataset,
                                             preset_kwargs)

@@ -12,8 +12,7 @@ from mmtal_zoom.datasets.generators import (feature_stats,
                                             generate_synthetic_database,
                                             make_embedded_dataset,
                                             preset_kwargs, write_tal_dataset)
-from mmtal_zoom.datasets.generators.synthetic import (num_snippets,
-                                                      sample_kappa)
+from mmtal_zoom.datasets.generators.synthetic import num_snippets, sample_kappa
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -109,6 +109,7 @@ def test_one_and_two_gloo_processes_give_identical_ar_and_auc(tmp_path):
     ... --launcher pytorch`` (gloo on CPU) on one checkpoint."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
+
     from mmaction.registry import MODELS
     from mmtal_zoom.datasets.generators.anet_format import (
         planted_anet_database, write_anet_dataset)
@@ -117,8 +118,9 @@ def test_one_and_two_gloo_processes_give_identical_ar_and_auc(tmp_path):
     database, features = planted_anet_database(
         num_videos=7, feat_dim=400, seed=3, subsets=('test', ))
     data = write_anet_dataset(str(tmp_path / 'data'), database, features)
-    cfg = Config.fromfile(
-        str(REPO / 'configs' / 'rcl' / 'bmn_rcl_anet_embedded.py'))
+    rcl_config = (REPO / 'configs' / 'rcl' /
+                  'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py')
+    cfg = Config.fromfile(str(rcl_config))
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmaction'):
         model = MODELS.build(cfg.model)
@@ -128,7 +130,7 @@ def test_one_and_two_gloo_processes_give_identical_ar_and_auc(tmp_path):
     # a user config inheriting the RCL config, pointing at the tiny data
     cfg_path = tmp_path / 'bmn_rcl_tiny.py'
     cfg_path.write_text(
-        f"_base_ = [{str(REPO / 'configs/rcl/bmn_rcl_anet_embedded.py')!r}]\n"
+        f"_base_ = [{str(rcl_config)!r}]\n"
         f"test_dataloader = dict(dataset=dict(ann_file={data['test']!r}, "
         f"data_prefix=dict(video={data['feature_dir']!r})))\n"
         # faster inference, the same for both runs

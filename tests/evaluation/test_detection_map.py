@@ -2,10 +2,10 @@
 cases for AP, length buckets and recall@k."""
 import numpy as np
 import pytest
+
 from mmaction.evaluation.functional import average_precision_at_temporal_iou
 from mmaction.evaluation.functional.eval_detection import \
     compute_average_precision_detection
-
 from mmtal_zoom.evaluation.functional import (detection_average_precision,
                                               evaluate_detection,
                                               length_bucket_name,

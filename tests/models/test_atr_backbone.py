@@ -6,9 +6,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mmaction.registry import MODELS
-from mmtal_zoom.models.layers.continuous_depth import (
-    attach_aux_loss, compact_indices, depth_weights, gather_tokens,
-    scatter_tokens)
+from mmtal_zoom.models.layers.continuous_depth import (attach_aux_loss,
+                                                       compact_indices,
+                                                       depth_weights,
+                                                       gather_tokens,
+                                                       scatter_tokens)
 
 
 def backbone(router=dict(type='ATRDepthRouter'), **kw):

@@ -12,11 +12,14 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 from mmaction.registry import DATASETS, METRICS, MODELS
-from mmtal_zoom.datasets.generators.anet_format import (
-    planted_anet_database, rescale_features, write_anet_dataset)
+from mmtal_zoom.datasets.generators.anet_format import (planted_anet_database,
+                                                        rescale_features,
+                                                        write_anet_dataset)
 
 REPO = Path(__file__).resolve().parents[2]
 CFG_DIR = REPO / 'configs' / 'rcl'
+CPU_CONFIG = 'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py'
+TSN_CONFIG = 'bmn-rcl_tsn-feat_2xb8-10e_activitynet.py'
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +65,7 @@ def test_anet_layout_is_what_mmaction_reads(anet_data):
 
 def test_rescale_matches_mmaction_feature_postprocessing():
     import importlib.util
+
     import mmaction
     path = (Path(mmaction.__file__).parent / '.mim' / 'tools' / 'data' /
             'activitynet' / 'activitynet_feature_postprocessing.py')
@@ -90,8 +94,9 @@ def test_bad_database_errors_name_the_video(tmp_path):
         write_anet_dataset(str(tmp_path), database, features)
 
 
-@pytest.mark.parametrize('cfg_name', ['bmn_anet_embedded.py',
-                                      'bmn_rcl_anet_embedded.py'])
+@pytest.mark.parametrize('cfg_name', [
+    'bmn_synthetic-feat_1xb2-8e_embedded-anet.py',
+    'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py'])
 def test_config_train_step_predict_and_anet_metric(cfg_name, anet_data,
                                                    tmp_path):
     torch.manual_seed(0)
@@ -155,7 +160,7 @@ def test_bmn_rcl_keeps_bmn_boundary_modules_and_drops_the_bm_map():
 
 def test_tsn_config_builds_and_runs_forward_and_predict():
     """The real ActivityNet-1.3 TSN setting (stock BMN widths, M = 10)."""
-    cfg = Config.fromfile(str(CFG_DIR / 'bmn_rcl_anet_tsn.py'))
+    cfg = Config.fromfile(str(CFG_DIR / TSN_CONFIG))
     assert cfg.train_dataloader.dataset.type == 'ActivityNetDataset'
     assert cfg.val_evaluator.type == 'ANetMetric'
     model = MODELS.build(cfg.model).eval()
@@ -174,7 +179,7 @@ def test_tsn_config_builds_and_runs_forward_and_predict():
 
 
 def test_predict_handles_batches_of_several_videos():
-    cfg = Config.fromfile(str(CFG_DIR / 'bmn_rcl_anet_embedded.py'))
+    cfg = Config.fromfile(str(CFG_DIR / CPU_CONFIG))
     model = MODELS.build(cfg.model).eval()
     from mmaction.structures import ActionDataSample
     samples = []
@@ -225,8 +230,9 @@ def test_hybrid_keeps_the_bm_map_trains_it_and_blends_its_scores():
         _, rcl_only, _, _ = model(list(x), None, mode='tensor')
     assert not torch.allclose(blended, rcl_only)
     # the map is trained: BMN's proposal evaluation loss reaches x_2d_p
-    from mmaction.structures import ActionDataSample
     from mmengine.structures import InstanceData
+
+    from mmaction.structures import ActionDataSample
     samples = []
     for _ in range(2):
         s = ActionDataSample()
@@ -241,7 +247,7 @@ def test_hybrid_keeps_the_bm_map_trains_it_and_blends_its_scores():
 def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
     """The TSN config is the paper's reading (RAFT stage weights, p^1 p^2,
     Adam 1e-3 for 5 + 5 epochs); the CPU config departs where measured."""
-    paper = Config.fromfile(str(CFG_DIR / 'bmn_rcl_anet_tsn.py'))
+    paper = Config.fromfile(str(CFG_DIR / TSN_CONFIG))
     head = MODELS.build(dict(paper.model, temporal_dim=32)).rcl_head
     assert head.stage_weighting == 'raft'
     assert head.test_cfg['use_boundary_probs'] is False
@@ -252,7 +258,7 @@ def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
     assert paper.optim_wrapper.optimizer.lr == 1e-3
     assert (paper.train_dataloader.batch_size *
             2 == 16)  # 2 GPUs x 8 = the paper's batch 16
-    cpu = Config.fromfile(str(CFG_DIR / 'bmn_rcl_anet_embedded.py'))
+    cpu = Config.fromfile(str(CFG_DIR / CPU_CONFIG))
     test_cfg = cpu.model.rcl_head.test_cfg
     assert cpu.model.rcl_head.stage_weighting == 'paper'
     assert cpu.model.keep_bm_map is True

@@ -96,8 +96,8 @@ def test_balanced_mse_is_finite_without_high_iou_queries():
 def test_loss_keys_stages_and_gradients():
     head = small_head()
     feats = torch.randn(2, 4, 32, requires_grad=True)
-    gts = [torch.tensor([[0.1, 0.3]]), torch.tensor([[0.4, 0.45],
-                                                      [0.6, 0.95]])]
+    gts = [torch.tensor([[0.1, 0.3]]),
+           torch.tensor([[0.4, 0.45], [0.6, 0.95]])]
     losses = head.loss(feats, gts, min_lengths=[0.01, 0.02])
     assert set(losses) == {'loss_rcl_cls', 'loss_rcl_reg', 'loss_rcl_offset'}
     assert head.num_stages == 4

@@ -11,8 +11,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from mmtal_zoom.models.layers import GlobalFilter
 
 REPO = Path(__file__).resolve().parents[2]
-BASELINE = str(REPO / 'configs/baseline/baseline_embedded.py')
-CLTDR = str(REPO / 'configs/cltdr_gmg/cltdr_gmg_embedded.py')
+BASELINE = str(REPO / 'configs' / 'baseline' /
+               'actionformer_synthetic-feat_1xb2-30e_embedded.py')
+CLTDR = str(REPO / 'configs' / 'cltdr_gmg' /
+            'cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py')
 
 
 def load_tool():
@@ -36,7 +38,8 @@ def test_rows_in_order_with_ratios_and_json(tmp_path, capsys):
         assert row['peak_mem_mb'] >= 0 and row['input_dim'] == 256
         assert row['seq_len'] == 64 and row['mode'] == 'tensor'
     printed = capsys.readouterr().out
-    assert 'cltdr_gmg_embedded' in printed and '1.00x' in printed
+    assert 'cltdr-gmg_synthetic-feat_1xb2-30e_embedded' in printed
+    assert '1.00x' in printed
     ratio = rows[1]['params'] / rows[0]['params']
     assert f'{ratio:.2f}x' in printed
 

@@ -48,7 +48,7 @@ def test_mmaction_anet(tmp_path):
     (tmp_path / 'anet_anno_train.json').write_text(json.dumps({'v_x': entry}))
     (tmp_path / 'anet_anno_val.json').write_text(json.dumps(
         {'v_y': dict(entry, annotations=[dict(segment=[2, 3],
-                                               label='Jump')])}))
+                                              label='Jump')])}))
     videos = convert('mmaction-anet', [str(tmp_path / 'anet_anno_train.json'),
                                        str(tmp_path / 'anet_anno_val.json')])
     out = to_standard(videos)['database']

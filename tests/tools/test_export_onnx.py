@@ -14,8 +14,8 @@ from tiny_localizer import trained_tiny_localizer  # noqa: E402
 
 from mmtal_zoom.apis import (export_onnx, inference_localizer,  # noqa: E402
                              init_localizer, load_onnx_session, onnx_forward)
-from mmtal_zoom.apis.onnx_export import (TALTensorPath,  # noqa: E402
-                                         compare_with_pytorch)
+from mmtal_zoom.apis.onnx_export import TALTensorPath  # noqa: E402
+from mmtal_zoom.apis.onnx_export import compare_with_pytorch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'export_onnx.py'
@@ -95,9 +95,10 @@ def test_other_methods_export_or_fail_clearly(tmp_path):
     """CLTDR-GMG (GMGNeck's FFT global filter): either the export matches
     PyTorch, or it fails with an error that names the operator."""
     with pytest.warns(UserWarning, match='RANDOM'):
-        model = init_localizer(str(REPO / 'configs' / 'cltdr_gmg' /
-                                   'cltdr_gmg_embedded.py'), None,
-                               classes=[str(i) for i in range(10)])
+        model = init_localizer(
+            str(REPO / 'configs' / 'cltdr_gmg' /
+                'cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py'), None,
+            classes=[str(i) for i in range(10)])
     try:
         info = export_onnx(model, str(tmp_path / 'gmg.onnx'), seq_len=128)
     except RuntimeError as exc:

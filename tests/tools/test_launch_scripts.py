@@ -70,6 +70,11 @@ def test_slurm_scripts_print_usage(script, args, fake_srun):
 # ---------------------------------------------------------------------------
 # tools/gpu_check.sh
 # ---------------------------------------------------------------------------
+GPU_BASELINE = ('configs/baseline/'
+                'actionformer_synthetic-feat_1xb2-30e_embedded.py')
+GPU_CLTDR = 'configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py'
+
+
 def test_gpu_check_dry_run_prints_the_plan(tmp_path):
     work = tmp_path / 'work'
     proc = bash([TOOLS / 'gpu_check.sh', '--dry-run', '--work-dir', work],
@@ -79,12 +84,12 @@ def test_gpu_check_dry_run_prints_the_plan(tmp_path):
     for expected in [
             '-m pytest tests -m cuda',
             'tools/make_synthetic_dataset.py --out',
-            'tools/train.py configs/baseline/baseline_embedded.py --amp',
-            'tools/train.py configs/cltdr_gmg/cltdr_gmg_embedded.py --amp',
-            'bash tools/dist_train.sh configs/baseline/baseline_embedded.py '
-            '2 ', 'env_cfg.dist_cfg.backend=nccl', "grep -q 'NCCL INFO'",
-            'tools/test.py configs/baseline/baseline_embedded.py',
-            'bash tools/dist_test.sh configs/baseline/baseline_embedded.py',
+            f'tools/train.py {GPU_BASELINE} --amp',
+            f'tools/train.py {GPU_CLTDR} --amp',
+            f'bash tools/dist_train.sh {GPU_BASELINE} 2 ',
+            'env_cfg.dist_cfg.backend=nccl', "grep -q 'NCCL INFO'",
+            f'tools/test.py {GPU_BASELINE}',
+            f'bash tools/dist_test.sh {GPU_BASELINE}',
             'test_dataloader.batch_size=1', 'same_results', 'finite_losses',
             'grep -q AmpOptimWrapper',
             '[dist-train-nccl] (needs 2 GPUs)']:

@@ -15,8 +15,8 @@ import torch
 from mmengine.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from checkpoint_payloads import (PAYLOADS,  # noqa: E402
-                                 write_payload_checkpoint)
+from checkpoint_payloads import PAYLOADS  # noqa: E402
+from checkpoint_payloads import write_payload_checkpoint  # noqa: E402
 from cli_helpers import last_line, run_tool, runner_options  # noqa: E402
 
 TOOLS = ('test', 'infer', 'train', 'export_onnx')

@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from mmtal_zoom.utils import (JSONInputError, atomic_open,
-                              atomic_write_bytes, atomic_write_json, load_json)
+from mmtal_zoom.utils import (JSONInputError, atomic_open, atomic_write_bytes,
+                              atomic_write_json, load_json)
 from mmtal_zoom.utils.io import current_umask
 
 

@@ -24,7 +24,8 @@ from mmtal_zoom.utils import atomic_write_json  # noqa: E402
 
 
 def write_json(obj, path: str) -> str:
-    """Atomic ``json.dump`` (see :func:`mmtal_zoom.utils.atomic_write_json`)."""
+    """Atomic ``json.dump`` (see
+    :func:`mmtal_zoom.utils.atomic_write_json`)."""
     return atomic_write_json(obj, path)
 
 

@@ -8,16 +8,18 @@ an interpreter that has its requirements (tensorboard, pandas, h5py, joblib).
 ``actionformer_official_run.py`` drives that checkout's own builders on CPU.
 
 Both sides use ActionFormer's stock THUMOS14 I3D recipe
-(``configs/thumos_i3d.yaml`` there, ``configs/baseline/baseline_thumos14_i3d.py``
-here): 512-d, local window 19, 6 levels, crop 2304, AdamW 1e-4, wd 0.05,
+(``configs/thumos_i3d.yaml`` there,
+``configs/baseline/actionformer_i3d-feat_1xb2-35e_thumos14.py`` here):
+512-d, local window 19, 6 levels, crop 2304, AdamW 1e-4, wd 0.05,
 batch 2, linear warm-up then cosine, gradient clipping 1.0. Only the data
 (paths, subsets, input dimension, class count) and the schedule length
 (``--warmup-epochs`` + ``--epochs``) change, identically on both sides; both
 are evaluated with the final raw weights (the official EMA weights are
 reported too) by ``tools/eval_detection.py`` on the ``test`` subset.
 
-``--recipe cpu`` compares our CPU-sized recipe (``baseline_embedded.py``:
-128-d, window 9, crop 768, lr 2e-4) with the official code set the same way.
+``--recipe cpu`` compares our CPU-sized recipe
+(``actionformer_synthetic-feat_1xb2-30e_embedded.py``: 128-d, window 9, crop
+768, lr 2e-4) with the official code set the same way.
 
 Example (the issue's budget: 2 warm-up + 14 cosine epochs, batch 2, 80
 training videos = 640 iterations)::
@@ -42,14 +44,16 @@ TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
 # recipe -> (our config, overrides of the official THUMOS14 I3D config)
 RECIPES = {
     # ActionFormer's stock THUMOS14 I3D recipe on both sides
-    'thumos14': ('configs/baseline/baseline_thumos14_i3d.py', []),
-    # our CPU-sized recipe (configs/baseline/baseline_embedded.py) written
-    # in the official code's terms: 128-d, window 9, crop 768, lr 2e-4
-    'cpu': ('configs/baseline/baseline_embedded.py', [
-        'model.embd_dim=128', 'model.fpn_dim=128', 'model.head_dim=128',
-        'model.n_mha_win_size=9', 'dataset.max_seq_len=768',
-        'opt.learning_rate=0.0002'
-    ]),
+    'thumos14':
+    ('configs/baseline/actionformer_i3d-feat_1xb2-35e_thumos14.py', []),
+    # our CPU-sized recipe
+    # (configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py)
+    # written in the official code's terms: 128-d, window 9, crop 768, lr 2e-4
+    'cpu': ('configs/baseline/'
+            'actionformer_synthetic-feat_1xb2-30e_embedded.py',
+            ['model.embd_dim=128', 'model.fpn_dim=128', 'model.head_dim=128',
+             'model.n_mha_win_size=9', 'dataset.max_seq_len=768',
+             'opt.learning_rate=0.0002']),
 }
 
 
@@ -67,8 +71,9 @@ def parse_args(argv=None):
                    'with train / test subsets')
     p.add_argument('--recipe', choices=sorted(RECIPES), default='thumos14',
                    help='thumos14: ActionFormer\'s THUMOS14 I3D recipe; cpu: '
-                   'our CPU-sized baseline_embedded.py recipe, set the same '
-                   'way in the official code')
+                   'our CPU-sized '
+                   'actionformer_synthetic-feat_1xb2-30e_embedded.py '
+                   'recipe, set the same way in the official code')
     p.add_argument('--epochs', type=int, default=14,
                    help='cosine epochs after the warm-up (both sides)')
     p.add_argument('--warmup-epochs', type=int, default=2)

@@ -39,8 +39,10 @@ import time
 from typing import Dict, List
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BASELINE = osp.join(REPO, 'configs/baseline/baseline_embedded.py')
-CLTDR = osp.join(REPO, 'configs/cltdr_gmg/cltdr_gmg_embedded.py')
+BASELINE = osp.join(REPO, 'configs', 'baseline',
+                    'actionformer_synthetic-feat_1xb2-30e_embedded.py')
+CLTDR = osp.join(REPO, 'configs', 'cltdr_gmg',
+                 'cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py')
 
 # name -> overrides of the CLTDR-GMG embedded config's neck
 ABLATIONS = {
@@ -148,12 +150,13 @@ def branch_timing(seq_lens: List[int], repeats: int, dims: int = 128
 def thumos_param_counts() -> Dict:
     """Parameters of the THUMOS14-size model (512-d) with either global
     branch, neck alone and whole model (Table 8 reports whole models)."""
-    import mmtal_zoom  # noqa: F401
     from mmengine.config import Config
 
+    import mmtal_zoom  # noqa: F401
     from mmaction.registry import MODELS
     cfg = Config.fromfile(
-        osp.join(REPO, 'configs/cltdr_gmg/cltdr_gmg_thumos14_i3d.py'))
+        osp.join(REPO, 'configs', 'cltdr_gmg',
+                 'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'))
     counts = {}
     for mixer in ('fft', 'attention'):
         cfg.model.neck.global_mixer = mixer
@@ -195,9 +198,10 @@ def cmd_speed(args):
 def cmd_run(args):
     """One training run: train on 'train', evaluate the final weights on
     'val' and 'test', write metrics.json in the run dir."""
-    import mmtal_zoom  # noqa: F401
     from mmengine.config import Config
     from mmengine.runner import Runner
+
+    import mmtal_zoom  # noqa: F401
 
     cfg = Config.fromfile(args.config)
     cfg.work_dir = args.run_dir

@@ -13,7 +13,8 @@ size. No checkpoint selection, no tuning on 'test'.
 
 Variants (paper rows in brackets):
   bmn          stock MMAction2 BMN, 100 x 100 boundary-matching map [baseline]
-  car_grid     CAR w/o offset, regular grid samples only [Table 5 row 1 analogue]
+  car_grid     CAR w/o offset, regular grid samples only [Table 5 row 1
+               analogue]
   car_uniform  + uniform (random) samples [Table 5 "+uniform sample"]
   car          + scale-invariant samples = CAR w/o offset [Table 4/5]
   car_offset   CAR w/ offset [Table 3 "CAR", Table 4 "CAR w/ offset"]
@@ -41,8 +42,10 @@ from collections import OrderedDict
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-RCL_CFG = osp.join(REPO, 'configs', 'rcl', 'bmn_rcl_anet_embedded.py')
-BMN_CFG = osp.join(REPO, 'configs', 'rcl', 'bmn_anet_embedded.py')
+RCL_CFG = osp.join(REPO, 'configs', 'rcl',
+                   'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py')
+BMN_CFG = osp.join(REPO, 'configs', 'rcl',
+                   'bmn_synthetic-feat_1xb2-8e_embedded-anet.py')
 
 _NO_REFINE = {'model.rcl_head.refine': None,
               'model.rcl_head.with_offset': False}
@@ -184,8 +187,9 @@ def short_recall(gt_file, results_file, short_frac):
 def run_one(args):
     import torch
     torch.set_num_threads(args.threads)
-    import mmtal_zoom  # noqa: F401
     from mmengine.runner import Runner
+
+    import mmtal_zoom  # noqa: F401
     variant, seed = args.run_one[0], int(args.run_one[1])
     work_dir = osp.join(args.out_dir, 'runs', f'{variant}_seed{seed}')
     cfg = build_cfg(variant, seed, args.data_dir, work_dir, args.epochs,
@@ -241,8 +245,9 @@ def count_flops(variants, threads):
     specs = [(v, VARIANTS[v]['config'], VARIANTS[v]['overrides'])
              for v in variants]
     # the real-feature setting of the paper, for reference
-    specs.append(('rcl_tsn', osp.join(REPO, 'configs', 'rcl',
-                                      'bmn_rcl_anet_tsn.py'), {}))
+    specs.append(('rcl_tsn', osp.join(
+        REPO, 'configs', 'rcl', 'bmn-rcl_tsn-feat_2xb8-10e_activitynet.py'),
+                  {}))
     specs.append(('bmn_tsn', osp.join(REPO, 'configs', '_base_', 'models',
                                       'bmn_400x100.py'), {}))
     for name, path, overrides in specs:

@@ -34,7 +34,6 @@ Examples::
     python tools/analysis/robustness.py --report-only
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -48,12 +47,18 @@ from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
 # name -> (config, kind); 'det': TALFeatureDataset + mAP, 'prop': MMAction2
 # ActivityNet proposals + AR@AN
 MODELS = {
-    'baseline': ('configs/baseline/baseline_embedded.py', 'det'),
-    'cltdr_gmg': ('configs/cltdr_gmg/cltdr_gmg_embedded.py', 'det'),
-    'zoom_uniform': ('configs/zoom/zoom_uniform_embedded.py', 'det'),
-    'zoom_atr': ('configs/zoom/zoom_atr_embedded.py', 'det'),
-    'bmn': ('configs/rcl/bmn_anet_embedded.py', 'prop'),
-    'bmn_rcl': ('configs/rcl/bmn_rcl_anet_embedded.py', 'prop'),
+    'baseline': ('configs/baseline/'
+                 'actionformer_synthetic-feat_1xb2-30e_embedded.py', 'det'),
+    'cltdr_gmg': ('configs/cltdr_gmg/'
+                  'cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py', 'det'),
+    'zoom_uniform': ('configs/zoom/temporal-zoom-uniform_'
+                     'synthetic-feat_1xb2-30e_embedded.py', 'det'),
+    'zoom_atr': ('configs/zoom/'
+                 'temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py',
+                 'det'),
+    'bmn': ('configs/rcl/bmn_synthetic-feat_1xb2-8e_embedded-anet.py', 'prop'),
+    'bmn_rcl': ('configs/rcl/'
+                'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py', 'prop'),
 }
 DET_MODELS = ('baseline', 'cltdr_gmg', 'zoom_uniform', 'zoom_atr')
 SHORT_FRACTION = 0.1  # "short" proposals' ground truth: < 10 % of the video
@@ -195,6 +200,7 @@ def proposal_metrics(gt_file: str, results_file: str) -> dict:
     ``ANetMetric``: ``average_recall_at_avg_proposals``), and AR@100 of the
     ground truth shorter than ``SHORT_FRACTION`` of its video."""
     import numpy as np
+
     from mmaction.evaluation import average_recall_at_avg_proposals
     gt_db = read_json(gt_file)
     results = read_json(results_file)['results']
@@ -272,8 +278,8 @@ def run_one(item) -> dict:
         else:
             gt = osp.join(data_dir, f'anet_anno_{subset}.json')
             run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
-                      '--cfg-options', f'test_dataloader.dataset.ann_file={gt}'],
-                     log)
+                      '--cfg-options',
+                      f'test_dataloader.dataset.ann_file={gt}'], log)
             props = osp.join(run_dir, f'proposals_{subset}.json')
             os.replace(osp.join(run_dir, 'proposals.json'), props)
             metrics[subset] = proposal_metrics(gt, props)

@@ -55,11 +55,16 @@ from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = {
-    'uniform': 'configs/zoom/zoom_uniform_embedded.py',
-    'atr': 'configs/zoom/zoom_atr_nobdr_embedded.py',
-    'atr_bdr': 'configs/zoom/zoom_atr_embedded.py',
-    'baseline': 'configs/baseline/baseline_embedded.py',
-    'baseline_bdr': 'configs/zoom/baseline_bdr_embedded.py',
+    'uniform':
+    'configs/zoom/temporal-zoom-uniform_synthetic-feat_1xb2-30e_embedded.py',
+    'atr':
+    'configs/zoom/temporal-zoom-atr-nobdr_synthetic-feat_1xb2-30e_embedded.py',
+    'atr_bdr':
+    'configs/zoom/temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py',
+    'baseline':
+    'configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
+    'baseline_bdr':
+    'configs/zoom/actionformer-bdr_synthetic-feat_1xb2-30e_embedded.py',
 }
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
 # kd variants: run-name suffix and DistillationHead options
@@ -186,8 +191,9 @@ def load_config(config: str, args, budget: Optional[float] = None):
 def cmd_run(args):
     import torch
     torch.set_num_threads(args.threads)
-    import mmtal_zoom  # noqa: F401
     from mmengine.runner import Runner
+
+    import mmtal_zoom  # noqa: F401
 
     cfg = load_config(args.config, args, args.budget)
     cfg.work_dir = args.run_dir

@@ -1,10 +1,12 @@
 # THUMOS14 with two-stream I3D features (the field's standard setting, as
 # ActionFormer): 2048-d, 30 fps, stride 4, 16-frame snippets; train on the
 # 'Validation' subset, evaluate on 'Test'. Features are not downloadable
-# here: put one <video>.npy (T, 2048) per video under data/thumos14/i3d_features.
+# here: put one <video>.npy (T, 2048) per video under
+# data/thumos14/i3d_features.
 dataset_type = 'TALFeatureDataset'
 data_root = 'data/thumos14'
-ann_file = data_root + '/annotations/thumos14.json'  # the field's standard file
+# the field's standard file
+ann_file = data_root + '/annotations/thumos14.json'
 feat_prefix = dict(feature=data_root + '/i3d_features')
 feat_stride, num_frames, fps = 4, 16, 30.0
 max_seq_len = 2304

@@ -58,7 +58,7 @@ class SparseFeatureModel:
     pair_fraction: float = 1.0
     pair_share: float = 0.7
     phase_split: float = 0.5
-    signal_amp: float = 0.085 # mean |change| of a support channel
+    signal_amp: float = 0.085  # mean |change| of a support channel
     amp_range: Tuple[float, float] = (0.6, 1.2)  # instance amplitude
     inst_jitter: float = 0.3  # per-instance multiplicative channel noise
     scene_std: float = 0.03

@@ -113,6 +113,7 @@ GENERATOR_VERSION = 1
 KAPPA_BINS = ((0.8, 2.0), (2.0, 4.0), (4.0, 6.2))
 KAPPA_PROBS = (0.32, 0.40, 0.28)
 
+
 @dataclass
 class FeatureModel:
     """Parameters of the generative model (see the module docstring)."""

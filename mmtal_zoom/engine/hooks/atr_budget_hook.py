@@ -16,7 +16,6 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmaction.registry import HOOKS
-
 from ...models.backbones.atr_backbone import ATRBackbone
 from ...models.layers.atr_depth_router import ATRDepthRouter
 

@@ -18,7 +18,6 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmaction.registry import HOOKS, MODELS
-
 from ...models.heads.distillation_head import KD_FIELD
 
 
@@ -44,7 +43,8 @@ def load_teacher_state(path: str) -> dict:
         raise FileNotFoundError(
             f'DistillationHook: teacher checkpoint {path!r} does not exist; '
             'train the uniform-depth teacher first (e.g. configs/zoom/'
-            'zoom_uniform_embedded.py) and point teacher_checkpoint at it.')
+            'temporal-zoom-uniform_synthetic-feat_1xb2-30e_embedded.py) and '
+            'point teacher_checkpoint at it.')
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):

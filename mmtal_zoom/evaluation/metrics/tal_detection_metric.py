@@ -9,7 +9,6 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 
 from mmaction.registry import METRICS
-
 from ...utils import atomic_write_json
 from ..functional.detection_map import (DEFAULT_LENGTH_BUCKETS,
                                         DEFAULT_RECALL_TOPK,

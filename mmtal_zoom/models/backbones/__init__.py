@@ -1,4 +1,5 @@
-"""Backbones (MODELS): projections and transformer stacks over snippet features."""
+"""Backbones (MODELS): projections and transformer stacks over snippet
+features."""
 from .atr_backbone import ATRBackbone
 from .conv_projection import ConvProjection
 

@@ -36,11 +36,9 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from ..layers import LayerNorm1d, TransformerBlock1d
 from ..layers.continuous_depth import (attach_aux_loss,
-                                       continuous_depth_forward,
-                                       depth_weights)
+                                       continuous_depth_forward, depth_weights)
 from .conv_projection import ConvProjection
 
 PATHS = ('dense', 'sparse')

@@ -1,11 +1,11 @@
-"""The input projection of ActionFormer / CLTDR-GMG: masked convs to ``D`` dims."""
+"""The input projection of ActionFormer / CLTDR-GMG: masked convs to ``D``
+dims."""
 from typing import Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from ..layers import LayerNorm1d, MaskedConv1d
 
 

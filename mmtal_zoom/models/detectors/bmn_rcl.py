@@ -33,7 +33,8 @@ RCL config by changing ``type`` and adding ``rcl_head``.
   (``l2_weight``; the optimizer's weight decay is left as in the stock BMN
   config).
 
-Training: ``L = L_tem + sum_m alpha^m L_reg,m + lambda_3 ||theta||^2`` (Eq. 7-8).
+Training: ``L = L_tem + sum_m alpha^m L_reg,m + lambda_3 ||theta||^2``
+(Eq. 7-8).
 Inference: ``score = p^1 * p^2 * start(x_s) * end(x_e)`` (BMN's product,
 with the boundary probabilities interpolated at the refined continuous
 boundaries), Soft-NMS, top ``post_process_top_k``.
@@ -132,8 +133,8 @@ class BMNRCL(BMN):
         sampler.setdefault('num_grid', temporal_dim)
         if sampler['num_grid'] != temporal_dim:
             raise ValueError(
-                f'rcl_head.sampler.num_grid ({sampler["num_grid"]}) must equal '
-                f'temporal_dim ({temporal_dim})')
+                f'rcl_head.sampler.num_grid ({sampler["num_grid"]}) must '
+                f'equal temporal_dim ({temporal_dim})')
         head['sampler'] = sampler
         test_cfg = dict(head.get('test_cfg') or {})
         test_cfg['nms'] = {**test_cfg.get('nms', {}),

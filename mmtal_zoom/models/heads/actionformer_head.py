@@ -6,7 +6,6 @@ import torch
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from ..layers import LayerNorm1d, MaskedConv1d, Scale
 from .base_tal_head import BaseTALHead
 

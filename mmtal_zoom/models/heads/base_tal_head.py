@@ -1,4 +1,5 @@
-"""The skeleton every temporal-localization head shares (mmdet's BaseDenseHead).
+"""The skeleton every temporal-localization head shares (mmdet's
+BaseDenseHead).
 
 A head owns its whole job:
 
@@ -21,7 +22,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import TASK_UTILS
-
 from ...datasets.time_grid import grid_to_seconds
 
 DEFAULT_TEST_CFG = dict(

@@ -31,7 +31,6 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmaction.registry import MODELS, TASK_UTILS
-
 from ..task_modules.zero_crossing import zero_crossings
 from .actionformer_head import ConvTower
 

@@ -25,7 +25,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
-
 from ..task_modules.zero_crossing import snap_to_zero_crossings
 from .base_tal_head import BaseTALHead
 

@@ -9,7 +9,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from ..layers import MaskedConv1d, Scale
 from ..layers.trident import trident_distances
 from ..losses.iou_loss import iou_1d_loss

@@ -40,7 +40,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
-
 from .base_tal_head import BaseTALHead
 
 KD_FIELD = 'kd_teacher_outs'

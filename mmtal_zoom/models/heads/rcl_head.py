@@ -23,7 +23,6 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS, TASK_UTILS
-
 from ..layers.temporal_roi_align import interpolate_1d, temporal_roi_align
 from ..task_modules.rcl_sampler import apply_min_length
 
@@ -230,7 +229,8 @@ class RCLHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if refine is not None and not with_offset:
             raise ValueError('RCLHead: the recurrent refine module moves '
-                             'boundaries by offsets; it needs with_offset=True')
+                             'boundaries by offsets; it needs '
+                             'with_offset=True')
         self.sampler = TASK_UTILS.build(sampler)
         self.num_steps = self.sampler.num_grid
         self.num_boundary_bins = num_boundary_bins
@@ -651,7 +651,8 @@ class RCLHead(BaseModule):
             idx = (grid * t).round().long().clamp(0, t - 1)
             keep = (boundary_peaks(start_probs, True)[:, idx[:, 0]]
                     & boundary_peaks(end_probs, False)[:, idx[:, 1]])
-        if self.test_cfg.get('stage', 'refined') == 'car' or self.refine is None:
+        if (self.test_cfg.get('stage', 'refined') == 'car'
+                or self.refine is None):
             _, logits, offsets = self.car(self.project(feats, masks), queries)
             segments = self.decode(queries, offsets, min_len)
             scores = self._blend(torch.sigmoid(logits).prod(-1), prior_scores,

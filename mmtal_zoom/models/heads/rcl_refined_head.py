@@ -138,8 +138,8 @@ class RCLRefinedHead(BaseModule):
         with torch.no_grad():
             _, proposals, valid = self._candidates(
                 outs, masks, self.num_train_proposals)
-        extra = [self._to_norm(p[v], length) for p, v in zip(proposals,
-                                                               valid)]
+        extra = [self._to_norm(p[v], length)
+                 for p, v in zip(proposals, valid)]
         gts = [
             self._to_norm(s.gt_instances.segments.to(x), length)
             for s in data_samples

@@ -1,16 +1,16 @@
 """Building blocks shared by several components (all carry validity masks)."""
+from .atr_depth_router import ATRDepthRouter
+from .global_filter import GlobalFilter
+from .gmg_block import GlobalSelfAttention, GMGBlock, MaskedGroupNorm
 from .masked_conv import MaskedConv1d, downsample_mask
 from .norm import LayerNorm1d
 from .pooling import masked_max_pool1d
+from .recurrent_refine import RecurrentRefineModule
 from .scale import DropPath, LayerScale, Scale
+from .temporal_roi_align import interpolate_1d, temporal_roi_align
 from .transformer import (MaskedMultiheadAttention, TransformerBlock1d,
                           local_window_attention)
-from .global_filter import GlobalFilter
-from .gmg_block import GlobalSelfAttention, GMGBlock, MaskedGroupNorm
 from .trident import trident_distances
-from .recurrent_refine import RecurrentRefineModule
-from .temporal_roi_align import interpolate_1d, temporal_roi_align
-from .atr_depth_router import ATRDepthRouter
 
 __all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
            'masked_max_pool1d', 'DropPath', 'LayerScale', 'Scale',

@@ -48,7 +48,6 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from .masked_conv import MaskedConv1d
 from .norm import LayerNorm1d
 

@@ -1,4 +1,5 @@
-"""1-D convolution that carries a validity mask (ActionFormer's ``MaskedConv1D``)."""
+"""1-D convolution that carries a validity mask (ActionFormer's
+``MaskedConv1D``)."""
 from typing import Tuple
 
 import torch.nn.functional as F

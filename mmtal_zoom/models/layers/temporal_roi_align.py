@@ -1,4 +1,5 @@
-"""Features at continuous temporal coordinates: 1-D interpolation and RoI-align.
+"""Features at continuous temporal coordinates: 1-D interpolation and
+RoI-align.
 
 Coordinates are *normalised*: ``x`` in ``[0, 1]`` spans the whole feature
 sequence of ``T`` snippets (MMAction2's BMN convention for ActivityNet
@@ -25,7 +26,8 @@ from torch import Tensor
 
 def _check_feats(feats: Tensor) -> Tuple[int, int, int]:
     if feats.dim() != 3:
-        raise ValueError(f'features must be (B, C, T), got {tuple(feats.shape)}')
+        raise ValueError(
+            f'features must be (B, C, T), got {tuple(feats.shape)}')
     return tuple(feats.shape)
 
 
@@ -49,7 +51,8 @@ def interpolate_1d(feats: Tensor, positions: Tensor,
         raise ValueError(f'positions must be (B={b}, P), got '
                          f'{tuple(positions.shape)}')
     if padding not in ('border', 'zeros'):
-        raise ValueError(f"padding must be 'border' or 'zeros', got {padding!r}")
+        raise ValueError(
+            f"padding must be 'border' or 'zeros', got {padding!r}")
     u = positions.to(feats.dtype) * t - 0.5
     if padding == 'border':
         u = u.clamp(0, t - 1)

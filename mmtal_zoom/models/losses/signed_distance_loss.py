@@ -18,7 +18,6 @@ import torch
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from .utils import weight_reduce_loss
 
 

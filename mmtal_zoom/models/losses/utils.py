@@ -1,4 +1,5 @@
-"""Weighting and reduction shared by every loss (mmdet's ``weight_reduce_loss``)."""
+"""Weighting and reduction shared by every loss (mmdet's
+``weight_reduce_loss``)."""
 from typing import Optional
 
 from torch import Tensor

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from .utils import weight_reduce_loss
 
 

@@ -1,5 +1,5 @@
 """Necks (MODELS): feature pyramids over the backbone's output."""
-from .transformer_pyramid_neck import TransformerPyramidNeck
 from .gmg_neck import GMGNeck
+from .transformer_pyramid_neck import TransformerPyramidNeck
 
 __all__ = ['TransformerPyramidNeck', 'GMGNeck']

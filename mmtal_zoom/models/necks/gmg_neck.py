@@ -7,7 +7,6 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from ..layers import LayerNorm1d, MaskedConv1d
 from ..layers.global_filter import check_prefix_mask
 from ..layers.gmg_block import GMGBlock

@@ -5,7 +5,6 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-
 from ..layers import LayerNorm1d, TransformerBlock1d
 
 

@@ -1,8 +1,8 @@
 """Task modules (TASK_UTILS): points, assigners, coders, samplers."""
 from .center_sampling_assigner import CenterSamplingAssigner
 from .point_generator import PointGenerator1D
-from .segment_coder import SegmentDistanceCoder
 from .rcl_sampler import RCLSampler
+from .segment_coder import SegmentDistanceCoder
 from .signed_distance_target import SignedDistanceTarget
 
 __all__ = ['CenterSamplingAssigner', 'PointGenerator1D',

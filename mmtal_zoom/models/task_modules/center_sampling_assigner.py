@@ -1,4 +1,5 @@
-"""Which point learns which ground truth (ActionFormer / FCOS label assignment)."""
+"""Which point learns which ground truth (ActionFormer / FCOS label
+assignment)."""
 from typing import Tuple
 
 import torch
@@ -60,8 +61,10 @@ class CenterSamplingAssigner:
         if self.center_sample == 'radius':
             centre = 0.5 * (segs[..., 0] + segs[..., 1])
             radius = stride[:, None] * self.center_sample_radius
-            c_left = pos[:, None] - torch.maximum(centre - radius, segs[..., 0])
-            c_right = torch.minimum(centre + radius, segs[..., 1]) - pos[:, None]
+            c_left = pos[:, None] - torch.maximum(centre - radius,
+                                                  segs[..., 0])
+            c_right = torch.minimum(centre + radius,
+                                    segs[..., 1]) - pos[:, None]
             inside = torch.minimum(c_left, c_right) > 0
         else:
             inside = reg.min(dim=-1).values > 0

@@ -1,4 +1,5 @@
-"""Anchor-free points on every pyramid level (ActionFormer's point generator)."""
+"""Anchor-free points on every pyramid level (ActionFormer's point
+generator)."""
 from typing import List, Sequence, Tuple
 
 import torch
@@ -27,7 +28,8 @@ class PointGenerator1D:
         if len(strides) != len(regression_ranges):
             raise ValueError(
                 f'PointGenerator1D: {len(strides)} strides but '
-                f'{len(regression_ranges)} regression_ranges; they must match.')
+                f'{len(regression_ranges)} regression_ranges; they must '
+                'match.')
         self.strides = [int(s) for s in strides]
         self.regression_ranges = [(float(lo), float(hi))
                                   for lo, hi in regression_ranges]
@@ -52,7 +54,7 @@ class PointGenerator1D:
                 f'head received {len(level_lengths)} feature levels.')
         points = []
         for t_l, stride, (lo, hi) in zip(level_lengths, self.strides,
-                                          self.regression_ranges):
+                                         self.regression_ranges):
             pos = torch.arange(t_l, device=device, dtype=torch.float32)
             pos = pos * stride
             extra = pos.new_tensor([lo, hi, float(stride)]).expand(t_l, 3)

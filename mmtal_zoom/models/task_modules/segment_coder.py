@@ -1,4 +1,5 @@
-"""Distances to boundaries <-> segments (the 1-D ``DistancePointBBoxCoder``)."""
+"""Distances to boundaries <-> segments (the 1-D
+``DistancePointBBoxCoder``)."""
 import torch
 from torch import Tensor
 
