@@ -31,11 +31,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) tools/demo.py --work-dir $(DEMO_DIR)
 
-test: $(STAMP)
+# CI (.ci/run) runs exactly this: lint, then the whole test suite.
+test: $(STAMP) lint
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 # flake8 + isort --check with the settings of setup.cfg (MMAction2's).
-# Not part of `make test` / CI yet.
 lint: $(STAMP)
 	$(PY) -m flake8 $(LINT_PATHS)
 	$(PY) -m isort --check-only --diff $(LINT_PATHS)
