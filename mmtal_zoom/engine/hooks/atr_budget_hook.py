@@ -1,6 +1,6 @@
 """Anneal ATR's compute budget and router temperature over training.
 
-Temporal Zoom Networks (seed 000) train the continuous-depth router with a
+Temporal Zoom Networks (Shihab et al.) train the continuous-depth router with a
 compute-budget term; how the budget is scheduled is not given. Design here:
 start generous (most tokens use most of the deep stage, as the uniform
 network would) and soft (high temperature: ``tau`` spread around its mean),

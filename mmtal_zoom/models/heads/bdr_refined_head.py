@@ -1,6 +1,6 @@
 """Any detection head + Boundary Distance Regression (BDR) snapping.
 
-Temporal Zoom Networks (seed 000) present BDR as retrofittable to existing
+Temporal Zoom Networks (Shihab et al.) present BDR as retrofittable to existing
 detectors. ``BDRRefinedHead`` does it by composition, so that
 ``TALDetector`` stays backbone -> neck -> head:
 

@@ -1,6 +1,6 @@
 """The depth router of Adaptive Temporal Refinement (ATR).
 
-Temporal Zoom Networks (seed 000, Fig. 1): "(1) a shallow transformer
+Temporal Zoom Networks (Shihab et al., Fig. 1): "(1) a shallow transformer
 produces coarse predictions and uncertainty; (2) an MLP predicts continuous
 depth allocation tau_t". Only the captions exist; this project's design:
 
@@ -12,7 +12,7 @@ depth allocation tau_t". Only the captions exist; this project's design:
   masked conv);
 * **local contrast**: ``||x_{t+1} - x_{t-1}|| / (2 sqrt(D))`` on the
   LayerNorm-ed shallow features — the feature change that marks a boundary
-  (seed's Theorem 1 setting: boundary evidence spreads over a kernel of
+  (the paper's Theorem 1 setting: boundary evidence spreads over a kernel of
   width kappa), zero in flat background or mid-action;
 * **MLP** (1x1 convs, no output bias) from these 8 cues to a token-dependent
   logit ``z_t``; ``tau_t = sigmoid(z_t / temperature + beta)`` with a

@@ -1,8 +1,8 @@
 """Robust, boundary-weighted regression loss of Boundary Distance Regression.
 
-Temporal Zoom Networks (seed 000) regresses the signed distance to the
-nearest boundary with "a robust regression loss weighted towards
-boundaries"; the exact form is not given. This project's choice:
+Temporal Zoom Networks (Shihab et al.) says only that BDR "replaces
+classification-based boundary detection with signed-distance regression";
+its abstract names no loss. The loss below is this project's own design:
 
     l(t) = w(t) * huber_beta(pred(t) - target(t)),
     w(t) = 1 + boundary_weight * exp(-target(t)^2 / (2 * boundary_sigma^2))

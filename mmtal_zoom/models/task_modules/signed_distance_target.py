@@ -1,6 +1,6 @@
 """Signed boundary-distance targets of Boundary Distance Regression (BDR).
 
-Temporal Zoom Networks (seed 000, Fig. 2): for every time step ``t`` the
+Temporal Zoom Networks (Shihab et al., Fig. 2): for every time step ``t`` the
 target is the signed distance to the nearest action start and to the nearest
 action end, ``d(t) = t - b(t)``, so that ``|d'(t)| = 1`` and ``d`` crosses
 zero (negative -> positive) only at a true boundary. Only the abstract and

@@ -1,6 +1,6 @@
 """Boundaries from a signed-distance field: zero crossings and snapping.
 
-Boundary Distance Regression (Temporal Zoom Networks, seed 000, Fig. 2)
+Boundary Distance Regression (Temporal Zoom Networks, Shihab et al., Fig. 2)
 locates a boundary where the regressed signed distance ``d(t) = t - b(t)``
 crosses zero from negative to positive. The crossing is placed between the
 two time steps by linear interpolation (sub-snippet precision). Descending
