@@ -1,17 +1,22 @@
-# Temporal Zoom Networks (seed 000): the uniform network of zoom_uniform.py
-# with (i) Adaptive Temporal Refinement — ATRDepthRouter gives each token a
-# continuous depth tau in [0, 1] over the K deep layers, tokens whose depth
-# is used up leave the computation, mean tau is held to a budget — and
-# (ii) Boundary Distance Regression — a BDRHead on the finest level whose
-# zero crossings snap the detector's boundaries (BDRRefinedHead wraps the
-# inherited head). See docs/zoom.md for every design choice.
+# Temporal Zoom Networks (Shihab et al.): the uniform network of
+# zoom_uniform.py with (i) Adaptive Temporal Refinement — ATRDepthRouter
+# gives each token a continuous depth tau in [0, 1] over the K deep layers,
+# tokens whose depth is used up leave the computation, mean tau is held to a
+# budget — and (ii) Boundary Distance Regression — a BDRHead on the finest
+# level whose zero crossings snap the detector's boundaries (BDRRefinedHead
+# wraps the inherited head). See docs/zoom.md for every design choice.
 _base_ = ['./zoom_uniform.py']
 model = dict(
     backbone=dict(
         router=dict(_delete_=True, type='ATRDepthRouter', hidden_dims=32,
                     budget_target=0.25, budget_weight=10.0,
                     temperature=1.0, prune_depth=0.25),
-        min_update=0.1, train_path='sparse', test_path='sparse'),
+        # training: every token through every deep layer, weighted, with a
+        # straight-through surrogate of the depth weights, so that the task
+        # loss reaches every tau (own design; the plain clamp leaves dead
+        # bands, e.g. at the initial tau = 0.25); test: sparse execution
+        min_update=0.1, depth_relaxation=0.25, train_path='dense',
+        test_path='sparse'),
     head=dict(
         _delete_=True,
         type='BDRRefinedHead',

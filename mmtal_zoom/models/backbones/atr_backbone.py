@@ -68,6 +68,10 @@ class ATRBackbone(BaseModule):
         train_path, test_path (str): ``'sparse'`` (gather the active tokens)
             or ``'dense'`` (every block on every token, then the weighted
             update); the two are numerically equal.
+        depth_relaxation (float): straight-through surrogate of the depth
+            weights (:func:`depth_weights`, own design), used in training
+            only; 0 disables it. Pair it with ``train_path='dense'``: only
+            there does every token's ``tau`` get a task-loss gradient.
         out_norm (bool): LayerNorm on the output.
         layer_scale_init (float, optional): initial residual scale of every
             transformer block (ActionFormer: 1e-4); ``None`` for none.
@@ -90,6 +94,7 @@ class ATRBackbone(BaseModule):
                  min_update: float = 0.01,
                  train_path: str = 'sparse',
                  test_path: str = 'sparse',
+                 depth_relaxation: float = 0.0,
                  out_norm: bool = False,
                  layer_scale_init: Optional[float] = 1e-4,
                  init_cfg=None):
@@ -121,6 +126,10 @@ class ATRBackbone(BaseModule):
             self.router = None
         self.min_update = float(min_update)
         self.train_path, self.test_path = train_path, test_path
+        if depth_relaxation < 0:
+            raise ValueError('depth_relaxation must be >= 0, got '
+                             f'{depth_relaxation}.')
+        self.depth_relaxation = float(depth_relaxation)
         self.out_norm = LayerNorm1d(embed_dims) if out_norm else nn.Identity()
         self.last_stats: Dict[str, Tensor] = {}
         self.last_tau: Optional[Tensor] = None
@@ -144,7 +153,9 @@ class ATRBackbone(BaseModule):
                 active_fraction=x.new_tensor(1.0))
         else:
             tau, tau_raw = self.router(x, mask)
-            weights = depth_weights(tau, len(self.deep), self.min_update)
+            weights = depth_weights(
+                tau, len(self.deep), self.min_update,
+                self.depth_relaxation if self.training else 0.0)
             path = self.train_path if self.training else self.test_path
             x, counts = continuous_depth_forward(self.deep, x, mask, weights,
                                                  path)

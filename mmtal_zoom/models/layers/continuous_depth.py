@@ -33,24 +33,40 @@ from .transformer import TransformerBlock1d, local_window_attention
 
 
 def depth_weights(tau: Tensor, num_layers: int,
-                  min_weight: float = 0.0) -> Tensor:
+                  min_weight: float = 0.0,
+                  relaxation: float = 0.0) -> Tensor:
     """``w_{t,k} = clamp(tau_t K - k, 0, 1)`` for ``k = 0..K-1``.
 
     Weights below ``min_weight`` are set to 0 (the update is skipped), so the
     dense and sparse paths agree on which tokens a layer touches.
 
+    The clamp is flat outside ``tau K - k in [0, 1]`` and the ``min_weight``
+    cut adds a dead band above it: a ``tau`` there gets no gradient from the
+    task loss (with ``K = 4`` and ``tau = 0.25``, the usual initialisation,
+    none at all). ``relaxation > 0`` (own design) keeps the forward values
+    and takes the gradient of a smooth surrogate instead, straight-through:
+    ``s_{t,k} = sigmoid((tau_t K - k - 1/2) / relaxation)``, whose derivative
+    is positive for every ``tau``. The gradient reaches ``tau`` only where the
+    layer's update was computed, i.e. on the dense path for every token.
+
     Args:
         tau (Tensor): ``(B, T)`` depths in ``[0, 1]``.
         num_layers (int): ``K``.
         min_weight (float): smallest update that is executed.
+        relaxation (float): temperature of the surrogate; 0 for the plain
+            clamp's gradient.
 
     Returns:
         Tensor: ``(K, B, T)``.
     """
     k = torch.arange(num_layers, device=tau.device, dtype=tau.dtype)
-    w = (tau[None] * num_layers - k[:, None, None]).clamp(0.0, 1.0)
+    ramp = tau[None] * num_layers - k[:, None, None]
+    w = ramp.clamp(0.0, 1.0)
     if min_weight > 0:
         w = w * (w >= min_weight).to(w.dtype)
+    if relaxation > 0:
+        soft = torch.sigmoid((ramp - 0.5) / relaxation)
+        w = w.detach() + (soft - soft.detach())
     return w
 
 
