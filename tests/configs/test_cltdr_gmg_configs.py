@@ -76,7 +76,15 @@ def test_thumos_config_is_the_papers_setting():
     assert m.data_preprocessor.noise_std == 0.05
     assert m.head.prior_generator.regression_ranges == [
         (0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 10000)]
-    assert m.head.num_bins == 16 and m.head.iou_weight_power == 0.2
+    assert m.head.num_bins == 16
+    # Eq. 13: sigma_IoU (power 1) and the IoU (GIoU) loss, the head's
+    # defaults; the authors' DIoU and sigma^0.2 only in the _official config
+    assert m.head.iou_weight_power == 1.0
+    assert m.head.loss_reg.mode == 'giou'
+    official = Config.fromfile(str(
+        CONFIGS / 'cltdr-gmg-official_i3d-feat_1xb2-40e_thumos14.py'))
+    assert official.model.head.iou_weight_power == 0.2
+    assert official.model.head.loss_reg.mode == 'diou'
     assert m.head.assigner.center_sample_radius == 1.5
     nms = m.head.test_cfg.nms
     assert (nms.method, nms.sigma, nms.max_num) == ('gaussian', 0.5, 2000)
