@@ -126,7 +126,9 @@ def tal_data_info(data_dir: str) -> dict:
     first = next(iter(db))
     feat = np.load(osp.join(data_dir, 'features', first + '.npy'),
                    mmap_mode='r')
-    return dict(num_classes=gen.get('num_classes', len(labels)),
+    # the classes the dataset itself derives (those that occur; a generator
+    # asked for N classes may not draw every one), as a user would set it
+    return dict(num_classes=len(labels),
                 feat_dim=int(feat.shape[1]),
                 feat_stride=gen.get('feat_stride', 4),
                 num_frames=gen.get('num_frames', 16))
