@@ -245,9 +245,9 @@ def robustness_argv(args, rows: Sequence[dict]) -> List[str]:
 def param_count(config: str) -> Optional[int]:
     """Parameters of the row's model at the base config's sizes."""
     try:
-        import mmtal_zoom  # noqa: F401
         from mmengine.config import Config
 
+        import mmtal_zoom  # noqa: F401
         from mmaction.registry import MODELS
         model = MODELS.build(Config.fromfile(config).model)
     except Exception:  # noqa: BLE001 - a column, not the run

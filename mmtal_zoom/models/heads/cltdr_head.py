@@ -227,7 +227,8 @@ class CLTDRHead(BaseTALHead):
         in_channels (int): ``D`` of every pyramid level.
         feat_channels (int): channels of the towers.
         num_convs (int): conv + LN + ReLU blocks before each tower's output
-            conv (2: "three conv blocks").
+            conv (2: the RefineHead's "three convolutional blocks", the DCM's
+            "three 1D convolutions").
         kernel_size (int): temporal kernel of the towers.
         with_ln (bool): LayerNorm in the towers.
         num_bins (int): Trident bins ``n`` (THUMOS14: 16).
@@ -347,8 +348,8 @@ class CLTDRHead(BaseTALHead):
             if fusion == 'concat' and len(layers) == 3:
                 raise ValueError(
                     f"CLTDRHead fusion='concat' fuses one neighbour per task "
-                    f"(Table 11); {name}={list(layers)} has two neighbours: use "
-                    "'attention' or 'add'.")
+                    f'(Table 11); {name}={list(layers)} has two neighbours: '
+                    "use 'attention' or 'add'.")
         self.refine_cls, self.refine_reg = refine_cls, refine_reg
         self.refine_score = refine_score
         self.edge_levels = edge_levels

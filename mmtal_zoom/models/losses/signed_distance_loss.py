@@ -1,8 +1,11 @@
 """Robust, boundary-weighted regression loss of Boundary Distance Regression.
 
-Temporal Zoom Networks (seed 000) regresses the signed distance to the
-nearest boundary with "a robust regression loss weighted towards
-boundaries"; the exact form is not given. This project's choice:
+Temporal Zoom Networks (seed 000): BDR "replaces classification-based
+boundary detection with signed-distance regression" (abstract); Fig. 2
+gives the regressed field, ``d(t) = t - b(t)``. The seed (abstract, figure
+captions and theorem statements only) does not give the regression loss.
+
+Own design (not from the paper):
 
     l(t) = w(t) * huber_beta(pred(t) - target(t)),
     w(t) = 1 + boundary_weight * exp(-target(t)^2 / (2 * boundary_sigma^2))
@@ -50,7 +53,8 @@ def signed_distance_loss(pred: Tensor, target: Tensor, beta: float = 1.0,
 
 @MODELS.register_module()
 class SignedDistanceLoss(nn.Module):
-    """Boundary-weighted robust loss on signed boundary distances (BDR).
+    """Boundary-weighted robust loss on signed boundary distances (BDR; the
+    form is own design, see the module doc).
 
     Args:
         beta (float): Huber threshold in the distances' unit (grid units
