@@ -209,6 +209,34 @@ def test_loss_eq13_targets_weights_and_normalisation():
     assert norm == pytest.approx(binary.loss_normalizer)
 
 
+def test_default_loss_weights_positives_by_q_squared():
+    """Eq. 13 by default: sigma_IoU (= q, the IoU target) times VFNet's
+    varifocal loss, which weights a positive by q itself: q^2 BCE; the
+    earlier reading (iou_weighted=False) gives q BCE."""
+    import torch.nn.functional as F
+    feats, masks = pyramid()
+    element = {}
+    for iou_weighted in (True, False):
+        torch.manual_seed(0)
+        vfl = dict(type='VarifocalLoss', iou_weighted=iou_weighted)
+        head = MODELS.build(head_cfg(loss_cls=vfl) if not iou_weighted else
+                            head_cfg())  # the default: iou_weighted=True
+        assert head.loss_cls.iou_weighted == iou_weighted
+        head.loss_cls = _Capture(head.loss_cls)
+        head.loss(feats, masks, samples())
+        pred, q, w, _ = head.loss_cls.calls[0]
+        gt = q > 0
+        torch.testing.assert_close(w[gt], q[gt])  # sigma_IoU = q
+        loss = MODELS.build(dict(vfl, reduction='none'))(pred, q, weight=w)
+        bce = F.binary_cross_entropy_with_logits(pred, q, reduction='none')
+        element[iou_weighted] = (loss[gt], q[gt], bce[gt])
+    loss, q, bce = element[True]
+    torch.testing.assert_close(loss, q.square() * bce)
+    loss_flat, q_flat, bce_flat = element[False]
+    torch.testing.assert_close(loss_flat, q_flat * bce_flat)
+    assert (loss - loss_flat).abs().max() > 1e-4
+
+
 def test_official_loss_terms_and_empty_ground_truth():
     head = MODELS.build(head_cfg(refined_loss_weight=0.7,
                                  pre_refine_loss_weight=0.3,
