@@ -99,6 +99,17 @@ def test_thumos_config_is_the_papers_setting():
     # paper defaults for the equations
     assert (m.neck.gate, m.neck.global_filter.filter_type,
             m.head.refine_score) == ('paper', 'conv', 'sqrt')
+    # Eq. 13: sigma_IoU (power 1) * VFL (q^2 BCE on positives) + the GIoU
+    # loss ("IOU loss (Rezatofighi et al. 2019)")
+    assert m.head.iou_weight_power == 1.0
+    assert (m.head.loss_reg.type, m.head.loss_reg.mode) == ('IoU1DLoss',
+                                                            'giou')
+    assert m.head.loss_cls.type == 'VarifocalLoss'
+    assert m.head.loss_cls.iou_weighted is True
+    assert (list(m.head.cls_layers), list(m.head.reg_layers)) == ([1, 0],
+                                                                  [0, -1])
+    assert m.head.refine_cls and m.head.refine_reg
+    assert m.head.fusion == 'attention' and m.neck.global_mixer == 'fft'
 
 
 def test_official_variant_config_switches_every_departure():
@@ -112,6 +123,23 @@ def test_official_variant_config_switches_every_departure():
     assert (head.refined_loss_weight, head.pre_refine_loss_weight) == (0.7,
                                                                        0.3)
     assert head.loss_pre_cls.type == 'SigmoidFocalLoss'
+
+
+def test_paper_and_official_thumos_configs_differ_in_the_loss():
+    """The authors' code weights the VFL by sigma_IoU^0.2 and regresses
+    with DIoU; the paper (Eq. 13) by sigma_IoU and with GIoU."""
+    paper = Config.fromfile(str(CONFIGS / 'cltdr_gmg_thumos14_i3d.py'))
+    official = Config.fromfile(
+        str(CONFIGS / 'cltdr_gmg_thumos14_i3d_official.py'))
+    p, o = paper.model.head, official.model.head
+    assert (p.iou_weight_power, p.loss_reg.mode) == (1.0, 'giou')
+    assert (o.iou_weight_power, o.loss_reg.mode) == (0.2, 'diou')
+    assert o.loss_reg.type == 'IoU1DLoss'  # merged into the base's loss
+    # and the built losses read differently on the same boxes
+    pred = torch.tensor([[2.0, 3.0], [1.0, 5.0]])
+    target = torch.tensor([[3.0, 2.0], [2.0, 2.0]])
+    lp, lo = MODELS.build(p.loss_reg), MODELS.build(o.loss_reg)
+    assert not torch.allclose(lp(pred, target), lo(pred, target))
 
 
 @pytest.mark.parametrize('name,tious', [

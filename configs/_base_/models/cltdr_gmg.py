@@ -34,7 +34,10 @@ model = dict(
         kernel_size=3,
         num_bins=16,
         boundary_kernel_size=3,
-        fusion='attention',  # Eq. 5-8
+        fusion='attention',  # Eq. 5-8 ('add' | 'concat': Table 11)
+        cls_layers=[1, 0],  # DCM: P^(l+1) + P^l (Table 9)
+        reg_layers=[0, -1],  # DRM: P^l + P^(l-1) (Table 9)
+        refine_cls=True, refine_reg=True,  # RefineHead (Table 10)
         refine_score='sqrt',  # Eq. 10
         edge_levels='plain',  # CLTDR on intermediate levels only
         cls_prior_prob=0.01,
@@ -50,9 +53,10 @@ model = dict(
         # positives by their IoU target q: q^2 BCE in all) + IoU loss
         loss_cls=dict(type='VarifocalLoss', alpha=0.75, gamma=2.0,
                       iou_weighted=True),
+        # "IOU loss (Rezatofighi et al. 2019)": the GIoU paper
         loss_reg=dict(type='IoU1DLoss', mode='giou'),
         cls_target='iou',
-        iou_weight_power=1.0,
+        iou_weight_power=1.0,  # sigma_IoU^1 in Eq. 13
         loss_normalization='pos_neg',
         loss_normalizer=100.0,
         test_cfg=dict(

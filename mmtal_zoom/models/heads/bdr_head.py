@@ -1,9 +1,10 @@
 """Boundary Distance Regression (BDR) branch of Temporal Zoom Networks.
 
-Seed 000 (Shihab et al.), abstract and Fig. 2: instead of classifying each
-time step as boundary / not boundary, regress the signed distance to the
-nearest start and to the nearest end, ``d(t) = t - b(t)``; boundaries are
-the zero crossings of the regressed field. Theorem 1/2 argue that the
+Seed 000 (Shihab et al.), abstract and Fig. 2: BDR "replaces
+classification-based boundary detection with signed-distance regression":
+a field ``d(t) = t - b(t)`` for the start boundary and one for the end,
+whose zero crossings are the boundaries. That ``b(t)`` is the nearest start
+(end) is this project's reading. Theorem 1/2 argue that the
 localisation variance of a crossing is lower than that of a thresholded
 classification probability (``tools/analysis/bdr_variance.py`` reproduces
 the setting).

@@ -21,6 +21,23 @@ EDGE_LEVELS = ('plain', 'available')
 CLS_TARGETS = ('iou', 'binary')
 NORMALIZATIONS = ('pos_neg', 'ema')
 BOUNDARY_FEATS = ('reg', 'pyramid')
+# relative pyramid layers a task's feature may combine (Table 9): P^{l+1},
+# P^l, P^{l-1}
+LAYER_OFFSETS = (1, 0, -1)
+
+
+def check_layers(name: str, layers: Sequence[int]) -> Tuple[int, ...]:
+    """Validate a ``cls_layers`` / ``reg_layers`` list (Table 9): distinct
+    offsets of ``LAYER_OFFSETS`` that include ``0`` (``P^l``, which Eq. 6 / 8
+    and every row of Table 9 keep)."""
+    layers = tuple(int(o) for o in layers)
+    if (0 not in layers or len(set(layers)) != len(layers)
+            or not set(layers) <= set(LAYER_OFFSETS)):
+        raise ValueError(
+            f'CLTDRHead {name} must be distinct offsets of {LAYER_OFFSETS} '
+            f'(+1: P^(l+1), 0: P^l, -1: P^(l-1)) including 0, got '
+            f'{list(layers)!r}.')
+    return layers
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
@@ -90,15 +107,25 @@ class CrossLayerFusion(nn.Module):
                 neighbour: Optional[Tensor]) -> Tensor:
         if neighbour is None:
             return feat
+        if self.fusion == 'concat':
+            m = mask[:, None].to(feat.dtype)
+            f_n = fit_length(self.resample(neighbour), feat.shape[-1]) * m
+            return self.merge(torch.cat([feat, f_n], dim=1)) * m
+        return feat + self.contribution(feat, mask, neighbour)
+
+    def contribution(self, feat: Tensor, mask: Tensor,
+                     neighbour: Tensor) -> Tensor:
+        """What ``'attention'`` / ``'add'`` fusion adds to ``P^l``:
+        ``f_n * W`` (Eq. 6 / 8) or ``f_n``, ``(B, D, T)``."""
+        if self.fusion == 'concat':
+            raise ValueError("fusion='concat' has no additive contribution.")
         m = mask[:, None].to(feat.dtype)
         f_n = fit_length(self.resample(neighbour), feat.shape[-1]) * m
         if self.fusion == 'add':
-            return feat + f_n
-        if self.fusion == 'concat':
-            return self.merge(torch.cat([feat, f_n], dim=1)) * m
+            return f_n
         f_l, _ = self.refine(feat, mask)
         weight = torch.sigmoid(self.fc(masked_mean(F.relu(f_n + f_l), mask)))
-        return feat + f_n * weight[..., None]
+        return f_n * weight[..., None]
 
 
 class CrossLayerFeatureFusion(nn.Module):
@@ -152,6 +179,22 @@ class CLTDRHead(BaseTALHead):
        ``ŝ^r = ŝ + R_so``, ``ê^r = ê + R_eo`` (Eq. 11-12), with offsets in
        units of the level's stride (the paper leaves the unit open).
 
+    **Which layers each task combines** (Table 9). ``cls_layers`` and
+    ``reg_layers`` list the pyramid layers, as offsets from ``l``, that the
+    classification and the regression feature combine: ``1`` = ``P^{l+1}``,
+    ``0`` = ``P^l``, ``-1`` = ``P^{l-1}``. The paper's model is
+    ``cls_layers=[1, 0]`` (DCM) and ``reg_layers=[0, -1]`` (DRM); Table 9
+    also tries ``[0]``, the other neighbour, and all three, for either task.
+    A neighbour is fused as Eq. 5-8 fuse theirs (coarser: transposed conv,
+    finer: stride-2 conv, each with its own attention weight and its own
+    parameters per task). With both neighbours the paper does not say how
+    they are combined; own design: ``f = P^l + f_{l+1} * W_{l+1} + f_{l-1}
+    * W_{l-1}``, each ``W`` from Eq. 5 / 7 (``fusion='add'``: the plain
+    sum; ``'concat'`` takes one neighbour per task, as in Table 11).
+    ``use_dcm=False`` is ``cls_layers=[0]`` and ``use_drm=False`` is
+    ``reg_layers=[0]``. The RefineHead's CLFF (Eq. 9) always combines all
+    three layers.
+
     **Top and bottom levels.** The paper applies CLTDR "exclusively to
     intermediate feature layers" because the top level has no ``P^{l+1}``
     and the bottom level no ``P^{l-1}``. With ``edge_levels='plain'``
@@ -183,7 +226,8 @@ class CLTDRHead(BaseTALHead):
         in_channels (int): ``D`` of every pyramid level.
         feat_channels (int): channels of the towers.
         num_convs (int): conv + LN + ReLU blocks before each tower's output
-            conv (2: "three conv blocks").
+            conv (2: the RefineHead's "three convolutional blocks", the DCM's
+            "three 1D convolutions").
         kernel_size (int): temporal kernel of the towers.
         with_ln (bool): LayerNorm in the towers.
         num_bins (int): Trident bins ``n`` (THUMOS14: 16).
@@ -197,8 +241,14 @@ class CLTDRHead(BaseTALHead):
             towers into their input feature (TriDet).
         fusion (str): DCM / DRM fusion, ``'attention'`` (paper) |
             ``'add'`` | ``'concat'`` (Table 11).
+        cls_layers (Sequence[int]): layers the classification feature
+            combines, offsets of ``(1, 0, -1)``; default ``(1, 0)`` (DCM,
+            paper). See above (Table 9).
+        reg_layers (Sequence[int]): the same for regression; default
+            ``(0, -1)`` (DRM, paper).
         use_dcm, use_drm (bool): cross-layer fusion for classification /
-            regression (Table 9 style ablation); off means ``P^l`` alone.
+            regression on or off; off means ``P^l`` alone, i.e.
+            ``cls_layers`` / ``reg_layers`` = ``[0]`` (Table 9's first row).
         refine_cls, refine_reg (bool): refinement of the scores / boundaries
             (Table 10).
         refine_score (str): ``'sqrt'`` (Eq. 10) | ``'logit_product'``.
@@ -245,6 +295,8 @@ class CLTDRHead(BaseTALHead):
                  boundary_feat: str = 'reg',
                  detach_boundary_feat: bool = True,
                  fusion: str = 'attention',
+                 cls_layers: Sequence[int] = (1, 0),
+                 reg_layers: Sequence[int] = (0, -1),
                  use_dcm: bool = True,
                  use_drm: bool = True,
                  refine_cls: bool = True,
@@ -274,6 +326,7 @@ class CLTDRHead(BaseTALHead):
             ('cls_target', cls_target, CLS_TARGETS),
             ('loss_normalization', loss_normalization, NORMALIZATIONS),
             ('boundary_feat', boundary_feat, BOUNDARY_FEATS),
+            ('fusion', fusion, FUSIONS),
         ):
             if value not in allowed:
                 raise ValueError(f'CLTDRHead {name} must be one of '
@@ -285,6 +338,17 @@ class CLTDRHead(BaseTALHead):
         self.boundary_feat = boundary_feat
         self.detach_boundary_feat = detach_boundary_feat
         self.use_dcm, self.use_drm = use_dcm, use_drm
+        self.cls_layers = check_layers('cls_layers',
+                                       cls_layers if use_dcm else (0, ))
+        self.reg_layers = check_layers('reg_layers',
+                                       reg_layers if use_drm else (0, ))
+        for name, layers in (('cls_layers', self.cls_layers),
+                             ('reg_layers', self.reg_layers)):
+            if fusion == 'concat' and len(layers) == 3:
+                raise ValueError(
+                    f"CLTDRHead fusion='concat' fuses one neighbour per task "
+                    f'(Table 11); {name}={list(layers)} has two neighbours: '
+                    "use 'attention' or 'add'.")
         self.refine_cls, self.refine_reg = refine_cls, refine_reg
         self.refine_score = refine_score
         self.edge_levels = edge_levels
@@ -299,10 +363,19 @@ class CLTDRHead(BaseTALHead):
             return ConvTower(in_channels, feat_channels, out_channels,
                              num_convs, kernel, with_ln)
 
-        # DCM / DRM / CLFF: one module shared by every level
-        self.dcm = CrossLayerFusion(in_channels, 'up', fusion)
-        self.drm = CrossLayerFusion(in_channels, 'down', fusion)
+        # DCM / DRM / CLFF: one module shared by every level; a task's
+        # fusion module per neighbour it combines (Table 9), the paper's two
+        # under their paper names
+        if 1 in self.cls_layers:
+            self.dcm = CrossLayerFusion(in_channels, 'up', fusion)
+        if -1 in self.reg_layers:
+            self.drm = CrossLayerFusion(in_channels, 'down', fusion)
         self.clff = CrossLayerFeatureFusion(in_channels)
+        if -1 in self.cls_layers:
+            self.dcm_lower = CrossLayerFusion(in_channels, 'down', fusion)
+        if 1 in self.reg_layers:
+            self.drm_higher = CrossLayerFusion(in_channels, 'up', fusion)
+        self.fusion = fusion
         self.cls_tower = tower(num_classes)
         self.offset_tower = tower(2 * (num_bins + 1))
         self.start_tower = tower(self.num_boundary, boundary_kernel_size)
@@ -360,8 +433,8 @@ class CLTDRHead(BaseTALHead):
             if self.edge_levels == 'plain' and (lower is None
                                                 or higher is None):
                 lower = higher = None
-            f_cls = self.dcm(feat, mask, higher) if self.use_dcm else feat
-            f_reg = self.drm(feat, mask, lower) if self.use_drm else feat
+            f_cls = self._fuse(feat, mask, self._cls_fusions(), higher, lower)
+            f_reg = self._fuse(feat, mask, self._reg_fusions(), higher, lower)
             b_feat = f_reg if self.boundary_feat == 'reg' else feat
             if self.detach_boundary_feat:
                 b_feat = b_feat.detach()
@@ -377,6 +450,32 @@ class CLTDRHead(BaseTALHead):
             outs[5].append(
                 self.refine_reg_tower(f_c, mask) if self.refine_reg else None)
         return outs
+
+    def _cls_fusions(self) -> List[Tuple[int, nn.Module]]:
+        return [(o, self.dcm if o == 1 else self.dcm_lower)
+                for o in self.cls_layers if o != 0]
+
+    def _reg_fusions(self) -> List[Tuple[int, nn.Module]]:
+        return [(o, self.drm if o == -1 else self.drm_higher)
+                for o in self.reg_layers if o != 0]
+
+    def _fuse(self, feat: Tensor, mask: Tensor,
+              fusions: Sequence[Tuple[int, nn.Module]],
+              higher: Optional[Tensor], lower: Optional[Tensor]) -> Tensor:
+        """``P^l`` combined with the neighbours of ``fusions`` that exist at
+        this level (see "Which layers each task combines")."""
+        active = [(module, higher if offset == 1 else lower)
+                  for offset, module in fusions]
+        active = [(module, n) for module, n in active if n is not None]
+        if not active:
+            return feat
+        if self.fusion == 'concat' or len(active) == 1:
+            module, neighbour = active[0]
+            return module(feat, mask, neighbour)
+        out = feat
+        for module, neighbour in active:
+            out = out + module.contribution(feat, mask, neighbour)
+        return out
 
     # ------------------------------------------------------------------
     # decoding shared by loss and prediction

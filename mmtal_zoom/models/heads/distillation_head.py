@@ -1,7 +1,8 @@
 """Knowledge distillation from a uniform-depth teacher (Temporal Zoom Nets).
 
-Seed 000 (abstract): ATR's training costs 1.29x the baseline's; "knowledge
-distillation further reduces this to 1.1x while retaining 99.5% accuracy".
+Seed 000 (abstract): "Training requires 1.29× baseline FLOPs" and
+"knowledge distillation further reduces this to 1.1× while retaining 99.5%
+accuracy".
 The paper's recipe is not available; this project's design:
 
 * :class:`~mmtal_zoom.engine.hooks.DistillationHook` holds the teacher (a

@@ -60,8 +60,10 @@ class VarifocalLoss(nn.Module):
         alpha (float): weight of the negatives (VFNet: 0.75).
         gamma (float): focusing power (VFNet: 2.0).
         iou_weighted (bool): weight positives by their IoU target (VFNet's
-            default). ``CLTDRHead`` applies Eq. 13's ``sigma_IoU`` weight
-            itself and therefore builds this loss with ``iou_weighted=False``.
+            default). ``CLTDRHead`` multiplies by Eq. 13's ``sigma_IoU``
+            itself and builds this loss with ``iou_weighted=True`` (VFNet's
+            loss as written: ``q^2 BCE`` on positives in all, at power 1);
+            ``False`` is an earlier reading (``q BCE``), kept as an option.
         reduction (str): 'none' | 'mean' | 'sum'.
         loss_weight (float): multiplier.
     """

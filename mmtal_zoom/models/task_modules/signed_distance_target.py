@@ -1,11 +1,13 @@
 """Signed boundary-distance targets of Boundary Distance Regression (BDR).
 
-Temporal Zoom Networks (Shihab et al., Fig. 2): for every time step ``t`` the
-target is the signed distance to the nearest action start and to the nearest
-action end, ``d(t) = t - b(t)``, so that ``|d'(t)| = 1`` and ``d`` crosses
-zero (negative -> positive) only at a true boundary. Only the abstract and
-figure captions of the paper exist; the details below are this project's
-design (docs/zoom.md, "BDR").
+Temporal Zoom Networks (Shihab et al., Fig. 2): the target is a signed distance
+to the start boundary (end boundaries "detected similarly using distance to
+the end boundary"), ``d(t) = t - b(t)``, which "has constant gradient
+``|∇_t d| = 1`` and clear zero-crossings only at true boundaries". Only the
+abstract, figure captions and theorem statements of the paper exist; the
+details below are this project's design (docs/zoom.md, "BDR"), among them
+that ``b(t)`` is the *nearest* start (end) of any action and that ``d`` is
+truncated at ``R``.
 """
 from typing import Tuple
 
