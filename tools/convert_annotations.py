@@ -18,6 +18,13 @@ FORMAT:
   csv            video,start,end,label[,subset,duration,fps], with or
                  without a header; a row with an empty label lists a video
                  without instances
+  ego4d-mq       Ego4D Moment Queries moments_{train,val}.json; one entry
+                 per clip (clip_uid), clip-relative times, fps 30
+  fineaction     FineAction annotations_gt.json (ActivityNet-style, fps)
+  charades       Charades_v1_{train,test}.csv (id, actions, length); labels
+                 are the class codes c000..c156
+  epic-sounds    EPIC_Sounds_{train,validation}.csv; add
+                 EPIC_100_video_info.csv as another input for durations/fps
 
 Missing durations / fps are taken from --manifest (tools/extract_features.py's
 manifest.json), then from the videos in --video-dir (decord), then --fps
@@ -57,8 +64,8 @@ def parse_args(argv=None):
                         'line) or "A,B,C"')
     parser.add_argument('--subset', default=None,
                         help='subset for sources without one (csv rows '
-                        'without a subset column, an mmaction-anet file '
-                        'whose name says none)')
+                        'without a subset column, an mmaction-anet, charades '
+                        'or epic-sounds file whose name says none)')
     parser.add_argument('--include-ambiguous', action='store_true',
                         help='thumos-txt: keep the "Ambiguous" class')
     parser.add_argument('--encoding', default='utf-8',
