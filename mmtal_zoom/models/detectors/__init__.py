@@ -1,5 +1,6 @@
 """Detectors: composition of backbone, neck and head."""
 from .bmn_rcl import BMNRCL
+from .proposal_detector import ProposalDetector
 from .tal_detector import TALDetector
 
-__all__ = ['TALDetector', 'BMNRCL']
+__all__ = ['TALDetector', 'BMNRCL', 'ProposalDetector']
