@@ -31,8 +31,10 @@ Sources:
   "video_start_sec", "video_end_sec", "annotations": [{"labels":
   [{"label", "start_time", "end_time"}]}]}]}]}``): one entry per clip (the
   unit of the benchmark), times relative to the clip, duration = clip
-  length, subset = the video's ``split``, fps 30 (the canonical videos);
-  the labels of all annotators are kept, exact repeats once.
+  length, subset = the video's ``split``, fps from the clip's frame range
+  (else 30, the canonical videos); the primary labels of all annotators are
+  kept (``"primary": false`` ones are not scored by the benchmark), exact
+  repeats once.
 * ``fineaction``: FineAction's ``annotations_gt.json`` (ActivityNet-style
   ``database`` with per-video ``fps``); subsets kept.
 * ``charades``: Charades ``Charades_v1_{train,test}.csv`` (columns ``id``,
@@ -357,14 +359,22 @@ def from_ego4d_mq(path: str, encoding: str = 'utf-8') -> Videos:
                                                list)):
                     lwhere = f'{where} annotations[{k}].labels[{m}]'
                     label = _field(lab, 'label', lwhere, str)
+                    if lab.get('primary') is False:
+                        continue  # the benchmark scores primary labels
                     s, e = _segment([_field(lab, 'start_time', lwhere),
                                      _field(lab, 'end_time', lwhere)],
                                     lwhere)
                     if (label, s, e) not in seen:
                         seen.add((label, s, e))
                         instances.append((label, s, e))
+            fps = 30.0  # the canonical videos
+            frames = [clip.get(k) for k in ('video_start_frame',
+                                            'video_end_frame')]
+            if all(isinstance(f, int) and not isinstance(f, bool)
+                   for f in frames) and frames[1] > frames[0]:
+                fps = round((frames[1] - frames[0]) / (end - start), 6)
             videos[uid] = dict(subset=split, duration=float(end - start),
-                               fps=30.0, instances=instances)
+                               fps=fps, instances=instances)
     return videos
 
 

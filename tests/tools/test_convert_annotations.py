@@ -264,7 +264,9 @@ def test_ego4d_mq_sample():
     # one entry per clip, clip-relative times, duration = clip length
     assert a['subset'] == 'train' and a['duration'] == 480.0
     assert a['fps'] == 30.0
-    # the second annotator's repeat of use_phone is kept once
+    # frames 900..15300 over 480 s; clip-b has no frame range: 30
+    assert db['clip-b']['fps'] == 30.0
+    # the second annotator's repeat is kept once; non-primary labels go
     assert [(x['label'], x['segment']) for x in a['annotations']] == [
         ('use_phone', [12.5, 40.0]),
         ('wash_dishes_/_utensils_/_bakeware_etc.', [100.0, 130.25])]
