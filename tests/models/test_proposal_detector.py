@@ -40,6 +40,14 @@ def test_fusion_maths(tmp_path):
                                    max_per_video=1)
     s, p, lab = fusion('abc', segs, [0.5, 0.9])
     assert p.tolist() == pytest.approx([0.54]) and lab.tolist() == [0]
+    # ... or the evaluation's annotation file, ordered by its label_id
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps({'database': {'v': {'annotations': [
+        dict(label='Polo', label_id=0), dict(label='Zumba', label_id=2),
+        dict(label='Archery', label_id=1)]}}}))
+    fusion = VideoClassifierFusion(fusion.cls_file, topk=1,
+                                   classes=str(ann))
+    assert fusion('abc', segs, [0.5, 0.9])[2].tolist() == [2, 2]
     with pytest.raises(ClassifierFileError, match=r"\['Zumba'\]"):
         VideoClassifierFusion(fusion.cls_file, classes=['Polo', 'Archery'])(
             'abc', segs, [0.5, 0.9])

@@ -29,6 +29,31 @@ class ClassifierFileError(ValueError):
     the file and the field or video."""
 
 
+def classes_of_annotation_file(path: str) -> List[str]:
+    """Class names of a standard annotation JSON in ``label_id`` order (the
+    ids ``TALFeatureDataset`` gives them)."""
+    try:
+        db = load_json(path, 'annotation file').get('database')
+    except (FileNotFoundError, JSONInputError, AttributeError) as exc:
+        raise ClassifierFileError(f'{path}: not a standard annotation JSON '
+                                  f'({exc}).') from None
+    names: Dict[int, str] = {}
+    for vid, entry in (db or {}).items():
+        for a in entry.get('annotations') or []:
+            lid, name = a.get('label_id'), a.get('label')
+            if lid is None or name is None:
+                raise ClassifierFileError(
+                    f'{path}: video "{vid}" has an annotation without '
+                    '"label" and "label_id".')
+            if names.setdefault(int(lid), str(name)) != str(name):
+                raise ClassifierFileError(
+                    f'{path}: label_id {lid} names both "{names[int(lid)]}" '
+                    f'and "{name}".')
+    if sorted(names) != list(range(len(names))) or not names:
+        raise ClassifierFileError(f'{path}: label_id values are not 0..C-1.')
+    return [names[i] for i in range(len(names))]
+
+
 @TASK_UTILS.register_module()
 class VideoClassifierFusion:
     """Turn a video's proposals into detections with video-level class
@@ -40,8 +65,9 @@ class VideoClassifierFusion:
         topk (int): classes kept per video (2 in BMN's and TriDet's
             ActivityNet evaluation).
         classes (Sequence[str] | str, optional): class names in the label-id
-            order of the evaluation (a list, or a file with one name per
-            line); every class of the file must be in it. Default: the
+            order of the evaluation: a list, a file with one name per line,
+            or the evaluation's annotation ``.json`` (names ordered by its
+            ``label_id``); every class of the file must be in it. Default: the
             file's classes sorted alphabetically, the ids that
             ``tools/convert_annotations.py`` gives ActivityNet-1.3 by
             default.
@@ -105,6 +131,8 @@ class VideoClassifierFusion:
         classes = self._classes_arg
         if classes is None:
             classes = sorted(names)
+        elif isinstance(classes, str) and classes.endswith('.json'):
+            classes = classes_of_annotation_file(classes)
         elif isinstance(classes, str):
             from mmtal_zoom.datasets.converters import read_class_list
             classes = read_class_list(classes)
