@@ -42,10 +42,11 @@ class ProposalDetector(BaseModel):
         fusion (dict): config of the fusion (``TASK_UTILS``), called as
             ``fusion(video_name, segments, scores) -> (segments, scores,
             labels)`` with a ``label_of(class_name)`` method.
-        class_agnostic (bool): train the localizer on labels all 0 (a
-            class-agnostic ``TALDetector`` with ``num_classes=1`` on a
-            multi-class annotation file); the evaluation keeps the real
-            labels. BMN-style localizers have no labels to change.
+        class_agnostic (bool): make the localizer class-agnostic: its
+            ``head.num_classes`` (if it has one) becomes 1 and it trains on
+            labels all 0, so a multi-class detector config and annotation
+            file serve as they are; the evaluation keeps the real labels.
+            BMN-style localizers have neither to change.
         data_preprocessor (dict, optional): overrides the localizer's.
         init_cfg (dict, optional): weight initialisation config.
 
@@ -61,6 +62,9 @@ class ProposalDetector(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         localizer = dict(localizer)
+        if class_agnostic and isinstance(localizer.get('head'), dict) and \
+                'num_classes' in localizer['head']:
+            localizer['head'] = dict(localizer['head'], num_classes=1)
         inner_pre = localizer.pop('data_preprocessor', None)
         data_preprocessor = data_preprocessor or inner_pre
         if data_preprocessor is None:
