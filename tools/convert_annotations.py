@@ -25,13 +25,17 @@ FORMAT:
                  are the class codes c000..c156
   epic-sounds    EPIC_Sounds_{train,validation}.csv; add
                  EPIC_100_video_info.csv as another input for durations/fps
+  epic-kitchens-verb, epic-kitchens-noun
+                 EPIC_100_{train,validation}.csv (verb or noun labels), with
+                 EPIC_100_video_info.csv as for epic-sounds
 
 Missing durations / fps are taken from --manifest (tools/extract_features.py's
 manifest.json), then from the videos in --video-dir (decord), then --fps
-(fps only). label_id follows --classes when given, else the labels sorted
-alphabetically. The result is checked like tools/validate_dataset.py does for
-annotations; exit code 1 if it has errors (the file is written anyway, so you
-can inspect it), 2 if the input cannot be converted.
+(fps only). label_id follows --classes when given, else the source's own
+class ids (EPIC formats), else the labels sorted alphabetically. The result
+is checked like tools/validate_dataset.py does for annotations; exit code 1
+if it has errors (the file is written anyway, so you can inspect it), 2 if
+the input cannot be converted.
 """
 import argparse
 import sys
@@ -82,10 +86,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if not args.out.endswith('.json'):
         raise ValueError(f'--out must be a .json file, got {args.out}')
-    classes = read_class_list(args.classes) if args.classes else None
     videos = convert(args.format, args.inputs, subset=args.subset,
                      include_ambiguous=args.include_ambiguous,
                      encoding=args.encoding)
+    # a given list, else the source's own class ids (EPIC formats)
+    classes = (read_class_list(args.classes) if args.classes else
+               getattr(videos, 'classes', None))
     manifest = (load_json(args.manifest, 'manifest')
                 if args.manifest else None)
     fill_durations(videos, manifest, args.video_dir, args.fps)

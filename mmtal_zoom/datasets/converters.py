@@ -45,12 +45,20 @@ Sources:
   (``video_id``, ``start_timestamp`` / ``stop_timestamp`` as ``HH:MM:SS.ff``,
   ``class``); subset from the file name. Durations and fps come from
   EPIC-Kitchens' ``EPIC_100_video_info.csv`` (``video_id,duration,fps,...``)
-  given as another input, else from ``--manifest``.
+  given as another input, else from ``--manifest``. Class ids: the
+  official ``class_id`` order.
+* ``epic-kitchens-verb`` / ``epic-kitchens-noun``: EPIC-KITCHENS-100
+  ``EPIC_100_{train,validation}.csv`` (``video_id``, ``start_timestamp``,
+  ``stop_timestamp``, ``verb`` / ``verb_class`` or ``noun`` /
+  ``noun_class``), durations as for ``epic-sounds``; class ids: the
+  official ``verb_class`` / ``noun_class`` order.
 
 Durations and frame rates missing from a source come from a feature
 manifest (``tools/extract_features.py``), from the videos themselves (decord)
 or, for fps, a default. Class ids: the order of a given class list, else the
-class names sorted alphabetically (THUMOS14's own ids are that order).
+source's own ids where it has them (:class:`Converted`'s ``classes``: the
+EPIC formats), else the class names sorted alphabetically (THUMOS14's own
+ids are that order).
 """
 import csv
 import json
@@ -63,7 +71,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from ..utils.io import JSONInputError, load_json
 
 FORMATS = ('anet13', 'mmaction-anet', 'thumos-txt', 'csv', 'ego4d-mq',
-           'fineaction', 'charades', 'epic-sounds')
+           'fineaction', 'charades', 'epic-sounds', 'epic-kitchens-verb',
+           'epic-kitchens-noun')
 THUMOS_SUBSETS = {'val': 'Validation', 'validation': 'Validation',
                   'test': 'Test'}
 CSV_COLUMNS = ('video', 'start', 'end', 'label', 'subset', 'duration', 'fps')
@@ -467,12 +476,21 @@ def _timestamp(value: str, where: str, field: str) -> float:
 EPIC_VIDEO_INFO = ('video_id', 'duration', 'fps')
 
 
-def from_epic_sounds(paths: Sequence[str], subset: Optional[str] = None,
-                     encoding: str = 'utf-8') -> Videos:
-    """EPIC-Sounds CSVs, with ``EPIC_100_video_info.csv`` among the inputs
-    for durations and fps (recognised by its header)."""
-    videos: Videos = {}
-    info = {}
+class Converted(dict):
+    """``Videos`` plus the source's own class order (``classes``: names in
+    official id order, or ``None`` when the source has no ids)."""
+    classes: Optional[List[str]] = None
+
+
+def _from_epic_csv(paths: Sequence[str], subset: Optional[str],
+                   encoding: str, label_col: str, id_col: str,
+                   what: str) -> Converted:
+    """EPIC-style CSVs (``video_id``, ``start_timestamp``,
+    ``stop_timestamp``, a label and its id column), with
+    ``EPIC_100_video_info.csv`` among the inputs for durations and fps
+    (recognised by its header). The official ids give the class order."""
+    videos = Converted()
+    info, ids = {}, {}
     for path in paths:
         header, rows = _csv_rows(path, encoding, ('video_id', ))
         if 'start_timestamp' not in header and all(
@@ -485,28 +503,55 @@ def from_epic_sounds(paths: Sequence[str], subset: Optional[str] = None,
             continue
         _, rows = _csv_rows(path, encoding,
                             ('video_id', 'start_timestamp', 'stop_timestamp',
-                             'class'))
+                             label_col))
         sub = _subset_of(path, subset)
         for n, r in rows:
             where = f'{path}:{n}'
             s = _timestamp(r['start_timestamp'], where, 'start_timestamp')
             e = _timestamp(r['stop_timestamp'], where, 'stop_timestamp')
-            if not r['class']:
-                raise ConversionError(f'{where}: empty "class".')
+            label = r[label_col]
+            if not label:
+                raise ConversionError(f'{where}: empty "{label_col}".')
+            if r.get(id_col):
+                lid = int(_number(r[id_col], where, id_col))
+                if ids.setdefault(lid, label) != label:
+                    raise ConversionError(
+                        f'{where}: "{id_col}" {lid} is "{label}" here but '
+                        f'"{ids[lid]}" on an earlier line.')
             entry = videos.setdefault(r['video_id'], dict(
                 subset=sub, duration=None, fps=None, instances=[]))
             if entry['subset'] != sub:
                 raise ConversionError(
                     f'{where}: video "{r["video_id"]}" is in both '
                     f'{entry["subset"]} and {sub}.')
-            entry['instances'].append((r['class'], s, e))
+            entry['instances'].append((label, s, e))
     if not videos:
-        raise ConversionError(f'no EPIC-Sounds annotation file among '
+        raise ConversionError(f'no {what} annotation file among '
                               f'{list(paths)}.')
     for vid, entry in videos.items():
         if vid in info:
             entry['duration'], entry['fps'] = info[vid]
+    labels = {lab for e in videos.values() for lab, _, _ in e['instances']}
+    if ids and sorted(ids) == list(range(len(ids))) and \
+            labels <= set(ids.values()):
+        videos.classes = [ids[i] for i in range(len(ids))]
     return videos
+
+
+def from_epic_sounds(paths: Sequence[str], subset: Optional[str] = None,
+                     encoding: str = 'utf-8') -> Converted:
+    """EPIC-Sounds ``EPIC_Sounds_<split>.csv`` (``class`` / ``class_id``)."""
+    return _from_epic_csv(paths, subset, encoding, 'class', 'class_id',
+                          'EPIC-Sounds')
+
+
+def from_epic_kitchens(paths: Sequence[str], target: str,
+                       subset: Optional[str] = None,
+                       encoding: str = 'utf-8') -> Converted:
+    """EPIC-KITCHENS-100 ``EPIC_100_<split>.csv``; ``target`` is ``verb``
+    or ``noun`` (labels from that column, ids from ``<target>_class``)."""
+    return _from_epic_csv(paths, subset, encoding, target, f'{target}_class',
+                          'EPIC-KITCHENS-100')
 
 
 def convert(fmt: str, inputs: Sequence[str], **kwargs) -> Videos:
@@ -523,6 +568,9 @@ def convert(fmt: str, inputs: Sequence[str], **kwargs) -> Videos:
                                encoding)
     if fmt == 'epic-sounds':
         return from_epic_sounds(inputs, kwargs.get('subset'), encoding)
+    if fmt in ('epic-kitchens-verb', 'epic-kitchens-noun'):
+        return from_epic_kitchens(inputs, fmt.rsplit('-', 1)[1],
+                                  kwargs.get('subset'), encoding)
     readers = {
         'anet13': from_anet13,
         'fineaction': from_fineaction,

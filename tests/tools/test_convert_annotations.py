@@ -304,13 +304,18 @@ def test_epic_sounds_sample():
     files = [str(SAMPLES / f) for f in (
         'EPIC_Sounds_train.csv', 'EPIC_Sounds_validation.csv',
         'EPIC_100_video_info.csv')]
-    db = to_standard(convert('epic-sounds', files))['database']
+    videos = convert('epic-sounds', files)
+    assert videos.classes == ['water', 'rustle', 'metal-only collision']
+    db = to_standard(videos, videos.classes)['database']
     p = db['P01_01']
     assert p['subset'] == 'training' and p['duration'] == 329.48
     assert p['fps'] == 50.0
     assert [a['segment'] for a in p['annotations']] == [[2.466, 5.315],
                                                         [64.1, 65.0]]
     assert db['P02_01']['subset'] == 'validation'
+    # ids: EPIC-Sounds' own class_id (water 0, rustle 1, metal-only 2), not
+    # alphabetical
+    assert [a['label_id'] for a in p['annotations']] == [1, 2]
     # without the video-info file the durations must come from elsewhere
     videos = convert('epic-sounds', files[:2])
     with pytest.raises(ConversionError, match='no duration'):
@@ -333,6 +338,10 @@ def test_epic_sounds_sample():
      'EPIC_Sounds_train.csv:2: "stop_timestamp"'),
     ('epic-sounds', 'EPIC_Sounds_train.csv', ',class,', ',klass,',
      "EPIC_Sounds_train.csv: header lacks column(s) ['class']"),
+    ('epic-sounds', 'EPIC_Sounds_train.csv', 'metal-only collision,2',
+     'metal-only collision,1', 'EPIC_Sounds_train.csv:3: "class_id" 1'),
+    ('epic-kitchens-verb', 'EPIC_100_train.csv', '00:00:04.37',
+     '4.37s', 'EPIC_100_train.csv:3: "start_timestamp"'),
 ])
 def test_malformed_samples_name_file_and_field(tmp_path, capsys, fmt, name,
                                                old, new, message):
@@ -345,3 +354,22 @@ def test_malformed_samples_name_file_and_field(tmp_path, capsys, fmt, name,
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert message in err and str(src) in err
+
+
+def test_epic_kitchens_sample(tmp_path, capsys):
+    files = [str(SAMPLES / f) for f in (
+        'EPIC_100_train.csv', 'EPIC_100_validation.csv',
+        'EPIC_100_video_info.csv')]
+    out = tmp_path / 'verb.json'
+    assert load_tool().main(['epic-kitchens-verb', *files, '--out',
+                             str(out)]) == 0, capsys.readouterr()
+    db = json.loads(out.read_text())['database']
+    assert db['P01_01']['duration'] == 329.48
+    assert [(a['label'], a['segment']) for a in db['P01_01']['annotations']
+            ] == [('open', [0.14, 3.37]), ('turn-on', [4.37, 6.17])]
+    assert db['P02_01']['subset'] == 'validation'
+    nouns = convert('epic-kitchens-noun', files)
+    assert nouns['P01_02']['instances'] == [('plate', 0.5, 2.0)]
+    # the sample's ids (verb_class 0, 3, 6) are not 0..C-1: no official
+    # order to keep, names sorted instead
+    assert nouns.classes is None
