@@ -19,7 +19,8 @@ FORMAT:
                  without a header; a row with an empty label lists a video
                  without instances
   ego4d-mq       Ego4D Moment Queries moments_{train,val}.json; one entry
-                 per clip (clip_uid), clip-relative times, fps 30
+                 per clip (clip_uid), clip-relative times, primary labels,
+                 fps from the clip's frame range (else 30)
   fineaction     FineAction annotations_gt.json (ActivityNet-style, fps)
   charades       Charades_v1_{train,test}.csv (id, actions, length); labels
                  are the class codes c000..c156
@@ -28,14 +29,17 @@ FORMAT:
   epic-kitchens-verb, epic-kitchens-noun
                  EPIC_100_{train,validation}.csv (verb or noun labels), with
                  EPIC_100_video_info.csv as for epic-sounds
+  multithumos-txt
+                 MultiTHUMOS annotations/<Class>.txt + class_list.txt (or
+                 the folder); no durations: use --manifest or --video-dir
 
 Missing durations / fps are taken from --manifest (tools/extract_features.py's
 manifest.json), then from the videos in --video-dir (decord), then --fps
 (fps only). label_id follows --classes when given, else the source's own
-class ids (EPIC formats), else the labels sorted alphabetically. The result
-is checked like tools/validate_dataset.py does for annotations; exit code 1
-if it has errors (the file is written anyway, so you can inspect it), 2 if
-the input cannot be converted.
+class ids (EPIC formats, MultiTHUMOS), else the labels sorted
+alphabetically. The result is checked like tools/validate_dataset.py does for
+annotations; exit code 1 if it has errors (the file is written anyway, so you
+can inspect it), 2 if the input cannot be converted.
 """
 import argparse
 import sys

@@ -52,13 +52,16 @@ Sources:
   ``stop_timestamp``, ``verb`` / ``verb_class`` or ``noun`` /
   ``noun_class``), durations as for ``epic-sounds``; class ids: the
   official ``verb_class`` / ``noun_class`` order.
+* ``multithumos-txt``: MultiTHUMOS's per-class ``annotations/<Class>.txt``
+  (lines ``video start end``) with its ``class_list.txt`` (the official
+  class order); subsets from the THUMOS14 video names. No durations.
 
 Durations and frame rates missing from a source come from a feature
 manifest (``tools/extract_features.py``), from the videos themselves (decord)
 or, for fps, a default. Class ids: the order of a given class list, else the
 source's own ids where it has them (:class:`Converted`'s ``classes``: the
-EPIC formats), else the class names sorted alphabetically (THUMOS14's own
-ids are that order).
+EPIC formats, MultiTHUMOS), else the class names sorted alphabetically
+(THUMOS14's own ids are that order).
 """
 import csv
 import json
@@ -72,7 +75,7 @@ from ..utils.io import JSONInputError, load_json
 
 FORMATS = ('anet13', 'mmaction-anet', 'thumos-txt', 'csv', 'ego4d-mq',
            'fineaction', 'charades', 'epic-sounds', 'epic-kitchens-verb',
-           'epic-kitchens-noun')
+           'epic-kitchens-noun', 'multithumos-txt')
 THUMOS_SUBSETS = {'val': 'Validation', 'validation': 'Validation',
                   'test': 'Test'}
 CSV_COLUMNS = ('video', 'start', 'end', 'label', 'subset', 'duration', 'fps')
@@ -554,6 +557,61 @@ def from_epic_kitchens(paths: Sequence[str], target: str,
                           'EPIC-KITCHENS-100')
 
 
+def from_multithumos_txt(paths: Sequence[str],
+                         encoding: str = 'utf-8') -> Converted:
+    """MultiTHUMOS's ``annotations/<Class>.txt`` (lines ``video start
+    end``, seconds) and optionally ``class_list.txt`` (lines ``<id> <Class>``,
+    ids from 1: the official order), given as files or folders. Subsets from
+    the THUMOS14 video names: ``video_validation_*`` -> ``Validation``,
+    ``video_test_*`` -> ``Test``."""
+    files: List[str] = []
+    for p in paths:
+        if osp.isdir(p):
+            files += sorted(osp.join(p, f) for f in os.listdir(p)
+                            if f.endswith('.txt'))
+        else:
+            files.append(p)
+    videos = Converted()
+    order: Dict[int, str] = {}
+    for path in files:
+        label = osp.splitext(osp.basename(path))[0]
+        lines = _read_lines(path, encoding)
+        if label == 'class_list':
+            for n, line in enumerate(lines, 1):
+                parts = line.split()
+                if not parts:
+                    continue
+                if len(parts) != 2 or not parts[0].isdigit():
+                    raise ConversionError(f'{path}:{n}: expected "<id> '
+                                          f'<Class>", got {line.strip()!r}.')
+                order[int(parts[0])] = parts[1]
+            continue
+        for n, line in enumerate(lines, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 3:
+                raise ConversionError(f'{path}:{n}: expected "video start '
+                                      f'end", got {line.strip()!r}.')
+            vid = parts[0]
+            m = re.match(r'video_(validation|test)_', vid)
+            if m is None:
+                raise ConversionError(
+                    f'{path}:{n}: video "{vid}" is not a THUMOS14 video '
+                    '(video_validation_* / video_test_*).')
+            s, e = _segment(parts[1:], f'{path}:{n}')
+            videos.setdefault(vid, dict(
+                subset=THUMOS_SUBSETS[m.group(1)], duration=None, fps=None,
+                instances=[]))['instances'].append((label, s, e))
+    if not videos:
+        raise ConversionError(f'no MultiTHUMOS class files in {list(paths)}.')
+    if order:
+        if sorted(order) != list(range(1, len(order) + 1)):
+            raise ConversionError('class_list.txt: ids are not 1..C.')
+        videos.classes = [order[i] for i in range(1, len(order) + 1)]
+    return videos
+
+
 def convert(fmt: str, inputs: Sequence[str], **kwargs) -> Videos:
     """Dispatch to the reader of ``fmt`` (one of :data:`FORMATS`).
 
@@ -568,6 +626,8 @@ def convert(fmt: str, inputs: Sequence[str], **kwargs) -> Videos:
                                encoding)
     if fmt == 'epic-sounds':
         return from_epic_sounds(inputs, kwargs.get('subset'), encoding)
+    if fmt == 'multithumos-txt':
+        return from_multithumos_txt(inputs, encoding)
     if fmt in ('epic-kitchens-verb', 'epic-kitchens-noun'):
         return from_epic_kitchens(inputs, fmt.rsplit('-', 1)[1],
                                   kwargs.get('subset'), encoding)

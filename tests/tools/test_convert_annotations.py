@@ -373,3 +373,19 @@ def test_epic_kitchens_sample(tmp_path, capsys):
     # the sample's ids (verb_class 0, 3, 6) are not 0..C-1: no official
     # order to keep, names sorted instead
     assert nouns.classes is None
+
+
+def test_multithumos_sample(tmp_path):
+    videos = convert('multithumos-txt', [str(SAMPLES / 'multithumos')])
+    assert videos.classes == ['BaseballPitch', 'Jump', 'Stand']
+    assert videos['video_test_0000004']['subset'] == 'Test'
+    # dense, overlapping labels all kept
+    assert sorted(videos['video_test_0000004']['instances']) == [
+        ('BaseballPitch', 0.2, 1.1), ('Jump', 0.23, 0.93),
+        ('Stand', 0.03, 1.1)]
+    with pytest.raises(ConversionError, match='no duration'):
+        fill_durations(videos)
+    bad = tmp_path / 'Run.txt'
+    bad.write_text('clip_7 1.0 2.0\n')
+    with pytest.raises(ConversionError, match=r'Run.txt:1: video "clip_7"'):
+        convert('multithumos-txt', [str(bad)])
