@@ -151,8 +151,12 @@ def test_real_bmn_and_its_checkpoint(tmp_path):
         assert torch.equal(model.state_dict()['localizer.' + k], v)
     sample = _bmn_sample('v_x', [dict(segment=[1.0, 4.0], label='Archery')],
                          duration=8.0)
+    # the runner's path (ValLoop: no_grad, val_step): the outer model's
+    # data preprocessor, then predict
+    model.eval()
     with torch.no_grad():
-        pred, = model([torch.rand(8, 8)], [sample], mode='predict')
+        pred, = model.val_step(dict(inputs=[torch.rand(8, 8)],
+                                    data_samples=[sample]))
     inst = pred.pred_instances
     assert len(inst.scores) == 2 * 5  # top_k proposals x 2 classes
     assert set(inst.labels.tolist()) == {0, 2}  # Archery 0.7, Zumba 0.2
@@ -205,3 +209,60 @@ def test_class_agnostic_detector(tmp_path):
     np.testing.assert_array_equal(pred.metainfo['eval_gt_labels'], [1])
     assert pred.pred_instances.labels.tolist() == [1]  # Polo: 0.7
     assert pred.pred_instances.scores.tolist() == pytest.approx([0.35])
+
+
+def test_real_class_agnostic_tal_detector(tmp_path):
+    """A real (toy-size) TALDetector made class-agnostic: the head gets one
+    class, the loss sees labels 0 through the runner's preprocessing, and
+    val_step returns fused detections that TALDetectionMetric scores."""
+    localizer = dict(  # ActionFormer parts at toy size, 3 levels
+        type='TALDetector',
+        data_preprocessor=dict(type='TALDataPreprocessor', max_seq_len=64,
+                               pad_size_divisor=4),
+        backbone=dict(type='ConvProjection', in_channels=8, embed_dims=16,
+                      num_convs=1),
+        neck=dict(type='TransformerPyramidNeck', in_channels=16,
+                  num_levels=3, num_stem=1, num_heads=2, window_size=5,
+                  drop_path=0.0),
+        head=dict(type='ActionFormerHead', num_classes=3, in_channels=16,
+                  feat_channels=16,
+                  prior_generator=dict(
+                      type='PointGenerator1D', strides=[1, 2, 4],
+                      regression_ranges=[(0, 8), (8, 32), (32, 10000)])))
+    model = MODELS.build(dict(
+        type='ProposalDetector', localizer=localizer, class_agnostic=True,
+        fusion=dict(type='VideoClassifierFusion', topk=2,
+                    cls_file=_cls_file(tmp_path, {'r': [0.5, 0.3, 0.2]}))))
+    assert model.localizer.head.num_classes == 1
+
+    def sample():
+        s = ActionDataSample()
+        s.gt_instances = InstanceData(
+            segments=torch.tensor([[1.0, 3.0], [4.0, 6.0]]),
+            labels=torch.tensor([2, 1]))
+        s.set_metainfo(dict(
+            video_name='v_r', duration=8.0, fps=30.0, feat_stride=4,
+            num_frames=16, feat_len=60, feat_offset=0,
+            eval_gt_segments=np.array([[1.0, 3.0], [4.0, 6.0]]),
+            eval_gt_labels=np.array([2, 1])))
+        return s
+
+    torch.manual_seed(0)
+    data = model.data_preprocessor(
+        dict(inputs=[torch.randn(8, 60)], data_samples=[sample()]), True)
+    losses = model(**data, mode='loss')
+    assert data['data_samples'][0].gt_instances.labels.tolist() == [0, 0]
+    assert all(torch.isfinite(v).all() for v in losses.values()
+               if isinstance(v, torch.Tensor))
+    model.eval()
+    with torch.no_grad():
+        pred, = model.val_step(dict(inputs=[torch.randn(8, 60)],
+                                    data_samples=[sample()]))
+    labels = set(pred.pred_instances.labels.tolist())
+    # the file's top 2: Zumba 0.5, Archery 0.3 (sorted ids 2, 0)
+    assert labels == {0, 2}
+    metric = TALDetectionMetric(tiou_thresholds=(0.5, ), length_buckets=(),
+                                recall_topk=())
+    metric.dataset_meta = dict(classes=('Archery', 'Polo', 'Zumba'))
+    metric.process({}, [pred.to_dict()])
+    assert 0.0 <= metric.compute_metrics(metric.results)['average_mAP'] <= 1
