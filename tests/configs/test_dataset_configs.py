@@ -48,6 +48,33 @@ def test_new_dataset_configs_build_and_run(folder, algo, name, in_channels,
     assert outs[0][0].shape == (1, num_classes, 128)
 
 
+@pytest.mark.parametrize('name,in_channels,num_classes', [
+    ('actionformer_slowfast-feat_1xb2-20e_epic-kitchens100-verb', 2304, 97),
+    ('actionformer_slowfast-feat_1xb2-20e_epic-kitchens100-noun', 2304, 300),
+    ('actionformer_i3d-feat_1xb2-45e_multithumos', 2048, 65),
+    ('actionformer_i3d-feat_1xb16-17e_hacs', 2048, 200),
+])
+def test_baseline_configs_of_the_first_five(name, in_channels, num_classes):
+    """The baseline next to CLTDR-GMG on the datasets it lacked: same data
+    (annotation file and evaluation) as the CLTDR-GMG config."""
+    cfg = Config.fromfile(str(CONFIGS / 'baseline' / (name + '.py')))
+    twin = {'epic-kitchens100-verb': 'slowfast-feat_1xb2-28e',
+            'epic-kitchens100-noun': 'slowfast-feat_1xb2-25e',
+            'multithumos': 'i3d-feat_1xb2-60e', 'hacs': 'i3d-feat_1xb16-17e'}
+    dataset = name.rsplit('_', 1)[1]
+    other = Config.fromfile(str(
+        CONFIGS / 'cltdr_gmg' / f'cltdr-gmg_{twin[dataset]}_{dataset}.py'))
+    for loader in ('train_dataloader', 'val_dataloader'):
+        assert cfg[loader].dataset.ann_file == other[loader].dataset.ann_file
+        assert cfg[loader].dataset.subset == other[loader].dataset.subset
+    assert cfg.val_evaluator.tiou_thresholds == \
+        other.val_evaluator.tiou_thresholds
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, in_channels, 128), mode='tensor')
+    assert outs[0][0].shape == (1, num_classes, 128)
+
+
 @pytest.mark.parametrize('path,localizer', [
     ('baseline/actionformer-fusion_tsp-feat_1xb16-15e_activitynet.py',
      'TALDetector'),
