@@ -389,3 +389,15 @@ def test_multithumos_sample(tmp_path):
     bad.write_text('clip_7 1.0 2.0\n')
     with pytest.raises(ConversionError, match=r'Run.txt:1: video "clip_7"'):
         convert('multithumos-txt', [str(bad)])
+
+
+def test_hacs_sample_converts_as_anet13(tmp_path, capsys):
+    out = tmp_path / 'hacs.json'
+    assert load_tool().main([
+        'anet13', str(SAMPLES / 'HACS_segments_sample.json'), '--fps', '2',
+        '--out', str(out)]) == 0, capsys.readouterr()
+    db = json.loads(out.read_text())['database']
+    assert {v['subset'] for v in db.values()} == {'training', 'validation',
+                                                  'testing'}
+    assert db['abcdEFGH123']['annotations'][1]['segment(frames)'] == \
+        [122.0, 160.5]  # at the features' 2 fps
