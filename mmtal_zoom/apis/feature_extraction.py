@@ -303,7 +303,7 @@ class ClipFeatureExtractor:
             torch.random.set_rng_state(cpu_state)
         if self.checkpoint is not None:
             # mmengine's loader: weights_only loading made safe by
-            # mmtal_zoom.compat (issue #8).
+            # mmtal_zoom.compat.checkpoint_loading.
             ckpt = load_checkpoint(model, self.checkpoint,
                                    map_location='cpu', strict=False)
             state = ckpt.get('state_dict', ckpt)
