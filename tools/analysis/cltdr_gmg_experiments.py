@@ -38,7 +38,10 @@ import sys
 import time
 from typing import Dict, List
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _common import REPO, read_json, write_json  # noqa: E402
+
 BASELINE = osp.join(REPO, 'configs', 'baseline',
                     'actionformer_synthetic-feat_1xb2-30e_embedded.py')
 CLTDR = osp.join(REPO, 'configs', 'cltdr_gmg',
@@ -87,21 +90,6 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--run-dir', help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def write_json(obj, path):
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
-
-
-def read_json(path, default=None):
-    if not osp.isfile(path):
-        return default
-    with open(path) as f:
-        return json.load(f)
 
 
 def variant_config(work_dir: str, name: str, base: str, neck: Dict) -> str:
