@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from mmaction.registry import MODELS
-from mmtal_zoom.evaluation.functional import batched_segment_iou
 from mmtal_zoom.models.heads.rcl_head import balanced_iou_mse
 from mmtal_zoom.models.layers.temporal_roi_align import (interpolate_1d,
                                                          temporal_roi_align)
 from mmtal_zoom.models.task_modules.rcl_sampler import apply_min_length
+from mmtal_zoom.structures import batched_segment_iou
 
 
 def small_head(t=32, in_channels=4, num_iters=3, **kwargs):

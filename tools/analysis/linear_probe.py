@@ -32,7 +32,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import mmtal_zoom  # noqa: E402,F401
 from mmtal_zoom.datasets import TALFeatureDataset  # noqa: E402
-from mmtal_zoom.datasets.time_grid import grid_to_seconds  # noqa: E402
+from mmtal_zoom.structures import grid_to_seconds  # noqa: E402
 from mmtal_zoom.utils import atomic_write_json  # noqa: E402
 
 TIOUS = (0.3, 0.4, 0.5, 0.6, 0.7)

@@ -16,13 +16,13 @@ from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import TASK_UTILS
-from ...datasets.time_grid import grid_to_seconds
+from ...structures import grid_to_seconds
+from ...utils.dist import reduce_mean
 
 DEFAULT_TEST_CFG = dict(
     pre_nms_thresh=0.001,  # drop candidates with a lower class probability
@@ -34,15 +34,6 @@ DEFAULT_TEST_CFG = dict(
     nms=dict(method='gaussian', iou_threshold=0.1, sigma=0.5,
              min_score=0.001, max_num=200, class_agnostic=False),
 )
-
-
-def reduce_mean(value: Tensor) -> Tensor:
-    """Mean of a tensor over all processes (identity when not distributed)."""
-    if get_world_size() == 1:
-        return value
-    value = value.clone()
-    all_reduce(value, op='mean')
-    return value
 
 
 class BaseTALHead(BaseModule, metaclass=ABCMeta):
@@ -194,7 +185,7 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
             level_sizes (Sequence[int], optional): points of each pyramid
                 level in ``scores`` (for ``topk_per_level``).
         """
-        from ...evaluation.functional import multiclass_segment_nms
+        from ...structures import multiclass_segment_nms
         cfg = self.test_cfg
         num_classes = scores.shape[-1]
         probs = (scores * valid[:, None]).flatten()

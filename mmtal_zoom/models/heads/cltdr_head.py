@@ -9,11 +9,12 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
+from ...utils.dist import reduce_mean
 from ..layers import MaskedConv1d, Scale
 from ..layers.trident import trident_distances
 from ..losses.iou_loss import iou_1d_loss
 from .actionformer_head import ConvTower
-from .base_tal_head import BaseTALHead, reduce_mean
+from .base_tal_head import BaseTALHead
 
 FUSIONS = ('attention', 'add', 'concat')
 REFINE_SCORES = ('sqrt', 'logit_product')

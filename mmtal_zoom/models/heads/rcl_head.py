@@ -419,7 +419,7 @@ class RCLHead(BaseModule):
         Returns:
             tuple: ``iou`` ``(B, Q)`` and ``matched`` ``(B, Q, 2)``.
         """
-        from ...evaluation.functional import batched_segment_iou
+        from ...structures import batched_segment_iou
         b, q, _ = queries.shape
         if gts.shape[1] == 0:
             return queries.new_zeros(b, q), queries.detach().clone()
@@ -703,7 +703,7 @@ class RCLHead(BaseModule):
                    ) -> Tuple[Tensor, Tensor]:
         """Top-k then Soft-NMS of one video's ``(R, 2)`` / ``(R,)``;
         non-candidates (score < 0) are dropped first."""
-        from ...evaluation.functional import multiclass_segment_nms
+        from ...structures import multiclass_segment_nms
         valid = scores >= 0
         segments, scores = segments[valid], scores[valid]
         k = min(int(self.test_cfg['pre_nms_topk']), scores.numel())

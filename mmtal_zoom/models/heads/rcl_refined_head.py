@@ -21,7 +21,7 @@ samples around the ground truth plus the first stage's (detached) top
 candidates, so the refiner learns on the distribution it sees at test time.
 
 Coordinates: a grid position ``g`` (input snippet units, see
-``datasets/time_grid.py``) on a level of stride ``s`` and padded length
+``structures/time_grid.py``) on a level of stride ``s`` and padded length
 ``T_l`` is ``x = (g / s + 0.5) / T_l`` in RCL's normalised coordinates.
 """
 from typing import Dict, List, Optional, Sequence
