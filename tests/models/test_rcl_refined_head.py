@@ -79,7 +79,8 @@ def test_predict_refines_first_stage_proposals():
     with torch.no_grad():
         out = model(**data, mode='predict')
         feats, masks = model.extract_feat(data['inputs'], data['masks'])
-        plain = model.head.head.predict(feats, masks, data['data_samples'])
+        plain = model.head.inner_head.predict(feats, masks,
+                                              data['data_samples'])
     for sample, ref in zip(out, plain):
         pred = sample.pred_instances
         dur = sample.metainfo['duration']

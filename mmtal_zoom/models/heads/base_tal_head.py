@@ -7,7 +7,7 @@ A head owns its whole job:
 * ``predict(feats, masks, data_samples)`` = ``forward`` then
   ``predict_by_feat``, which asks the head to ``decode_by_feat`` its raw
   outputs into per-level class probabilities and segments (grid units), then
-  loops ``_predict_by_feat_single`` per video: score threshold, top-k,
+  loops ``predict_by_feat_single`` per video: score threshold, top-k,
   short-segment filter, (Soft-)NMS, conversion to seconds.
 
 A new head writes ``forward``, ``loss_by_feat`` and ``decode_by_feat`` only.
@@ -145,8 +145,8 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
         segments = torch.cat(list(segments), dim=1)  # (B, P, 2)
         valid = torch.cat(list(masks), dim=1)  # (B, P)
         return [
-            self._predict_by_feat_single(scores[i], segments[i], valid[i],
-                                         sample.metainfo, level_sizes)
+            self.predict_by_feat_single(scores[i], segments[i], valid[i],
+                                        sample.metainfo, level_sizes)
             for i, sample in enumerate(data_samples)
         ]
 
@@ -170,10 +170,10 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
             start += size
         return torch.cat(cands), torch.cat(cand_scores)
 
-    def _predict_by_feat_single(self, scores: Tensor, segments: Tensor,
-                                valid: Tensor, meta: dict,
-                                level_sizes: Optional[Sequence[int]] = None
-                                ) -> InstanceData:
+    def predict_by_feat_single(self, scores: Tensor, segments: Tensor,
+                               valid: Tensor, meta: dict,
+                               level_sizes: Optional[Sequence[int]] = None
+                               ) -> InstanceData:
         """One video: threshold, top-k, NMS, grid -> seconds.
 
         Args:

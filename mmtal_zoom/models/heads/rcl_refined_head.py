@@ -27,11 +27,11 @@ Coordinates: a grid position ``g`` (input snippet units, see
 from typing import Dict, List, Optional, Sequence
 
 import torch
-from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
+from .tal_head_wrapper import TALHeadWrapper
 
 DEFAULT_REFINER = dict(
     type='RCLHead',
@@ -48,12 +48,12 @@ DEFAULT_REFINER = dict(
 
 
 @MODELS.register_module()
-class RCLRefinedHead(BaseModule):
+class RCLRefinedHead(TALHeadWrapper):
     """A dense TAL head whose proposals RCL refines (second stage).
 
     Args:
         head (dict): the first-stage head (a ``BaseTALHead``, e.g.
-            ``ActionFormerHead``).
+            ``ActionFormerHead``), built as ``self.inner_head``.
         refiner (dict, optional): :class:`RCLHead` config merged over
             ``DEFAULT_REFINER``; ``in_channels`` defaults to
             ``head.in_channels``.
@@ -74,8 +74,7 @@ class RCLRefinedHead(BaseModule):
                  num_test_proposals: int = 1000,
                  score_power: float = 1.0,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
-        self.head = MODELS.build(head)
+        super().__init__(head, init_cfg=init_cfg)
         cfg = {**DEFAULT_REFINER, **(refiner or {})}
         cfg.setdefault('in_channels', head.get('in_channels'))
         if cfg['in_channels'] is None:
@@ -87,23 +86,17 @@ class RCLRefinedHead(BaseModule):
         self.num_test_proposals = num_test_proposals
         self.score_power = score_power
 
-    @property
-    def test_cfg(self) -> dict:
-        return self.head.test_cfg
+    legacy_prefix = 'head'
 
     def _stride(self) -> float:
-        strides = getattr(self.head.prior_generator, 'strides', None)
+        strides = getattr(self.inner_head.prior_generator, 'strides', None)
         return float(strides[self.refine_level]) if strides else 1.0
-
-    def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor]):
-        """The first-stage head's raw outputs (the export path)."""
-        return self.head(feats, masks)
 
     # ------------------------------------------------------------------
     def _candidates(self, outs, masks, k: int):
         """Top-``k`` first-stage candidates per video: class probabilities
         ``(B, k, K)``, segments ``(B, k, 2)`` grid units."""
-        scores, segments = self.head.decode_by_feat(*outs, masks=masks)
+        scores, segments = self.inner_head.decode_by_feat(*outs, masks=masks)
         scores = torch.cat(list(scores), dim=1)
         segments = torch.cat(list(segments), dim=1)
         valid = torch.cat(list(masks), dim=1)
@@ -130,9 +123,9 @@ class RCLRefinedHead(BaseModule):
 
     def loss(self, feats: Sequence[Tensor], masks: Sequence[Tensor],
              data_samples: Sequence) -> Dict[str, Tensor]:
-        outs = self.head(feats, masks)
-        losses = self.head.loss_by_feat(*outs, masks=masks,
-                                        data_samples=data_samples)
+        outs = self(feats, masks)
+        losses = self.inner_head.loss_by_feat(*outs, masks=masks,
+                                              data_samples=data_samples)
         x, mask = feats[self.refine_level], masks[self.refine_level]
         length = x.shape[-1]
         with torch.no_grad():
@@ -153,7 +146,7 @@ class RCLRefinedHead(BaseModule):
 
     def predict(self, feats: Sequence[Tensor], masks: Sequence[Tensor],
                 data_samples: Sequence) -> List[InstanceData]:
-        outs = self.head(feats, masks)
+        outs = self(feats, masks)
         scores, proposals, valid = self._candidates(outs, masks,
                                                     self.num_test_proposals)
         x, mask = feats[self.refine_level], masks[self.refine_level]
@@ -165,7 +158,7 @@ class RCLRefinedHead(BaseModule):
         fused = scores * conf[..., None].clamp(min=0)**self.score_power
         refined = self._to_grid(segments, length)
         return [
-            self.head._predict_by_feat_single(fused[i], refined[i], valid[i],
-                                              sample.metainfo)
+            self.inner_head.predict_by_feat_single(fused[i], refined[i],
+                                                   valid[i], sample.metainfo)
             for i, sample in enumerate(data_samples)
         ]
