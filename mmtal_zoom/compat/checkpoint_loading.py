@@ -19,7 +19,7 @@ from ..apis.checkpoint import (_TRUSTED_CHECKPOINTS, CheckpointLoadError,
                                _trustable_entry)
 
 # --------------------------------------------------------------------------
-# 4. checkpoints: torch >= 2.6 loads with ``weights_only=True`` (issue #8)
+# 4. checkpoints: torch >= 2.6 loads with ``weights_only=True``
 # --------------------------------------------------------------------------
 # Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``: only
 # allow-listed globals may appear in the pickle. mmengine 0.10.7's runner

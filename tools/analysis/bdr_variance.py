@@ -1,7 +1,7 @@
 """Boundary-localisation variance: classification vs Boundary Distance
 Regression (BDR).
 
-Reproduces the setting of Temporal Zoom Networks' Theorem 1/2 (seed 000)
+Reproduces the setting of Temporal Zoom Networks' Theorem 1/2 (Shihab et al.)
 with trained models instead of the closed forms. Per sequence of ``L`` steps
 a boundary ``b*`` is drawn uniformly (sub-snippet) around the centre; the
 features are

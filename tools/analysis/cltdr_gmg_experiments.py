@@ -1,4 +1,4 @@
-"""The measurements of docs/cltdr_gmg.md (issue #3), re-runnable.
+"""The measurements of docs/cltdr_gmg.md, re-runnable.
 
 Sub-commands (each writes JSON under ``--work-dir`` and is resumable: a
 training run whose ``metrics.json`` exists is not repeated):

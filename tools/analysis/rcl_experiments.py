@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Stock BMN vs BMN + RCL, and RCL's ablations, on the embedded
-ActivityNet-format set (issue #5; RCL paper Tables 3-6).
+ActivityNet-format set (RCL paper, Tables 3-6).
 
 Every variant trains with the same data, pipeline, schedule and seeds through
 mmengine's Runner (the configs in configs/rcl/), is evaluated once on the

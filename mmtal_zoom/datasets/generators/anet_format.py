@@ -26,7 +26,7 @@ feature_extraction_interval`` so that the duration BMN's
 ``post_processing`` converts back with are the same.
 
 :func:`make_anet_embedded` generates the database with the synthetic
-generator of :mod:`mmtal_zoom.datasets.generators.synthetic` (issue #2) and
+generator of :mod:`mmtal_zoom.datasets.generators.synthetic` and
 writes it in this layout; ``tools/make_anet_embedded.py`` is its CLI.
 """
 import copy
@@ -39,7 +39,7 @@ import numpy as np
 
 from ...utils.io import atomic_open, atomic_write_text
 
-# ActivityNet-like timings for the embedded set (issue #2's parametric
+# ActivityNet-like timings for the embedded set (the synthetic
 # generator re-parameterised): ~1-3 instances per 30-120 s video, lengths
 # log-normal around 12 s (clipped by the generator to [0.4 s, D / 3]), i.e.
 # mostly 5-33 % of the video with a tail of short ones (about 1 in 7 covers
@@ -241,7 +241,7 @@ def make_anet_embedded(out_dir: str,
                        progress: bool = False,
                        generator_kwargs: Optional[dict] = None
                        ) -> Dict[str, str]:
-    """Generate a synthetic database (issue #2's generator) and write it in
+    """Generate a synthetic database (the synthetic generator) and write it in
     MMAction2's ActivityNet layout.
 
     Args:

@@ -1,8 +1,8 @@
 """Knowledge distillation from a uniform-depth teacher (Temporal Zoom Nets).
 
-Seed 000 (abstract): "Training requires 1.29× baseline FLOPs" and
-"knowledge distillation further reduces this to 1.1× while retaining 99.5%
-accuracy".
+Temporal Zoom Networks (Shihab et al.), abstract: "Training requires 1.29×
+baseline FLOPs" and "knowledge distillation further reduces this to 1.1×
+while retaining 99.5% accuracy".
 The paper's recipe is not available; this project's design:
 
 * :class:`~mmtal_zoom.engine.hooks.DistillationHook` holds the teacher (a

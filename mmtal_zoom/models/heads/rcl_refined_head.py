@@ -1,9 +1,9 @@
-"""RCL as a second-stage proposal refiner for any dense TAL head (issue #5).
+"""RCL as a second-stage proposal refiner for any dense TAL head.
 
 The RCL paper plugs its continuous anchoring representation into detectors
 whose proposals come from a grid (BMN, G-TAD). On mmtal_zoom's single-stage
 ``TALDetector`` the same parts refine the proposals of the first-stage head
-(e.g. the ``ActionFormerHead`` baseline of issue #2):
+(e.g. the ``ActionFormerHead`` baseline):
 
 1. the wrapped head runs unchanged (its own losses, its own decoding);
 2. its best candidates (top ``num_test_proposals`` points per video by class
