@@ -1,9 +1,11 @@
 """Task modules (TASK_UTILS): points, assigners, coders, samplers."""
 from .center_sampling_assigner import CenterSamplingAssigner
 from .point_generator import PointGenerator1D
+from .rcl_assigner import RCLAssigner
 from .rcl_sampler import RCLSampler
 from .segment_coder import SegmentDistanceCoder
 from .signed_distance_target import SignedDistanceTarget
 
 __all__ = ['CenterSamplingAssigner', 'PointGenerator1D',
-           'SegmentDistanceCoder', 'RCLSampler', 'SignedDistanceTarget']
+           'SegmentDistanceCoder', 'RCLAssigner', 'RCLSampler',
+           'SignedDistanceTarget']
