@@ -1,4 +1,4 @@
-"""TALHeadWrapper: one contract for BDR, distillation and RCL wrappers."""
+"""TALHeadWrapper: one contract for the BDR and distillation wrappers."""
 import os.path as osp
 import sys
 
@@ -20,9 +20,6 @@ def wrappers():
                                         feat_channels=16)),
         'DistillationHead': dict(type='DistillationHead',
                                  student=base_head()),
-        'RCLRefinedHead': dict(type='RCLRefinedHead', head=base_head(),
-                               refiner=dict(feat_channels=8,
-                                            embed_channels=16)),
     }
 
 
@@ -40,8 +37,7 @@ def test_wrappers_share_one_contract(name):
 
 
 @pytest.mark.parametrize('name,old', [('BDRRefinedHead', 'base_head'),
-                                      ('DistillationHead', 'student'),
-                                      ('RCLRefinedHead', 'head')])
+                                      ('DistillationHead', 'student')])
 def test_checkpoints_of_the_old_attribute_names_load(name, old):
     torch.manual_seed(0)
     src = MODELS.build(wrappers()[name])

@@ -122,6 +122,21 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
             num_pos, 1.0)
         return self.loss_normalizer
 
+    def loss_and_predict(self, feats: Sequence[Tensor],
+                         masks: Sequence[Tensor], data_samples: Sequence,
+                         num_proposals: int
+                         ) -> Tuple[Dict[str, Tensor], List[InstanceData]]:
+        """First stage of a two-stage detector (mmdetection's
+        ``RPNHead.loss_and_predict``): this head's losses, and its best
+        ``num_proposals`` candidates per video, detached
+        (:meth:`predict_proposals`)."""
+        outs = self(feats, masks)
+        losses = self.loss_by_feat(*outs, masks=masks,
+                                   data_samples=data_samples)
+        with torch.no_grad():
+            proposals = self.predict_proposals(outs, masks, num_proposals)
+        return losses, proposals
+
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
@@ -130,6 +145,34 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
         outs = self(feats, masks)
         return self.predict_by_feat(
             *outs, masks=masks, data_samples=data_samples)
+
+    def predict_proposals(self, outs: Sequence, masks: Sequence[Tensor],
+                          num_proposals: int) -> List[InstanceData]:
+        """The best ``num_proposals`` decoded points per video by their top
+        class probability, before any threshold or NMS: the proposals a
+        second stage refines.
+
+        Returns:
+            list[InstanceData]: per video ``segments (k, 2)`` grid units,
+            ``cls_scores (k, K)`` class probabilities and ``valid (k,)``
+            bool (``k = min(num_proposals, P)``, the same for every video;
+            padded points rank last and are marked invalid).
+        """
+        scores, segments = self.decode_by_feat(*outs, masks=masks)
+        scores = torch.cat(list(scores), dim=1)
+        segments = torch.cat(list(segments), dim=1)
+        valid = torch.cat(list(masks), dim=1)
+        best = scores.max(-1).values.masked_fill(~valid, -1.0)
+        k = min(int(num_proposals), best.shape[1])
+        idx = best.topk(k, dim=1).indices
+        scores = scores.gather(1, idx[..., None].expand(-1, -1,
+                                                        scores.shape[-1]))
+        segments = segments.gather(1, idx[..., None].expand(-1, -1, 2))
+        valid = valid.gather(1, idx)
+        return [
+            InstanceData(segments=segments[i], cls_scores=scores[i],
+                         valid=valid[i]) for i in range(len(segments))
+        ]
 
     @abstractmethod
     def decode_by_feat(self, *outs, masks: Sequence[Tensor]

@@ -1,13 +1,13 @@
 """Base class of heads that wrap another dense TAL head.
 
-Several parts of the three papers extend an existing head rather than
-replace it: BDR snapping (Temporal Zoom Networks), distillation from a
-uniform-depth teacher (Temporal Zoom Networks), RCL's refinement of a
-single-stage head's proposals. mmdetection has no 1-D counterpart; this base
-gives them one contract (own design):
+Parts of Temporal Zoom Networks extend an existing head rather than replace
+it: BDR snapping and distillation from a uniform-depth teacher. (RCL's
+refinement of another head's proposals is a second stage instead:
+:class:`~mmtal_zoom.models.detectors.TwoStageTALDetector`.) mmdetection has
+no 1-D counterpart; this base gives them one contract (own design):
 
 * the wrapped head is ``self.inner_head`` (each wrapper keeps the config
-  argument that names its role: ``base_head``, ``student``, ``head``);
+  argument that names its role: ``base_head``, ``student``);
 * ``num_classes``, ``prior_generator`` and ``test_cfg`` are the inner
   head's (``BaseTALHead.__init__`` is not run: it would build a second
   prior generator and test config);
@@ -19,7 +19,7 @@ gives them one contract (own design):
 
 State dicts: the inner head's weights live under ``inner_head.``;
 checkpoints written before this base existed (``base_head.`` /
-``student.`` / ``head.``) are mapped on load (:attr:`legacy_prefix`).
+``student.``) are mapped on load (:attr:`legacy_prefix`).
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
