@@ -157,21 +157,17 @@ def thumos_param_counts() -> Dict:
 
 def cmd_speed(args):
     import torch
+
+    from mmtal_zoom.utils.benchmark import benchmark_configs
     torch.set_num_threads(args.threads)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'mmtal_benchmark_tool', osp.join(REPO, 'tools', 'benchmark.py'))
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
     fft = variant_config(args.work_dir, 'gmg_fft', CLTDR, {})
     att = variant_config(args.work_dir, 'gmg_attention', CLTDR,
                          dict(global_mixer='attention'))
     result = dict(model=[], branch=[], threads=args.threads)
     for t in args.seq_lens:
-        rows = benchmark.main([fft, att, '--seq-len', str(t), '--mode',
-                               'train', '--repeats', str(args.repeats),
-                               '--warmup', '1', '--threads',
-                               str(args.threads)])
+        rows = benchmark_configs([fft, att], threads=args.threads,
+                                 seq_len=t, mode='train',
+                                 repeats=args.repeats, warmup=1)
         result['model'].append(dict(seq_len=t, fft=rows[0],
                                     attention=rows[1]))
         write_json(result, osp.join(args.work_dir, 'speed.json'))
