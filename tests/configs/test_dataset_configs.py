@@ -1,4 +1,4 @@
-"""Issue 18: the configs of the datasets added to the five (Ego4D-MQ,
+"""The configs of the datasets added to the first five (Ego4D-MQ,
 FineAction, Charades, EPIC-SOUNDS) and the ActivityNet configs with video
 classifier fusion build and run a forward pass on random features of their
 input shape; the fusion configs label detections with the ids of the

@@ -9,7 +9,7 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
-from ..time_grid import seconds_to_grid
+from ...structures.time_grid import seconds_to_grid
 
 
 def expected_feat_len(duration: float, fps: float, feat_stride: float,
