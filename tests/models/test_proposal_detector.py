@@ -40,6 +40,11 @@ def test_fusion_maths(tmp_path):
                                    max_per_video=1)
     s, p, lab = fusion('abc', segs, [0.5, 0.9])
     assert p.tolist() == pytest.approx([0.54]) and lab.tolist() == [0]
+    # ... or a class-list file
+    (tmp_path / 'classes.txt').write_text('# ids\nZumba\nPolo\nArchery\n')
+    fusion = VideoClassifierFusion(fusion.cls_file, topk=1,
+                                   classes=str(tmp_path / 'classes.txt'))
+    assert fusion('abc', segs, [0.5, 0.9])[2].tolist() == [0, 0]
     # ... or the evaluation's annotation file, ordered by its label_id
     ann = tmp_path / 'ann.json'
     ann.write_text(json.dumps({'database': {'v': {'annotations': [

@@ -29,6 +29,19 @@ class ClassifierFileError(ValueError):
     the file and the field or video."""
 
 
+def _read_names(path: str) -> List[str]:
+    """Class names, one per line (``#`` lines skipped)."""
+    if not osp.isfile(path):
+        raise ClassifierFileError(f'class list {path} does not exist.')
+    with open(path, encoding='utf-8') as f:
+        names = [ln.strip() for ln in f
+                 if ln.strip() and not ln.startswith('#')]
+    if not names or len(set(names)) != len(names):
+        raise ClassifierFileError(f'class list {path} is empty or has '
+                                  'duplicates.')
+    return names
+
+
 def classes_of_annotation_file(path: str) -> List[str]:
     """Class names of a standard annotation JSON in ``label_id`` order (the
     ids ``TALFeatureDataset`` gives them)."""
@@ -134,8 +147,7 @@ class VideoClassifierFusion:
         elif isinstance(classes, str) and classes.endswith('.json'):
             classes = classes_of_annotation_file(classes)
         elif isinstance(classes, str):
-            from mmtal_zoom.datasets.converters import read_class_list
-            classes = read_class_list(classes)
+            classes = _read_names(classes)
         classes = [str(c) for c in classes]
         index = {c: i for i, c in enumerate(classes)}
         unknown = [n for n in names if n not in index]
