@@ -4,7 +4,9 @@ from .iou_loss import IoU1DLoss, iou_1d_loss
 from .utils import weight_reduce_loss
 from .varifocal_loss import VarifocalLoss, varifocal_loss
 from .signed_distance_loss import SignedDistanceLoss
+from .balanced_bce_loss import BalancedBCELoss, balanced_bce_with_logits
 
 __all__ = ['SigmoidFocalLoss', 'sigmoid_focal_loss', 'IoU1DLoss',
            'iou_1d_loss', 'weight_reduce_loss', 'VarifocalLoss',
-           'varifocal_loss', 'SignedDistanceLoss']
+           'varifocal_loss', 'SignedDistanceLoss', 'BalancedBCELoss',
+           'balanced_bce_with_logits']
