@@ -23,6 +23,9 @@ def build(name):
     ('zoom/zoom_uniform_embedded.py', 256, 768, 'ActionFormerHead', 2),
     ('zoom/zoom_atr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
     ('zoom/zoom_atr_nobdr_embedded.py', 256, 768, 'ActionFormerHead', 2),
+    ('zoom/zoom_uniform_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
+    ('zoom/zoom_uniform_d1_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
+    ('zoom/zoom_uniform_d1_embedded.py', 256, 768, 'ActionFormerHead', 2),
     ('zoom/baseline_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 3),
     ('zoom/cltdr_gmg_bdr_embedded.py', 256, 768, 'BDRRefinedHead', 7),
     ('zoom/zoom_atr_thumos14_i3d.py', 2048, 2304, 'BDRRefinedHead', 3),
@@ -100,3 +103,61 @@ def test_embedded_configs_share_the_uniform_training_recipe(name):
         Config.fromfile(str(CONFIGS / 'zoom/zoom_uniform_embedded.py')))
     got = _training_recipe(Config.fromfile(str(CONFIGS / name)))
     assert got == ref
+
+
+def _params(model, skip=()):
+    return sum(p.numel() for n, p in model.named_parameters()
+               if not n.startswith(skip))
+
+
+def _flops(model, t=512):
+    from torch.utils.flop_counter import FlopCounterMode
+    x = torch.randn(1, 256, t)
+    with torch.no_grad(), FlopCounterMode(display=False) as c:
+        model(x, mode='tensor')
+    return c.get_total_flops()
+
+
+@pytest.mark.parametrize('atr,params_ctrl,flops_ctrl', [
+    ('zoom/zoom_atr_embedded.py', 'zoom/zoom_uniform_bdr_embedded.py',
+     'zoom/zoom_uniform_d1_bdr_embedded.py'),
+    ('zoom/zoom_atr_nobdr_embedded.py', 'zoom/zoom_uniform_embedded.py',
+     'zoom/zoom_uniform_d1_embedded.py'),
+])
+def test_matched_uniform_controls(atr, params_ctrl, flops_ctrl):
+    """Equal parameters (all but the router) and equal inference FLOPs at
+    ATR's expected depth (budget 0.25 x 4 layers = 1 layer per token, which
+    an untrained router spends exactly)."""
+    _, a = build(atr)
+    _, p = build(params_ctrl)
+    _, f = build(flops_ctrl)
+    assert p.backbone.router is None and f.backbone.router is None
+    assert _params(p) == _params(a, skip=('backbone.router.', ))
+    assert type(p.head) is type(a.head) is type(f.head)
+    budget = a.backbone.router.budget_target
+    assert len(f.backbone.deep) == round(budget * len(a.backbone.deep))
+    fa, ff, fp = _flops(a), _flops(f), _flops(p)
+    assert abs(fa / ff - 1) < 0.02, (fa, ff)  # the router's share
+    assert ff < 0.75 * fp
+
+
+@pytest.mark.parametrize('name', ['zoom/zoom_atr_embedded.py',
+                                  'zoom/zoom_atr_nobdr_embedded.py',
+                                  'zoom/zoom_atr_thumos14_i3d.py'])
+def test_atr_configs_supervise_the_router(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    router = cfg.model.backbone.router
+    assert router.aux_loss_weight > 0
+    assert router.variance_weight == 0.0  # the incentive is opt-in
+    assert cfg.model.backbone.relaxation == 'straight_through'
+
+
+@pytest.mark.parametrize('name', ['zoom/zoom_uniform_bdr_embedded.py',
+                                  'zoom/zoom_uniform_d1_bdr_embedded.py',
+                                  'zoom/zoom_uniform_d1_embedded.py'])
+def test_matched_controls_share_the_training_recipe(name):
+    ref = _training_recipe(
+        Config.fromfile(str(CONFIGS / 'zoom/zoom_uniform_embedded.py')))
+    cfg = Config.fromfile(str(CONFIGS / name))
+    assert _training_recipe(cfg) == ref
+    assert not cfg.get('custom_hooks')
