@@ -280,5 +280,5 @@ def test_variance_incentive_is_per_video():
     assert float(r.budget_terms(tau, mask)['budget']) == pytest.approx(
         r.budget_weight * 0.16)
     r.per_video_budget = False
-    assert float(r.budget_terms(tau, mask)['budget']) == pytest.approx(0.0,
-                                                                       abs=1e-7)
+    budget = float(r.budget_terms(tau, mask)['budget'])
+    assert budget == pytest.approx(0.0, abs=1e-7)
