@@ -70,7 +70,7 @@ def test_token_zones():
 
 
 def test_adaptivity_runs_and_reports(tiny_tal_dataset, tmp_path,
-                                     monkeypatch):
+                                     monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # main() chdirs to the repo; undo after
     atr_cfg = tmp_path / 'atr_tiny.py'
     atr_cfg.write_text(TINY.format(
@@ -91,7 +91,7 @@ def test_adaptivity_runs_and_reports(tiny_tal_dataset, tmp_path,
     ckpt = tmp_path / 'atr.pth'
     torch.save(dict(state_dict=model.state_dict()), ckpt)
 
-    out = tmp_path / 'adaptivity'
+    out = tmp_path / 'exp' / 'adaptivity' / 'atr_seed0'
     tool = load_tool()
     res = tool.main([
         'adaptivity', '--config', str(atr_cfg), '--checkpoint', str(ckpt),
@@ -121,3 +121,9 @@ def test_adaptivity_runs_and_reports(tiny_tal_dataset, tmp_path,
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
     md = (out / 'adaptivity.md').read_text()
     assert 'boundary AUROC' in md and 'latency ratio' in md
+    # report tabulates it
+    capsys.readouterr()
+    tool.main(['report', '--work-dir', str(tmp_path / 'exp')])
+    table = capsys.readouterr().out
+    row = [ln for ln in table.splitlines() if ln.startswith('| atr |')]
+    assert len(row) == 1 and f"{st['boundary_auroc']:.3f}" in row[0]

@@ -70,6 +70,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional
 
+from mmengine.config import DictAction
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = {
     'uniform': 'configs/zoom/zoom_uniform_embedded.py',
@@ -119,6 +121,18 @@ def parse_args(argv=None):
     p.add_argument('--max-epochs', type=int, default=6)
     p.add_argument('--crop', type=int, default=384,
                    help='training crop (max_seq_len) in snippets')
+    p.add_argument('--tiny', action='store_true',
+                   help='shrink every model to 32-d, 4 pyramid levels, '
+                   'window 5 (the learning smoke test\'s sizes; input '
+                   'width from the data): minute-long CPU runs on the tiny '
+                   'preset, for checks, not for the benchmark tables')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   default=None, help='compare / adaptivity: override '
+                   'config keys of every model (mmengine syntax, e.g. '
+                   'model.backbone.relaxation=clamp)')
+    p.add_argument('--tag', default='',
+                   help='compare: suffix of the run names (ablations '
+                   'with --cfg-options)')
     p.add_argument('--kd-terms', nargs='+',
                    default=['cls_reg', 'cls', 'reg'],
                    choices=list(KD_TERMS),
@@ -219,7 +233,35 @@ def load_config(config: str, args, budget: Optional[float] = None):
             t['max_seq_len'] = args.crop
     if budget is not None:
         cfg.model.backbone.router.budget_target = budget
+    if getattr(args, 'tiny', False):
+        shrink_tiny(cfg, args.data_root)
+    if getattr(args, 'cfg_options', None):
+        cfg.merge_from_dict(args.cfg_options)
     return cfg
+
+
+def feature_dim_of(data_root: str) -> int:
+    import numpy as np
+    folder = osp.join(data_root, 'features')
+    first = sorted(os.listdir(folder))[0]
+    return int(np.load(osp.join(folder, first), mmap_mode='r').shape[1])
+
+
+def shrink_tiny(cfg, data_root: str, dims: int = 32) -> None:
+    """``--tiny``: the sizes of tests/test_learning_smoke.py (``dims``-d,
+    4 levels, window 5), input width from the data."""
+    m = cfg.model
+    m.data_preprocessor.pad_size_divisor = 8
+    m.backbone.update(in_channels=feature_dim_of(data_root),
+                      embed_dims=dims, window_size=5)
+    m.neck.update(in_channels=dims, num_levels=4, window_size=5)
+    for head in detection_heads(m.head):
+        head.update(in_channels=dims, feat_channels=dims)
+        head.prior_generator.update(
+            strides=[1, 2, 4, 8],
+            regression_ranges=[(0, 4), (4, 8), (8, 16), (16, 10000)])
+    if 'bdr' in m.head:
+        m.head.bdr.update(in_channels=dims, feat_channels=dims)
 
 
 # ----------------------------------------------------------------------
@@ -279,6 +321,11 @@ def run_training(args, name: str, config: str, seed: int,
                str(args.crop), '--threads', str(args.threads)]
         if budget is not None:
             cmd += ['--budget', str(budget)]
+        if args.tiny:
+            cmd += ['--tiny']
+        if args.cfg_options:
+            cmd += ['--cfg-options'] + [f'{k}={v}' for k, v in
+                                        args.cfg_options.items()]
         if teacher:
             cmd += ['--teacher', teacher, '--teacher-config', CFG['uniform'],
                     '--kd-term', kd_term]
@@ -301,7 +348,7 @@ def run_all(args, jobs: List[tuple]) -> List[Dict]:
 
 
 def cmd_compare(args):
-    jobs = [(name, CFG[name], seed) for seed in args.seeds
+    jobs = [(name + args.tag, CFG[name], seed) for seed in args.seeds
             for name in args.models]
     run_all(args, jobs)
 
@@ -930,7 +977,57 @@ def cmd_report(args):
                          f"{r['gflops_per_video']:.2f} | "
                          f"{r['latency_ms_per_video']:.1f} | {fr:.2f} | "
                          f"{lr:.2f} |")
+    lines += adaptivity_table(args)
     print('\n'.join(lines))
+
+
+def adaptivity_table(args) -> List[str]:
+    """Markdown rows of ``<work-dir>/adaptivity/<run>_seed<s>/
+    adaptivity.json``, mean ± std over seeds per run name."""
+    root = osp.join(args.work_dir, 'adaptivity')
+    if not osp.isdir(root):
+        return []
+    groups: Dict[str, List[Dict]] = {}
+    for run in sorted(os.listdir(root)):
+        res = read_json(osp.join(root, run, 'adaptivity.json'))
+        if res:
+            groups.setdefault(run.rpartition('_seed')[0] or run,
+                              []).append(res)
+    if not groups:
+        return []
+
+    def cell(vals, fmt='{:.3f}'):
+        if len(vals) == 1:
+            return fmt.format(vals[0])
+        return (fmt + ' ± ' + fmt).format(statistics.mean(vals),
+                                          statistics.stdev(vals))
+
+    lines = ['', '### Router adaptivity on the test split (trained weights; '
+             'mean ± std over seeds)', '',
+             '| run | seeds | tau std | boundary AUROC | mean tau boundary '
+             '| action | background | avg mAP snap on | snap off | '
+             'FLOPs ratio (own lengths) | latency ratio (own lengths) | '
+             'latency ratio (fixed T) |', '|---' * 12 + '|']
+    for name, rs in groups.items():
+        st = [r['tau'] for r in rs]
+        on = [r['map'].get('on', next(iter(r['map'].values())))
+              ['average_mAP'] for r in rs]
+        off = [r['map']['off']['average_mAP'] for r in rs
+               if 'off' in r['map']]
+        own = [r['latency_test_videos']['atr'] for r in rs]
+        fix = [r['latency_fixed_length']['atr'] for r in rs]
+        lines.append(' | '.join([
+            f'| {name}', str(len(rs)),
+            cell([s['tau_std'] for s in st], '{:.4f}'),
+            cell([s['boundary_auroc'] for s in st]),
+            cell([s['mean_tau_boundary'] for s in st]),
+            cell([s['mean_tau_action'] for s in st]),
+            cell([s['mean_tau_background'] for s in st]),
+            cell(on, '{:.2f}'), cell(off, '{:.2f}') if off else '-',
+            cell([o['flops_ratio'] for o in own], '{:.2f}'),
+            cell([o['latency_ratio'] for o in own], '{:.2f}'),
+            cell([o['latency_ratio'] for o in fix], '{:.2f}')]) + ' |')
+    return lines
 
 
 def main(argv=None):
