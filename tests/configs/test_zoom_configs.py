@@ -141,8 +141,11 @@ def _flops(model, t=512):
 def test_matched_uniform_controls(atr, params_ctrl, flops_ctrl):
     """Equal parameters (all but the router) and equal inference FLOPs at
     ATR's expected depth (budget 0.25 x 4 layers = 1 layer per token, which
-    an untrained router spends exactly)."""
+    an untrained router without its uncertainty prior spends exactly; with
+    the prior the depth varies per token around that operating point)."""
     _, a = build(atr)
+    assert a.backbone.router.prior_gamma is not None
+    a.backbone.router.prior_gamma = None  # the operating point alone
     _, p = build(params_ctrl)
     _, f = build(flops_ctrl)
     assert p.backbone.router is None and f.backbone.router is None

@@ -1,4 +1,4 @@
-"""ATR's router can learn to vary (issue 14): the task loss reaches tau for
+"""ATR's router can learn to vary: the task loss reaches tau for
 every tau in [0, 1] (straight-through depth weights, straight-through
 pruning), the coarse cues are supervised through the backbone's auxiliary
 loss contract, and the optional per-video variance incentive."""
@@ -282,3 +282,52 @@ def test_variance_incentive_is_per_video():
     r.per_video_budget = False
     budget = float(r.budget_terms(tau, mask)['budget'])
     assert budget == pytest.approx(0.0, abs=1e-7)
+
+
+def router(prior_scale, seed=0):
+    torch.manual_seed(seed)
+    return MODELS.build(dict(type='ATRDepthRouter', embed_dims=8,
+                             num_layers=K, budget_target=0.25,
+                             prior_scale=prior_scale))
+
+
+def test_uncertainty_prior_sends_depth_to_likely_boundaries():
+    x, mask = inputs()
+    mask[1, 30:] = False
+    off, on = router(0.0), router(4.0)
+    on.load_state_dict(off.state_dict(), strict=False)  # same coarse stage
+    assert on.prior_gamma is not None and off.prior_gamma is None
+    with torch.no_grad():
+        tau_off, _ = off(x, mask)
+        tau_on, raw_on, logits = on(x, mask, return_coarse=True)
+    # without a prior an untrained router spends the budget everywhere
+    assert torch.allclose(tau_off[mask], torch.full_like(tau_off[mask], 0.25),
+                          atol=1e-5)
+    # with it: depth rises with the coarse boundary probability, per video
+    u = torch.sigmoid(logits[:, 1:]).amax(1)
+    for b in range(2):
+        v = mask[b]
+        order = u[b, v].argsort()
+        assert (raw_on[b, v][order].diff() >= -1e-6).all()
+        assert raw_on[b, v].std() > 0.01
+    assert (raw_on[~mask] == 0).all()
+    # the prior is centred per video: no video gets more depth on average
+    # than its logit offset beta gives (mean of the centred prior is 0)
+    prior = on.boundary_prior(logits, mask)
+    assert torch.allclose(prior.sum(1), torch.zeros(2), atol=1e-5)
+    assert on.prior_scale == pytest.approx(4.0)
+
+
+def test_uncertainty_prior_learns_its_scale_not_the_coarse_stage():
+    r = router(4.0)
+    r.train()
+    x, mask = inputs()
+    tau, _ = r(x, mask)
+    tau.sum().backward()
+    assert r.prior_gamma.grad is not None and r.prior_gamma.grad != 0
+    # the coarse logits reach tau only through the MLP (zero at init): the
+    # prior's path is detached, so the coarse conv gets no task gradient
+    assert r.coarse.weight.grad is None or \
+        r.coarse.weight.grad.abs().sum() == 0
+    with pytest.raises(ValueError, match='prior_scale'):
+        router(-1.0)
