@@ -31,7 +31,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from mmtal_zoom import compat
-from mmtal_zoom.apis.checkpoint import checkpoint_globals, describe_checkpoint
+from mmtal_zoom.apis import checkpoint as ckpt_policy
+from mmtal_zoom.apis.checkpoint_inspect import (checkpoint_globals,
+                                                describe_checkpoint)
+from mmtal_zoom.compat import checkpoint_loading
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from checkpoint_payloads import PAYLOADS  # noqa: E402
@@ -182,8 +185,9 @@ def test_weights_only_stays_on(trained):
     entries = torch.serialization.get_safe_globals()
     assert getattr not in entries
     assert (getattr, 'builtins.getattr') not in entries
-    assert (compat._guarded_getattr, 'builtins.getattr') in entries
-    assert compat._HB_STATISTICS == {'min', 'max', 'mean', 'current'}
+    assert (checkpoint_loading._guarded_getattr, 'builtins.getattr') in entries
+    assert checkpoint_loading._HB_STATISTICS == {
+        'min', 'max', 'mean', 'current'}
 
 
 def test_apply_is_idempotent_for_checkpoints():
@@ -413,7 +417,7 @@ def test_trustable_globals_are_classes():
     """The list holds constructors only: every entry resolves to a class
     that is not a loader or a file (``_io`` types are absent)."""
     for name in compat.TRUSTABLE_GLOBALS:
-        obj, _ = compat._trustable_entry(name)
+        obj, _ = ckpt_policy._trustable_entry(name)
         assert isinstance(obj, type), name
         assert obj.__module__ not in ('_io', 'io', 'os', 'posix'), name
         assert not hasattr(obj, 'read') and not hasattr(obj, 'write'), name

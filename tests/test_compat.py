@@ -8,6 +8,7 @@ import torch
 
 from mmaction.registry import MODELS
 from mmtal_zoom import compat
+from mmtal_zoom.compat import mmaction_drn
 
 
 def _run(code):
@@ -15,7 +16,7 @@ def _run(code):
                           text=True, timeout=300)
 
 
-@pytest.mark.skipif(compat._mmaction_ships_drn(),
+@pytest.mark.skipif(mmaction_drn._mmaction_ships_drn(),
                     reason='this mmaction2 ships drn; nothing to repair')
 def test_mmaction_models_import_fails_without_and_works_with_plugin():
     bare = _run('import mmaction.models')

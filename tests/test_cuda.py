@@ -15,9 +15,8 @@ from mmengine.structures import InstanceData
 
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
-from mmtal_zoom.evaluation.functional import (batched_segment_iou,
-                                              multiclass_segment_nms,
-                                              segment_iou)
+from mmtal_zoom.structures import (batched_segment_iou, multiclass_segment_nms,
+                                   segment_iou)
 
 pytestmark = pytest.mark.cuda
 

@@ -21,6 +21,8 @@ given) one JSON row with
   (``--no-isolate`` measures in this process, where memory kept by the
   allocator from earlier configs can hide some of it).
 
+The measurement code lives in :mod:`mmtal_zoom.utils.benchmark`.
+
 Modes: ``tensor`` (default) runs backbone -> neck -> head forward (the raw
 network, no post-processing); ``predict`` adds decoding and NMS; ``train``
 is one training step without the optimizer update: forward in loss mode on
@@ -37,23 +39,10 @@ Example::
         --seq-len 2304 --repeats 10 --mode train --out work_dirs/bench.json
 """
 import argparse
-import json
-import math
-import os
-import platform
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from typing import Dict, List, Optional
-
-import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from mmtal_zoom.utils import atomic_write_json
-
-MODES = ('tensor', 'predict', 'train')
+from mmtal_zoom.utils.benchmark import (FFT_FLOPS, MODES,  # noqa: F401
+                                        benchmark_configs, format_table)
 
 
 def parse_args(argv=None):
@@ -89,288 +78,16 @@ def parse_args(argv=None):
                         'of one fresh worker process per config')
     parser.add_argument('--out', default=None,
                         help='write the rows as a JSON list to this file')
-    parser.add_argument('--worker-out', default=None,
-                        help=argparse.SUPPRESS)  # internal: one-config worker
     return parser.parse_args(argv)
 
 
-# ----------------------------------------------------------------------
-# FLOP formulas for the FFT ops torch's counter does not know
-# ----------------------------------------------------------------------
-def _fft_flops(shape, dims, complex_input: bool) -> int:
-    numel = math.prod(shape)
-    flops = 0
-    per = 5.0 if complex_input else 2.5
-    for d in dims:
-        n = shape[d]
-        if n > 1:
-            flops += per * numel * math.log2(n)
-    return int(flops)
-
-
-def _fft_r2c_flop(input_shape, dim, *args, out_shape=None, **kwargs):
-    return _fft_flops(input_shape, dim, complex_input=False)
-
-
-def _fft_c2r_flop(input_shape, dim, *args, out_shape=None, **kwargs):
-    return _fft_flops(out_shape, dim, complex_input=False)
-
-
-def _fft_c2c_flop(input_shape, dim, *args, out_shape=None, **kwargs):
-    return _fft_flops(input_shape, dim, complex_input=True)
-
-
-FFT_FLOPS = {
-    torch.ops.aten._fft_r2c: _fft_r2c_flop,
-    torch.ops.aten._fft_c2r: _fft_c2r_flop,
-    torch.ops.aten._fft_c2c: _fft_c2c_flop,
-}
-
-
-# ----------------------------------------------------------------------
-# memory
-# ----------------------------------------------------------------------
-def _read_status_kb(field: str) -> Optional[int]:
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith(field + ':'):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
-class PeakMemory:
-    """Extra memory (MB) of the code run inside the ``with`` block."""
-
-    def __init__(self, device: torch.device):
-        self.device = device
-        self.mb = None
-        self.method = None
-
-    def __enter__(self):
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.base = torch.cuda.memory_allocated(self.device)
-            self.method = 'cuda_max_memory_allocated'
-        elif _reset_peak_rss() and _read_status_kb('VmRSS') is not None:
-            self.base = _read_status_kb('VmRSS')
-            self.method = 'rss_peak_minus_rss'
-        else:
-            import resource
-            self.base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            self.method = 'ru_maxrss_delta'
-        return self
-
-    def __exit__(self, *exc):
-        if self.method == 'cuda_max_memory_allocated':
-            torch.cuda.synchronize(self.device)
-            peak = torch.cuda.max_memory_allocated(self.device)
-            self.mb = (peak - self.base) / 2**20
-        elif self.method == 'rss_peak_minus_rss':
-            self.mb = max(_read_status_kb('VmHWM') - self.base, 0) / 1024
-        else:
-            import resource
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            self.mb = max(peak - self.base, 0) / 1024
-        return False
-
-
-# ----------------------------------------------------------------------
-# one config
-# ----------------------------------------------------------------------
-def input_dim_of(model_cfg) -> int:
-    for part in ('backbone', 'neck', 'head'):
-        sub = model_cfg.get(part)
-        if sub and 'in_channels' in sub:
-            return int(sub['in_channels'])
-    raise ValueError('Cannot find the input feature dimension in the '
-                     'config (no backbone / neck / head in_channels); pass '
-                     '--input-dim.')
-
-
-def random_data_samples(batch_size: int, seq_len: int, num_classes: int,
-                        generator: torch.Generator) -> List:
-    """Videos of ``seq_len`` snippets with 4 random ground-truth actions
-    each (grid units), and the metainfo prediction needs."""
-    from mmengine.structures import InstanceData
-
-    from mmaction.structures import ActionDataSample
-    samples = []
-    for i in range(batch_size):
-        lengths = torch.randint(2, max(3, seq_len // 8), (4, ),
-                                generator=generator).float()
-        starts = torch.rand(4, generator=generator) * (seq_len - lengths)
-        labels = torch.randint(0, num_classes, (4, ), generator=generator)
-        sample = ActionDataSample()
-        sample.gt_instances = InstanceData(
-            segments=torch.stack([starts, starts + lengths], dim=1),
-            labels=labels)
-        sample.set_metainfo(dict(
-            video_name=f'bench_{i}', duration=seq_len * 4 / 30.0, fps=30.0,
-            feat_stride=4, num_frames=16, feat_len=seq_len, feat_offset=0))
-        samples.append(sample)
-    return samples
-
-
-def measure_config(config: str, args) -> Dict:
-    """Build the model of ``config`` and measure it (see module doc)."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    import mmtal_zoom  # noqa: F401  (registers the components)
-    from mmaction.registry import MODELS
-
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    torch.manual_seed(args.seed)
-    device = torch.device(args.device)
-    model = MODELS.build(cfg.model).to(device)
-    num_params = sum(p.numel() for p in model.parameters())
-    dim = args.input_dim or input_dim_of(cfg.model)
-    gen = torch.Generator().manual_seed(args.seed)
-    x = torch.randn(args.batch_size, dim, args.seq_len, generator=gen).to(
-        device)
-    mask = torch.ones(args.batch_size, args.seq_len, dtype=torch.bool,
-                      device=device)
-    num_classes = int(cfg.model.get('head', {}).get('num_classes', 1))
-    samples = random_data_samples(args.batch_size, args.seq_len,
-                                  num_classes, gen)
-    for s in samples:
-        s.gt_instances = s.gt_instances.to(device)
-
-    if args.mode == 'train':
-        model.train()
-
-        def run_once():
-            model.zero_grad(set_to_none=True)
-            losses = model(x, samples, mode='loss', masks=mask)
-            sum(v for v in losses.values()).backward()
-    else:
-        model.eval()
-        mode = args.mode
-
-        def run_once():
-            with torch.inference_mode():
-                model(x, samples if mode == 'predict' else None, mode=mode,
-                      masks=mask)
-
-    def sync():
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-
-    with PeakMemory(device) as mem:
-        run_once()
-        sync()
-    for _ in range(args.warmup):
-        run_once()
-    sync()
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        run_once()
-        sync()
-        times.append((time.perf_counter() - t0) * 1000.0)
-    with FlopCounterMode(display=False, custom_mapping=FFT_FLOPS) as counter:
-        run_once()
-    return dict(
-        config=config,
-        mode=args.mode,
-        seq_len=args.seq_len,
-        batch_size=args.batch_size,
-        input_dim=dim,
-        device=str(device),
-        threads=torch.get_num_threads(),
-        params=num_params,
-        gflops=counter.get_total_flops() / 1e9,
-        latency_ms=statistics.median(times),
-        latency_ms_all=times,
-        peak_mem_mb=mem.mb,
-        peak_mem_method=mem.method,
-        torch=torch.__version__,
-        machine=platform.processor() or platform.machine(),
-    )
-
-
-def measure_isolated(config: str, args) -> Dict:
-    """Run :func:`measure_config` in a fresh Python process."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, 'row.json')
-        cmd = [sys.executable, os.path.abspath(__file__), config,
-               '--seq-len', str(args.seq_len),
-               '--batch-size', str(args.batch_size),
-               '--repeats', str(args.repeats), '--warmup', str(args.warmup),
-               '--mode', args.mode, '--device', args.device,
-               '--seed', str(args.seed), '--worker-out', out]
-        if args.threads is not None:
-            cmd += ['--threads', str(args.threads)]
-        if args.input_dim is not None:
-            cmd += ['--input-dim', str(args.input_dim)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f'Benchmark of {config} failed:\n'
-                               f'{proc.stderr[-4000:]}')
-        with open(out) as f:
-            return json.load(f)
-
-
-# ----------------------------------------------------------------------
-# report
-# ----------------------------------------------------------------------
-def format_table(rows: List[Dict]) -> str:
-    """Plain-text table; ``x first`` columns are ratios to the first row."""
-    first = rows[0]
-
-    def ratio(row, key):
-        if not first[key]:
-            return '-'
-        return f'{row[key] / first[key]:.2f}x'
-
-    head = (f"{'config':<44} {'params(M)':>9} {'GFLOPs':>9} "
-            f"{'latency(ms)':>11} {'peak(MB)':>9} | {'params':>7} "
-            f"{'GFLOPs':>7} {'latency':>7} {'memory':>7}")
-    lines = [head, '-' * len(head)]
-    for row in rows:
-        name = os.path.splitext(os.path.basename(row['config']))[0]
-        lines.append(
-            f"{name[:44]:<44} {row['params'] / 1e6:>9.3f} "
-            f"{row['gflops']:>9.3f} {row['latency_ms']:>11.1f} "
-            f"{row['peak_mem_mb']:>9.1f} | {ratio(row, 'params'):>7} "
-            f"{ratio(row, 'gflops'):>7} {ratio(row, 'latency_ms'):>7} "
-            f"{ratio(row, 'peak_mem_mb'):>7}")
-    return '\n'.join(lines)
-
-
-def main(argv=None) -> List[Dict]:
+def main(argv=None):
     args = parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    for config in args.configs:
-        if not os.path.isfile(config):
-            raise FileNotFoundError(f'Config file not found: {config}')
-    if args.worker_out:
-        if len(args.configs) != 1:
-            raise ValueError('--worker-out takes exactly one config.')
-        atomic_write_json(measure_config(args.configs[0], args),
-                          args.worker_out)
-        return []
-    rows = []
-    for config in args.configs:
-        print(f'benchmarking {config} (mode={args.mode}, T={args.seq_len})',
-              file=sys.stderr, flush=True)
-        rows.append(measure_config(config, args) if args.no_isolate else
-                    measure_isolated(config, args))
+    rows = benchmark_configs(
+        args.configs, isolate=not args.no_isolate, threads=args.threads,
+        seq_len=args.seq_len, batch_size=args.batch_size,
+        repeats=args.repeats, warmup=args.warmup, mode=args.mode,
+        device=args.device, input_dim=args.input_dim, seed=args.seed)
     print(f'mode={args.mode} T={args.seq_len} batch={args.batch_size} '
           f'device={args.device} threads={rows[0]["threads"]} '
           f'repeats={args.repeats} (median)')

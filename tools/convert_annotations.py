@@ -18,10 +18,25 @@ FORMAT:
   csv            video,start,end,label[,subset,duration,fps], with or
                  without a header; a row with an empty label lists a video
                  without instances
+  ego4d-mq       Ego4D Moment Queries moments_{train,val}.json; one entry
+                 per clip (clip_uid), clip-relative times, primary labels,
+                 fps from the clip's frame range (else 30)
+  fineaction     FineAction annotations_gt.json (ActivityNet-style, fps)
+  charades       Charades_v1_{train,test}.csv (id, actions, length); labels
+                 are the class codes c000..c156
+  epic-sounds    EPIC_Sounds_{train,validation}.csv; add
+                 EPIC_100_video_info.csv as another input for durations/fps
+  epic-kitchens-verb, epic-kitchens-noun
+                 EPIC_100_{train,validation}.csv (verb or noun labels), with
+                 EPIC_100_video_info.csv as for epic-sounds
+  multithumos-txt
+                 MultiTHUMOS annotations/<Class>.txt + class_list.txt (or
+                 the folder); no durations: use --manifest or --video-dir
 
 Missing durations / fps are taken from --manifest (tools/extract_features.py's
 manifest.json), then from the videos in --video-dir (decord), then --fps
-(fps only). label_id follows --classes when given, else the labels sorted
+(fps only). label_id follows --classes when given, else the source's own
+class ids (EPIC formats, MultiTHUMOS), else the labels sorted
 alphabetically. The result is checked like tools/validate_dataset.py does for
 annotations; exit code 1 if it has errors (the file is written anyway, so you
 can inspect it), 2 if the input cannot be converted.
@@ -57,8 +72,8 @@ def parse_args(argv=None):
                         'line) or "A,B,C"')
     parser.add_argument('--subset', default=None,
                         help='subset for sources without one (csv rows '
-                        'without a subset column, an mmaction-anet file '
-                        'whose name says none)')
+                        'without a subset column, an mmaction-anet, charades '
+                        'or epic-sounds file whose name says none)')
     parser.add_argument('--include-ambiguous', action='store_true',
                         help='thumos-txt: keep the "Ambiguous" class')
     parser.add_argument('--encoding', default='utf-8',
@@ -75,10 +90,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if not args.out.endswith('.json'):
         raise ValueError(f'--out must be a .json file, got {args.out}')
-    classes = read_class_list(args.classes) if args.classes else None
     videos = convert(args.format, args.inputs, subset=args.subset,
                      include_ambiguous=args.include_ambiguous,
                      encoding=args.encoding)
+    # a given list, else the source's own class ids (EPIC formats)
+    classes = (read_class_list(args.classes) if args.classes else
+               getattr(videos, 'classes', None))
     manifest = (load_json(args.manifest, 'manifest')
                 if args.manifest else None)
     fill_durations(videos, manifest, args.video_dir, args.fps)

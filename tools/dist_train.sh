@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args...]
 # PyTorch DDP through mmengine's launcher (torchrun). Without CUDA the gloo
-# backend is used (mmtal_zoom/compat.py).
+# backend is used (mmtal_zoom/compat/cpu_distributed.py).
 set -euo pipefail
 CONFIG=$1
 NPROC=$2

@@ -14,7 +14,7 @@ ActivityNet-format JSON ({"results": {video: [{"label", "segment",
 the detections per video (and the ground truth when --gt is given).
 
 Times in seconds follow the snippet convention of
-mmtal_zoom/datasets/time_grid.py with the config's feat_stride / num_frames
+mmtal_zoom/structures/time_grid.py with the config's feat_stride / num_frames
 and the fps of, in order: --fps, the --gt entry of the video, the extractor,
 the config's default_fps. The duration likewise (--duration, --gt, the video,
 else what T snippets cover).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Write the embedded ActivityNet-format set that MMAction2's BMN reads.
 
-Synthetic videos from mmtal_zoom's generator (issue #2), written in the
+Synthetic videos from mmtal_zoom's synthetic generator, written in the
 layout of MMAction2's ActivityNet localization data: one CSV per video with
 the snippet features rescaled to ``--temporal-scale`` points (MMAction2's
 ``pool_feature`` maths) and ``anet_anno_{train,val,test,full}.json``. The

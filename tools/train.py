@@ -9,7 +9,7 @@ Examples::
     bash tools/dist_train.sh CONFIG 2 [--seed 0]
 
 On a machine without CUDA, ``--launcher pytorch`` uses the gloo backend (see
-``mmtal_zoom/compat.py``).
+``mmtal_zoom/compat/``).
 """
 import argparse
 import os
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         raise FileNotFoundError(f'--resume: checkpoint {args.resume} does '
                                 'not exist')
     cfg = merge_args(load_config(args.config), args)
-    # the opt-in applies to this one file (see mmtal_zoom.compat)
+    # the opt-in applies to this one file (see mmtal_zoom.apis.checkpoint)
     ckpt = cfg.get('load_from')
     if not ckpt and cfg.get('resume'):
         ckpt = find_latest_checkpoint(cfg.work_dir)

@@ -6,10 +6,10 @@
 # Soft-NMS sigma 0.7, 200 segments, duration threshold 0.1, tIoU
 # 0.5:0.05:0.95 (the authors' configs/anet_tsp.yaml). Paper Table 4: 37.1
 # average mAP -- obtained there with a class-agnostic detector (1 class)
-# fused with external video-level classification scores (CUHK), which
-# mmtal_zoom does not implement; this config is a stand-alone 200-class
-# detector. The authors' absolute position encoding and label smoothing
-# are not implemented either.
+# fused with external video-level classification scores (CUHK): that is
+# cltdr-gmg-fusion_tsp-feat_1xb16-15e_activitynet.py; this config is a
+# stand-alone 200-class detector. The authors' absolute position encoding
+# and label smoothing are not implemented.
 _base_ = [
     '../_base_/models/cltdr_gmg.py', '../_base_/datasets/anet13_tsp.py',
     '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'

@@ -6,8 +6,10 @@ model = dict(
     backbone=dict(
         router=dict(_delete_=True, type='ATRDepthRouter', hidden_dims=32,
                     budget_target=0.25, budget_weight=10.0,
-                    temperature=1.0, prune_depth=0.25),
-        min_update=0.1))
+                    temperature=1.0, prune_depth=0.25,
+                    aux_loss_weight=0.5, boundary_radius=2.0,
+                    variance_weight=0.0, prior_scale=4.0),
+        min_update=0.1, relaxation='straight_through'))
 # No EMA, like the CPU schedule (adamw_cosine_cpu.py) and the uniform model:
 # the comparison stays fair.
 custom_hooks = [

@@ -1,31 +1,261 @@
-"""Which pickled globals does a checkpoint need? (issue #8)
+"""Loading checkpoints safely: what a user may trust, and the tools' flags.
 
-``torch.load`` (``weights_only=True``, the default since torch 2.6) refuses
-any global that is not allow-listed. This helper lists, without executing
-anything, the globals in a checkpoint's ``data.pkl`` and says which ones are
-allowed by torch, which by :mod:`mmtal_zoom.compat`, and which by neither::
+``torch.load(weights_only=True)`` (torch >= 2.6's default, kept on
+everywhere) refuses any pickled global that is not allow-listed;
+:mod:`mmtal_zoom.compat.checkpoint_loading` allow-lists exactly what
+mmengine's runner writes. This module is the *policy* on top of it:
 
-    python -m mmtal_zoom.apis.checkpoint work_dirs/x/epoch_1.pth [MORE.pth]
-    python -m mmtal_zoom.apis.checkpoint CKPT --json
+* :data:`TRUSTABLE_GLOBALS` and :class:`trusted_checkpoint`: the data-only
+  constructors a user may allow for one named file, and nothing else;
+* :func:`add_trust_args` / :func:`trust_context`: the same two flags
+  (``--trust-checkpoint``, ``--trust-checkpoint-global``) on every tool that
+  loads a checkpoint;
+* refusal and integrity messages that name the file and the globals, and
+  never print a command that would load a refused file;
+* :func:`check_checkpoint_matches_model`: a checkpoint that matches too few
+  of a model's weights is refused (mmengine loads non-strictly).
 
-It is how the allow-list in ``mmtal_zoom/compat.py`` was derived from real
-runner checkpoints. With ``--load`` it also loads each file (weights_only)
-and lists the concrete numpy dtype classes inside, which the allow-list must
-hold as well (torch's BUILD opcode only sets the state of allow-listed
-types, and numpy 2.x dtypes are instances of ``numpy.dtypes.*DType``).
+Listing the globals a file needs, without running it:
+``python -m mmtal_zoom.apis.checkpoint_inspect CKPT`` (see
+:mod:`mmtal_zoom.apis.checkpoint_inspect`).
+
+Trusting one file: only globals of :data:`TRUSTABLE_GLOBALS` can ever be
+added, for that one path. An allow-listed global is *called* by the
+unpickler with arguments from the file, so the list holds only data-only
+constructors: classes whose construction and ``__setstate__`` build a value
+from their arguments and nothing else -- no file or network access, no
+import, no compile / eval, no call of a callable taken from the file, no
+change to anything but the new object. Anything that can load (numpy.load,
+torch.load, mmengine.fileio.load, a nested pickle), open (``_io.open``,
+``_io.FileIO``), compile or import (``Config.fromstring``, ``exec``,
+``importlib``), or any other function, is refused even when named.
+Hand-written because torch has no such policy: ``safe_globals`` trusts
+whatever it is given.
 """
-import _compat_pickle
 import argparse
 import contextlib
-import io
-import json
-import pickletools
-import sys
-import zipfile
+import os
+import pickle
 
-__all__ = ['checkpoint_globals', 'describe_checkpoint', 'add_trust_args',
-           'trust_context', 'checkpoint_weight_match',
+__all__ = ['TRUSTABLE_GLOBALS', 'CheckpointLoadError', 'trusted_checkpoint',
+           'add_trust_args', 'trust_context', 'checkpoint_weight_match',
            'check_checkpoint_matches_model']
+
+#: ``name as written in the pickle -> why constructing it is data-only``.
+TRUSTABLE_GLOBALS = {
+    'argparse.Namespace':
+        'an attribute bag (training scripts store their parsed args); '
+        'NEWOBJ + BUILD only fill its __dict__',
+    'datetime.date': 'a C value type parsed from bytes / integers',
+    'datetime.datetime': 'a C value type parsed from bytes / integers; its '
+        'tzinfo must itself be an allowed object (datetime.timezone)',
+    'datetime.time': 'a C value type parsed from bytes / integers',
+    'datetime.timedelta': 'a C value type built from integers',
+    'datetime.timezone': 'a fixed UTC offset (a timedelta) and a name',
+    'decimal.Decimal': 'a number parsed from a string or tuple',
+    'fractions.Fraction': 'a number parsed from a string or two integers',
+    'uuid.UUID': 'a 128-bit integer; __setstate__ sets it',
+    'pathlib.PurePosixPath': 'a path *name*: constructing it never touches '
+        'the file system',
+    'pathlib.PosixPath': 'as PurePosixPath (the object is not opened)',
+    'pathlib.PureWindowsPath': 'a path name, as PurePosixPath',
+    'builtins.frozenset': 'an immutable set of already-built items',
+    'builtins.range': 'three integers',
+    'builtins.slice': 'three already-built values',
+}
+
+# {realpath: tuple of allowed names}
+_TRUSTED_CHECKPOINTS: dict = {}
+
+
+class CheckpointLoadError(pickle.UnpicklingError):
+    """A checkpoint was refused by the ``weights_only`` unpickler.
+
+    A :class:`pickle.UnpicklingError` (what torch raises), with a message
+    that names the file, the missing globals and the opt-in.
+    """
+
+
+def _trustable_entry(name: str):
+    """``(object, name)`` for a name of :data:`TRUSTABLE_GLOBALS`.
+
+    Raises:
+        CheckpointLoadError: the name is not on the list (nothing is
+            imported for it).
+    """
+    import importlib
+    if name not in TRUSTABLE_GLOBALS:
+        raise CheckpointLoadError(
+            f'{name} is never allowed by mmtal_zoom, not even for a trusted '
+            'checkpoint: only data-only constructors can be allowed ('
+            + ', '.join(sorted(TRUSTABLE_GLOBALS)) + '), never anything '
+            'that can load, open, compile, import or run code. A checkpoint '
+            'that needs it is not a weights file: do not load it.')
+    module, _, attr = name.rpartition('.')
+    return getattr(importlib.import_module(module), attr), name
+
+
+def _checkpoint_problem(path: str):
+    """Why ``path`` cannot be a complete ``torch.save`` file, or ``None``.
+
+    Read without unpickling anything: an empty file, a zip archive whose
+    central directory or member CRCs are broken (a truncated write), or a
+    file that is neither a zip nor a legacy (pre-1.6) torch pickle.
+    """
+    import zipfile
+    try:
+        size = os.path.getsize(path)
+        with open(path, 'rb') as f:
+            head = f.read(4)
+    except OSError as exc:
+        return f'cannot be read ({exc.strerror or exc})'
+    if size == 0:
+        return 'is empty (0 bytes)'
+    if head.startswith(b'PK'):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                bad = zf.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            return (f'is a truncated or corrupt zip archive ({size} bytes: '
+                    f'{exc})')
+        if bad is not None:
+            return f'is corrupt (member {bad} fails its CRC check)'
+        return None
+    if not head.startswith(b'\x80'):
+        return 'is not a checkpoint written by torch.save'
+    return None  # a legacy pickle: torch's own error is the best we have
+
+
+def _integrity_error(filename: str):
+    problem = _checkpoint_problem(filename)
+    if problem is None:
+        return None
+    return CheckpointLoadError(
+        f'checkpoint {filename} {problem}; it may have been cut short by a '
+        'full disk or an interrupted copy. Use another checkpoint (the '
+        'previous epoch_*.pth) or copy it again.')
+
+
+def _explain_refusal(path: str, exc: Exception, trusted: bool) -> str:
+    """A one-line refusal message naming the file and the globals.
+
+    It never spells out a command line that would load the file: the flags
+    are named only when every missing global is one of
+    :data:`TRUSTABLE_GLOBALS`.
+    """
+    import torch
+    try:
+        missing = sorted(
+            torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # noqa: BLE001  (legacy / not a zip checkpoint)
+        missing = None
+    reason = str(exc).replace(torch.serialization.UNSAFE_MESSAGE, '')
+    # torch's message starts with generic advice to set weights_only=False;
+    # keep only the unpickler's own words.
+    for marker in ('WeightsUnpickler error: ', 'Weights only load failed. '):
+        if marker in reason:
+            reason = reason.split(marker, 1)[1]
+    reason = reason.split('Check the documentation of torch.load')[0]
+    # ... and not torch's advice to allow-list whatever the file names
+    reason = reason.split(' Please use `torch.serialization.')[0]
+    reason = ' '.join(reason.split())
+    parts = [f'Refused to load checkpoint {path!r} with torch.load('
+             f'weights_only=True): {reason}']
+    never = [n for n in missing or [] if n not in TRUSTABLE_GLOBALS]
+    if missing:
+        parts.append('Globals in this file that are not allow-listed: '
+                     + ', '.join(missing) + '.')
+    if never:
+        parts.append('Never allowed, not even for a trusted file: '
+                     + ', '.join(never) + ' (they can load, open, compile, '
+                     'import or run code, or are not known to be data-only). '
+                     'Do not load this file.')
+    elif 'refused builtins.getattr' in reason:
+        parts.append('This file is not a plain mmengine checkpoint. '
+                     'Do not load it.')
+    elif missing and not trusted:
+        parts.append(
+            'mmtal_zoom allows what mmengine\'s runner writes. These are '
+            'data-only constructors that can be allowed for this one file, '
+            'only if you trust it: --trust-checkpoint-global NAME for each '
+            '(or --trust-checkpoint) on the tool that loads it, or '
+            'mmtal_zoom.apis.checkpoint.trusted_checkpoint in Python; see '
+            'docs/troubleshooting.md. Never set '
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD: it turns the check off for '
+            'every file.')
+    elif trusted:
+        parts.append(
+            'The file was trusted, but torch\'s weights_only unpickler still '
+            'cannot load it; mmtal_zoom never falls back to full pickle. If '
+            'you wrote the file yourself, re-save its weights as a plain '
+            'state dict.')
+    return ' '.join(parts)
+
+
+class trusted_checkpoint:
+    """UNSAFE for untrusted files: allow a few data-only globals for one
+    checkpoint.
+
+    While active, when mmengine's checkpoint loader (``load_checkpoint``,
+    ``Runner`` ``load_from`` / ``resume``) reads exactly ``path``, the named
+    globals are allowed in addition to the default allow-list. Only names of
+    :data:`TRUSTABLE_GLOBALS` (data-only constructors) can be given; any
+    other name raises :class:`CheckpointLoadError` here, before anything is
+    read. ``names=None`` allows every global the file lists (read statically
+    with ``torch.serialization.get_unsafe_globals_in_checkpoint``) and is
+    refused as a whole when one of them is not on that list. Loading stays
+    ``weights_only=True``; nothing is ever loaded with full pickle.
+
+    Example::
+
+        with mmtal_zoom.apis.checkpoint.trusted_checkpoint('old.pth',
+                                                  ['argparse.Namespace']):
+            load_checkpoint(model, 'old.pth')
+    """
+
+    def __init__(self, path, names=None):
+        self.path = os.path.realpath(os.path.expanduser(os.fspath(path)))
+        if names is None:
+            names = self._listed_globals(self.path)
+        self.names = tuple(sorted(set(names)))
+        for name in self.names:
+            _trustable_entry(name)  # refuse anything else, early
+        self._previous = None
+
+    @staticmethod
+    def _listed_globals(path: str) -> list:
+        """Globals the file needs beyond the default allow-list; refused as
+        a whole when one of them can never be allowed."""
+        import torch
+        if not os.path.isfile(path):
+            return []  # the loader reports the missing file
+        try:
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception:  # noqa: BLE001  (legacy / corrupt: nothing to add)
+            return []
+        never = sorted(n for n in names if n not in TRUSTABLE_GLOBALS)
+        if never:
+            raise CheckpointLoadError(
+                f'Refused to trust checkpoint {path!r}: it needs '
+                + ', '.join(never) + ', never allowed by mmtal_zoom, not '
+                'even with --trust-checkpoint: only data-only constructors '
+                'can be allowed, never anything that can load, open, '
+                'compile, import or run code. Do not load this file.')
+        return names
+
+    def __enter__(self):
+        from ..compat.checkpoint_loading import _wrap_local_checkpoint_loader
+        _wrap_local_checkpoint_loader()
+        self._previous = _TRUSTED_CHECKPOINTS.get(self.path)
+        _TRUSTED_CHECKPOINTS[self.path] = self.names
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is None:
+            _TRUSTED_CHECKPOINTS.pop(self.path, None)
+        else:
+            _TRUSTED_CHECKPOINTS[self.path] = self._previous
+        return False
 
 
 def checkpoint_weight_match(model, state_dict: dict) -> dict:
@@ -108,10 +338,9 @@ def add_trust_args(parser: argparse.ArgumentParser,
     same two flags on every tool that loads a checkpoint).
 
     Only the data-only constructors of
-    :data:`mmtal_zoom.compat.TRUSTABLE_GLOBALS` can ever be allowed; see
+    :data:`TRUSTABLE_GLOBALS` can ever be allowed; see
     :func:`trust_context`.
     """
-    from mmtal_zoom.compat import TRUSTABLE_GLOBALS
     names = ', '.join(sorted(TRUSTABLE_GLOBALS))
     group = parser.add_argument_group(
         'trusting a foreign checkpoint (UNSAFE for untrusted files, off by '
@@ -131,16 +360,15 @@ def add_trust_args(parser: argparse.ArgumentParser,
 
 def trust_context(args: argparse.Namespace, path):
     """The context in which to load ``path`` given the flags of
-    :func:`add_trust_args`: a :class:`mmtal_zoom.compat.trusted_checkpoint`
+    :func:`add_trust_args`: a :class:`trusted_checkpoint`
     for that one file, or a no-op without the flags.
 
     Raises:
         ValueError: a trust flag without a checkpoint to apply it to.
-        mmtal_zoom.compat.CheckpointLoadError: a name that can never be
+        CheckpointLoadError: a name that can never be
             allowed, or (``--trust-checkpoint``) a file that needs one; raised
             here, before anything in the file is read.
     """
-    from mmtal_zoom.compat import trusted_checkpoint
     names = list(getattr(args, 'trust_checkpoint_global', None) or [])
     everything = bool(getattr(args, 'trust_checkpoint', False))
     if not names and not everything:
@@ -155,137 +383,3 @@ def trust_context(args: argparse.Namespace, path):
                                                   set(names)))
         return ctx
     return trusted_checkpoint(path, names)
-
-
-def _py3_name(module: str, name: str) -> str:
-    """Map Python 2 names (``__builtin__ getattr``) as unpicklers do."""
-    if (module, name) in _compat_pickle.NAME_MAPPING:
-        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-    elif module in _compat_pickle.IMPORT_MAPPING:
-        module = _compat_pickle.IMPORT_MAPPING[module]
-    return f'{module}.{name}'
-
-
-def checkpoint_globals(path: str) -> list:
-    """Sorted ``module.name`` of every GLOBAL in a ``torch.save`` zip file.
-
-    Read statically with :mod:`pickletools`: nothing is imported or run.
-
-    Raises:
-        ValueError: ``path`` is not a zip checkpoint written by torch.save.
-    """
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f'{path}: not a zip checkpoint written by '
-                         'torch.save (legacy or TorchScript format?)')
-    with zipfile.ZipFile(path) as zf:
-        pkls = [n for n in zf.namelist()
-                if n.endswith('/data.pkl') or n == 'data.pkl']
-        if len(pkls) != 1:
-            raise ValueError(f'{path}: expected one data.pkl in the zip, '
-                             f'found {pkls}')
-        data = zf.read(pkls[0])
-    names, strings = set(), []
-    for op, arg, _ in pickletools.genops(io.BytesIO(data)):
-        if op.name == 'GLOBAL':
-            module, name = arg.split(' ', 1)
-            names.add(_py3_name(module, name))
-        elif op.name == 'STACK_GLOBAL':  # protocol >= 4
-            if len(strings) >= 2:
-                names.add(_py3_name(strings[-2], strings[-1]))
-        if isinstance(arg, str):
-            strings.append(arg)
-    return sorted(names)
-
-
-def _numpy_types(obj, found, seen):
-    import numpy as np
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    if isinstance(obj, (np.ndarray, np.generic)):
-        found.add(f'{type(obj).__module__}.{type(obj).__qualname__}')
-        found.add(f'{type(obj.dtype).__module__}.'
-                  f'{type(obj.dtype).__qualname__}')
-        return
-    if isinstance(obj, dict):
-        children = list(obj.values())
-    elif isinstance(obj, (list, tuple, set)):
-        children = list(obj)
-    elif hasattr(obj, '__dict__') and not hasattr(obj, 'data_ptr'):
-        children = list(vars(obj).values())
-    else:
-        return
-    for child in children:
-        _numpy_types(child, found, seen)
-
-
-def describe_checkpoint(path: str, load: bool = False) -> dict:
-    """Globals of one checkpoint, split by who allows them.
-
-    Returns:
-        dict: ``globals`` (all), ``torch_default``, ``mmtal_zoom``,
-        ``not_allowed`` (lists of names); with ``load=True`` also
-        ``top_level_keys`` and ``numpy_types`` (concrete numpy classes found
-        in the loaded object).
-    """
-    import torch
-    from torch import _weights_only_unpickler as wou
-
-    from mmtal_zoom import compat
-    compat.apply()
-    names = checkpoint_globals(path)
-    torch_default = set(wou._get_allowed_globals())
-    ours = set(compat.checkpoint_safe_global_names())
-    out = dict(
-        file=path, globals=names,
-        torch_default=[n for n in names if n in torch_default],
-        mmtal_zoom=[n for n in names if n in ours and n not in torch_default],
-        not_allowed=sorted(
-            torch.serialization.get_unsafe_globals_in_checkpoint(path)))
-    if load:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-        found = set()
-        _numpy_types(obj, found, set())
-        out['top_level_keys'] = (sorted(map(str, obj))
-                                 if isinstance(obj, dict) else [])
-        out['numpy_types'] = sorted(found)
-    return out
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog='python -m mmtal_zoom.apis.checkpoint',
-        description='List the pickled globals a checkpoint needs and who '
-        'allows them under torch.load(weights_only=True). Nothing in the '
-        'file is executed (unless --load, which loads it weights_only).')
-    parser.add_argument('checkpoints', nargs='+', help='.pth files')
-    parser.add_argument('--load', action='store_true',
-                        help='also load (weights_only=True) and list the '
-                        'numpy classes inside')
-    parser.add_argument('--json', action='store_true', help='print JSON')
-    args = parser.parse_args(argv)
-    reports, failed = [], False
-    for path in args.checkpoints:
-        try:
-            reports.append(describe_checkpoint(path, load=args.load))
-        except Exception as exc:  # noqa: BLE001  (report and go on)
-            failed = True
-            reports.append(dict(file=path, error=f'{type(exc).__name__}: '
-                                f'{exc}'))
-    if args.json:
-        print(json.dumps(reports, indent=2))
-    else:
-        for rep in reports:
-            print(f'== {rep["file"]}')
-            if 'error' in rep:
-                print(f'  error: {rep["error"]}')
-                continue
-            for key in ('torch_default', 'mmtal_zoom', 'not_allowed',
-                        'numpy_types', 'top_level_keys'):
-                if key in rep:
-                    print(f'  {key}: {", ".join(rep[key]) or "-"}')
-    return int(failed or any(r.get('not_allowed') for r in reports))
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -5,7 +5,7 @@ array: snippet ``i`` is the clip of ``clip_len`` frames taken every
 ``frame_interval`` frames from frame ``i * feat_stride``; it spans
 ``num_frames = clip_len * frame_interval`` frames and is centred at frame
 ``i * feat_stride + num_frames / 2`` -- the convention of
-:mod:`mmtal_zoom.datasets.time_grid` (ActionFormer's), so that a dataset
+:mod:`mmtal_zoom.structures.time_grid` (ActionFormer's), so that a dataset
 config with the same ``feat_stride`` / ``num_frames`` / ``fps`` maps the
 features back to seconds correctly. Snippets are taken while a whole window
 fits::
@@ -303,7 +303,7 @@ class ClipFeatureExtractor:
             torch.random.set_rng_state(cpu_state)
         if self.checkpoint is not None:
             # mmengine's loader: weights_only loading made safe by
-            # mmtal_zoom.compat (issue #8).
+            # mmtal_zoom.compat.checkpoint_loading.
             ckpt = load_checkpoint(model, self.checkpoint,
                                    map_location='cpu', strict=False)
             state = ckpt.get('state_dict', ckpt)
@@ -556,7 +556,7 @@ def extract_features(videos: Union[str, Sequence[str]],
                 'T = max(1, floor((num_video_frames - num_frames) / '
                 'feat_stride) + 1); centre of snippet i in seconds = '
                 '(i*feat_stride + num_frames/2) / fps '
-                '(mmtal_zoom.datasets.time_grid)'),
+                '(mmtal_zoom.structures.time_grid)'),
             videos={})
     todo, skipped = [], []
     for p in paths:

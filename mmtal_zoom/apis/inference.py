@@ -93,9 +93,9 @@ def init_localizer(config: Union[str, Path, Config],
 
     The checkpoint goes through mmengine's ``load_checkpoint`` (``strict``),
     i.e. ``torch.load(weights_only=True)`` with the allow-list of
-    :mod:`mmtal_zoom.compat` (issue #8): runner checkpoints (``epoch_*.pth``,
-    ``best_*.pth``, EMA) and state-dict-only files load; nothing in the file
-    can execute code.
+    :mod:`mmtal_zoom.compat.checkpoint_loading`: runner checkpoints
+    (``epoch_*.pth``, ``best_*.pth``, EMA) and state-dict-only files load;
+    nothing in the file can execute code.
 
     Args:
         config: config file or :class:`mmengine.Config`.

@@ -55,7 +55,7 @@ class TALFeatureDataset(BaseDataset):
     (:data:`~mmtal_zoom.datasets.validation.DATASET_ERRORS`).
 
     Time in the data list is in seconds; :class:`LoadTALFeatures` converts it
-    to feature-grid units with :mod:`mmtal_zoom.datasets.time_grid`.
+    to feature-grid units with :mod:`mmtal_zoom.structures.time_grid`.
 
     Args:
         ann_file (str): the annotation JSON.

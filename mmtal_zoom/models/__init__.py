@@ -1,3 +1,3 @@
 """Models: one sub-package per kind of component (mmdetection's layout)."""
 from . import (backbones, data_preprocessors, detectors, heads, layers,  # noqa
-               losses, necks, task_modules)
+               losses, necks, roi_heads, task_modules)

@@ -1,6 +1,9 @@
 """Small utilities shared by tools and components."""
-from .io import (JSONInputError, atomic_open, atomic_write_bytes,
-                 atomic_write_json, load_config, load_json)
+from .dist import reduce_mean
+from .io import (JSONInputError, atomic_open, atomic_save_figure,
+                 atomic_write_bytes, atomic_write_json, atomic_write_text,
+                 load_config, load_json)
 
-__all__ = ['JSONInputError', 'atomic_open', 'atomic_write_bytes',
-           'atomic_write_json', 'load_config', 'load_json']
+__all__ = ['JSONInputError', 'atomic_open', 'atomic_save_figure',
+           'atomic_write_bytes', 'atomic_write_json', 'atomic_write_text',
+           'load_config', 'load_json', 'reduce_mean']

@@ -110,6 +110,20 @@ def atomic_write_json(obj: Any, path: str, indent: int = 2) -> str:
     return atomic_write_bytes(text.encode('utf-8'), path)
 
 
+def atomic_write_text(text: str, path: str, encoding: str = 'utf-8') -> str:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_open`)."""
+    return atomic_write_bytes(text.encode(encoding), path)
+
+
+def atomic_save_figure(fig, path: str, **savefig_kwargs) -> str:
+    """``fig.savefig`` (matplotlib) to ``path`` atomically; the format is
+    taken from the file name's extension."""
+    fmt = savefig_kwargs.pop('format', None) or path.rsplit('.', 1)[-1]
+    with atomic_open(path) as f:
+        fig.savefig(f, format=fmt, **savefig_kwargs)
+    return path
+
+
 class JSONInputError(ValueError):
     """A JSON input file cannot be used; the message names the file."""
 

@@ -12,7 +12,7 @@ from tiny_localizer import (CLASSES, tiny_localizer_cfg,  # noqa: E402
                             trained_tiny_localizer)
 
 from mmtal_zoom.apis import inference_localizer, init_localizer  # noqa: E402
-from mmtal_zoom.evaluation.functional import segment_iou  # noqa: E402
+from mmtal_zoom.structures import segment_iou  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_EXTRACTOR = str(REPO / 'configs' / 'extractors' /

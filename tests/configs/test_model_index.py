@@ -24,7 +24,9 @@ NAME = re.compile(r'^(?P<algorithm>[a-z0-9]+(?:-[a-z0-9]+)*)'
 # feature token -> input dimensions its features have (backbone in_channels,
 # or BMN's feat_dim)
 FEATURE_DIMS = {'i3d': {2048}, 'slowfast': {2304}, 'tsp': {512},
-                'tsn': {400}, 'synthetic': {256, 400}}
+                'tsn': {400}, 'synthetic': {256, 400}, 'egovlp': {256},
+                'videomaev2-g': {1408}, 'i3d-rgb': {1024},
+                'auditory-slowfast': {2304}}
 # dataset token -> what the training annotation path contains
 DATASET_ANNOTATIONS = {
     'embedded': 'data/embedded/', 'embedded-anet': 'data/anet_embedded/',
@@ -32,7 +34,9 @@ DATASET_ANNOTATIONS = {
     'epic-kitchens100-verb': 'epic_kitchens_100_verb',
     'epic-kitchens100-noun': 'epic_kitchens_100_noun',
     'activitynet': ('data/anet_1.3/', 'data/ActivityNet/'),
-    'hacs': 'data/hacs/'}
+    'hacs': 'data/hacs/', 'ego4d-mq': 'data/ego4d_mq/',
+    'fineaction': 'data/fineaction/', 'charades': 'data/charades/',
+    'epic-sounds': 'data/epic_sounds/'}
 
 
 def load_yaml(path):
@@ -133,8 +137,11 @@ def test_config_exists_builds_and_matches_its_name(metafile, entry):
     assert int(name['gpus']) == gpus
     assert metadata['Training Resources'] == \
         f'{gpus} GPU' + ('s' if gpus > 1 else '')
-    in_dim = (cfg.model.backbone.in_channels if 'backbone' in cfg.model
-              else cfg.model.feat_dim)
+    # a ProposalDetector's input is its localizer's
+    inner = (cfg.model.localizer if cfg.model.type == 'ProposalDetector'
+             else cfg.model)
+    in_dim = (inner.backbone.in_channels if 'backbone' in inner
+              else inner.feat_dim)
     assert in_dim in FEATURE_DIMS[name['feature']], (path.stem, in_dim)
     ann_file = cfg.train_dataloader.dataset.ann_file
     expected = DATASET_ANNOTATIONS[name['dataset']]

@@ -16,6 +16,12 @@ ATR = 'zoom/temporal-zoom-atr-nobdr_synthetic-feat_1xb2-30e_embedded.py'
 BASELINE_BDR = 'zoom/actionformer-bdr_synthetic-feat_1xb2-30e_embedded.py'
 CLTDR_BDR = 'zoom/cltdr-gmg-bdr_synthetic-feat_1xb2-30e_embedded.py'
 ATR_BDR_THUMOS = 'zoom/temporal-zoom-atr_i3d-feat_1xb2-35e_thumos14.py'
+UNIFORM_BDR = ('zoom/temporal-zoom-uniform-bdr_synthetic-feat_1xb2-30e_'
+               'embedded.py')
+UNIFORM_D1_BDR = ('zoom/temporal-zoom-uniform-d1-bdr_synthetic-feat_1xb2-30e_'
+                  'embedded.py')
+UNIFORM_D1 = ('zoom/temporal-zoom-uniform-d1_synthetic-feat_1xb2-30e_'
+              'embedded.py')
 BASELINE = 'baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py'
 CLTDR = 'cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py'
 
@@ -34,6 +40,9 @@ def build(name):
     (BASELINE_BDR, 256, 768, 'BDRRefinedHead', 3),
     (CLTDR_BDR, 256, 768, 'BDRRefinedHead', 7),
     (ATR_BDR_THUMOS, 2048, 2304, 'BDRRefinedHead', 3),
+    (UNIFORM_BDR, 256, 768, 'BDRRefinedHead', 3),
+    (UNIFORM_D1_BDR, 256, 768, 'BDRRefinedHead', 3),
+    (UNIFORM_D1, 256, 768, 'ActionFormerHead', 2),
 ])
 def test_zoom_config_builds_and_runs_forward(name, in_channels, seq_len,
                                              head, num_outs):
@@ -108,3 +117,64 @@ def test_embedded_configs_share_the_uniform_training_recipe(name):
         Config.fromfile(str(CONFIGS / UNIFORM)))
     got = _training_recipe(Config.fromfile(str(CONFIGS / name)))
     assert got == ref
+
+
+def _params(model, skip=()):
+    return sum(p.numel() for n, p in model.named_parameters()
+               if not n.startswith(skip))
+
+
+def _flops(model, t=512):
+    from torch.utils.flop_counter import FlopCounterMode
+    x = torch.randn(1, 256, t)
+    with torch.no_grad(), FlopCounterMode(display=False) as c:
+        model(x, mode='tensor')
+    return c.get_total_flops()
+
+
+@pytest.mark.parametrize('atr,params_ctrl,flops_ctrl', [
+    (ATR_BDR, UNIFORM_BDR,
+     UNIFORM_D1_BDR),
+    (ATR, UNIFORM,
+     UNIFORM_D1),
+])
+def test_matched_uniform_controls(atr, params_ctrl, flops_ctrl):
+    """Equal parameters (all but the router) and equal inference FLOPs at
+    ATR's expected depth (budget 0.25 x 4 layers = 1 layer per token, which
+    an untrained router without its uncertainty prior spends exactly; with
+    the prior the depth varies per token around that operating point)."""
+    _, a = build(atr)
+    assert a.backbone.router.prior_gamma is not None
+    a.backbone.router.prior_gamma = None  # the operating point alone
+    _, p = build(params_ctrl)
+    _, f = build(flops_ctrl)
+    assert p.backbone.router is None and f.backbone.router is None
+    assert _params(p) == _params(a, skip=('backbone.router.', ))
+    assert type(p.head) is type(a.head) is type(f.head)
+    budget = a.backbone.router.budget_target
+    assert len(f.backbone.deep) == round(budget * len(a.backbone.deep))
+    fa, ff, fp = _flops(a), _flops(f), _flops(p)
+    assert abs(fa / ff - 1) < 0.02, (fa, ff)  # the router's share
+    assert ff < 0.75 * fp
+
+
+@pytest.mark.parametrize('name', [ATR_BDR,
+                                  ATR,
+                                  ATR_BDR_THUMOS])
+def test_atr_configs_supervise_the_router(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    router = cfg.model.backbone.router
+    assert router.aux_loss_weight > 0
+    assert router.variance_weight == 0.0  # the incentive is opt-in
+    assert cfg.model.backbone.relaxation == 'straight_through'
+
+
+@pytest.mark.parametrize('name', [UNIFORM_BDR,
+                                  UNIFORM_D1_BDR,
+                                  UNIFORM_D1])
+def test_matched_controls_share_the_training_recipe(name):
+    ref = _training_recipe(
+        Config.fromfile(str(CONFIGS / UNIFORM)))
+    cfg = Config.fromfile(str(CONFIGS / name))
+    assert _training_recipe(cfg) == ref
+    assert not cfg.get('custom_hooks')

@@ -12,7 +12,7 @@ from mmtal_zoom.datasets.generators.anet_format import write_anet_from_tal
 from mmtal_zoom.datasets.generators.sparse import (SparseFeatureModel,
                                                    _SparseClasses)
 from mmtal_zoom.datasets.generators.synthetic import feature_stats
-from mmtal_zoom.datasets.time_grid import seconds_to_grid
+from mmtal_zoom.structures.time_grid import seconds_to_grid
 
 
 def small_sparse(seed=0, **model):

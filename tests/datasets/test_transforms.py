@@ -6,8 +6,8 @@ from mmengine.structures import InstanceData
 
 from mmaction.registry import TRANSFORMS
 from mmaction.structures import ActionDataSample
-from mmtal_zoom.datasets.time_grid import grid_to_seconds, seconds_to_grid
 from mmtal_zoom.datasets.transforms.truncation import crop_instances
+from mmtal_zoom.structures.time_grid import grid_to_seconds, seconds_to_grid
 
 FPS, STRIDE, NF = 30.0, 4, 16
 

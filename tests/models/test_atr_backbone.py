@@ -250,35 +250,3 @@ def test_routing_noise_only_in_training():
     b, _ = bb.router(feats, mask)
     assert torch.equal(a, b)
     assert torch.allclose(a[mask], torch.full_like(a[mask], 0.3), atol=1e-5)
-
-
-def _tau_grads(relaxation, path, taus):
-    """d(loss)/d(tau) with the router's output forced to each tau."""
-    # no budget term: only the task loss reaches tau
-    bb = backbone(router=dict(type='ATRDepthRouter', budget_weight=0.0),
-                  depth_relaxation=relaxation, train_path=path,
-                  layer_scale_init=None)
-    bb.train()
-    x, mask = inputs()
-    grads = []
-    for value in taus:
-        tau = torch.full(mask.shape, float(value), requires_grad=True)
-        bb.router.forward = lambda x, mask, tau=tau: (tau, tau)
-        (out, ), _ = bb(x, mask)
-        out.square().mean().backward()
-        grads.append(tau.grad[mask].abs().mean().item())
-    return grads
-
-
-def test_depth_relaxation_sends_the_task_gradient_to_every_tau():
-    taus = [i / 20 for i in range(21)] + [0.251, 0.501]
-    relaxed = _tau_grads(0.25, 'dense', taus)
-    assert all(g > 0 for g in relaxed), relaxed
-    # the plain clamp has dead bands just above k / K (K = 4, min_update
-    # 0.01): layer k saturated, layer k + 1 below min_update
-    plain = _tau_grads(0.0, 'dense', [0.251, 0.501])
-    assert plain == [0.0, 0.0]
-    # forward values are those of the plain weights
-    tau = torch.rand(2, 7)
-    assert torch.equal(depth_weights(tau, 4, 0.1, 0.25),
-                       depth_weights(tau, 4, 0.1))

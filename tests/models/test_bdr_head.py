@@ -97,7 +97,7 @@ def test_retrofit_loss_keeps_base_losses_and_adds_bdr(kind):
     total = sum(losses.values())
     total.backward()
     assert model.head.bdr.tower.out_conv.weight.grad.abs().sum() > 0
-    assert model.head.base_head.cls_tower.out_conv.weight.grad.abs().sum() > 0
+    assert model.head.inner_head.cls_tower.out_conv.weight.grad.abs().sum() > 0
     # the detector is untouched: raw outputs = base outputs + the BDR field
     with torch.no_grad():
         outs = model(data['inputs'], mode='tensor', masks=data['masks'])
@@ -128,7 +128,7 @@ def test_decoding_snaps_to_zero_crossings_within_the_window(kind):
         feats, masks = model.extract_feat(x, mask)
         outs = list(model.head(feats, masks))
     outs[-1] = [ideal_field(64, [10.4, 40.0], [19.6, 44.0])]
-    scores, raw = model.head.base_head.decode_by_feat(*outs[:-1], masks=masks)
+    scores, raw = model.head.inner_head.decode_by_feat(*outs[:-1], masks=masks)
     # candidates around the true boundaries, -3 .. +3 grid units off
     g = torch.Generator().manual_seed(1)
     crafted = []
@@ -136,7 +136,7 @@ def test_decoding_snaps_to_zero_crossings_within_the_window(kind):
         off = torch.rand(r.shape, generator=g) * 6 - 3
         base = torch.tensor([10.4, 19.6]).expand_as(r)
         crafted.append(base + off)
-    model.head.base_head.decode_by_feat = lambda *a, **k: (scores, crafted)
+    model.head.inner_head.decode_by_feat = lambda *a, **k: (scores, crafted)
     _, snapped = model.head.decode_by_feat(*outs, masks=masks)
     raw, snapped = torch.cat(crafted, 1), torch.cat(snapped, 1)
     assert raw.shape == snapped.shape
@@ -186,7 +186,7 @@ def test_distillation_head_terms():
     losses = student(**data, mode='loss')
     assert losses['loss_kd_cls'] > 0 and losses['loss_kd_reg'] > 0
     losses['loss_kd_cls'].backward()
-    assert student.head.student.base_head.cls_tower.out_conv.weight.grad \
+    assert student.head.inner_head.inner_head.cls_tower.out_conv.weight.grad \
         .abs().sum() > 0
     # a student identical to the teacher has zero KD loss
     twin = detector(dict(type='DistillationHead', student=base_head(),

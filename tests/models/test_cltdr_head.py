@@ -450,8 +450,7 @@ def test_short_training_run_decreases_the_loss():
 
 def _has_nms():
     try:
-        from mmtal_zoom.evaluation.functional import \
-            multiclass_segment_nms  # noqa: F401
+        from mmtal_zoom.structures import multiclass_segment_nms  # noqa: F401
         return True
     except ImportError:
         return False

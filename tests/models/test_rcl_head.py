@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from mmaction.registry import MODELS
-from mmtal_zoom.evaluation.functional import batched_segment_iou
-from mmtal_zoom.models.heads.rcl_head import balanced_iou_mse
 from mmtal_zoom.models.layers.temporal_roi_align import (interpolate_1d,
                                                          temporal_roi_align)
+from mmtal_zoom.models.losses.rcl_losses import balanced_iou_mse
 from mmtal_zoom.models.task_modules.rcl_sampler import apply_min_length
+from mmtal_zoom.structures import batched_segment_iou
 
 
 def small_head(t=32, in_channels=4, num_iters=3, **kwargs):
@@ -266,7 +266,7 @@ def test_stage_weights_follow_eq8_or_raft(weighting):
 
 
 def test_boundary_peaks_is_bmns_candidate_rule():
-    from mmtal_zoom.models.heads.rcl_head import boundary_peaks
+    from mmtal_zoom.models.task_modules.rcl_sampler import boundary_peaks
     p = torch.tensor([[0.1, 0.3, 0.2, 0.05, 0.9, 0.5, 0.1, 0.2]])
     # local maxima 1, 4; > 0.45: 4, 5; first position for starts
     assert boundary_peaks(p, True)[0].nonzero().flatten().tolist() == [
@@ -281,7 +281,7 @@ def test_test_time_stage_candidates_and_bmn_soft_nms():
     t = 32
     feats = torch.randn(2, 4, t)
     start, end = torch.rand(2, t), torch.rand(2, t)
-    from mmtal_zoom.models.heads.rcl_head import boundary_peaks
+    from mmtal_zoom.models.task_modules.rcl_sampler import boundary_peaks
     sb, eb = boundary_peaks(start, True), boundary_peaks(end, False)
     with torch.no_grad():
         head = small_head(t=t).eval()

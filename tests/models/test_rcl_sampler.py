@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from mmaction.registry import TASK_UTILS
-from mmtal_zoom.evaluation.functional import segment_iou
 from mmtal_zoom.models.task_modules.rcl_sampler import apply_min_length
+from mmtal_zoom.structures import segment_iou
 
 
 def build(**kwargs):

@@ -248,3 +248,156 @@ def test_bad_segments_are_refused(tmp_path, capsys, segment):
     assert tool.main(['anet13', str(src), '--out', str(out), '--fps',
                       '30']) == 2
     assert '"segment"' in capsys.readouterr().err and not out.exists()
+
+
+# Samples in the official formats of the datasets added in issue 18, written
+# for these tests in each release's published structure.
+SAMPLES = REPO / 'tests' / 'data' / 'annotations'
+
+
+def test_ego4d_mq_sample():
+    out = to_standard(convert('ego4d-mq',
+                              [str(SAMPLES / 'ego4d_mq_moments.json')]))
+    db = out['database']
+    assert sorted(db) == ['clip-a', 'clip-b', 'clip-c']
+    a = db['clip-a']
+    # one entry per clip, clip-relative times, duration = clip length
+    assert a['subset'] == 'train' and a['duration'] == 480.0
+    assert a['fps'] == 30.0
+    # frames 900..15300 over 480 s; clip-b has no frame range: 30
+    assert db['clip-b']['fps'] == 30.0
+    # the second annotator's repeat is kept once; non-primary labels go
+    assert [(x['label'], x['segment']) for x in a['annotations']] == [
+        ('use_phone', [12.5, 40.0]),
+        ('wash_dishes_/_utensils_/_bakeware_etc.', [100.0, 130.25])]
+    assert db['clip-b']['annotations'] == []
+    assert db['clip-c']['subset'] == 'val'
+
+
+def test_fineaction_sample():
+    db = to_standard(convert(
+        'fineaction', [str(SAMPLES / 'fineaction_annotations_gt.json')]))[
+            'database']
+    assert db['v_00000002']['fps'] == 25.0
+    assert db['v_00000002']['subset'] == 'validation'
+    assert [a['label_id'] for a in db['v_00000001']['annotations']] == [0, 1]
+    assert db['v_00000001']['annotations'][1]['segment(frames)'] == \
+        [300.0, 435.0]
+
+
+def test_charades_sample():
+    videos = convert('charades', [str(SAMPLES / 'Charades_v1_train.csv'),
+                                  str(SAMPLES / 'Charades_v1_test.csv')])
+    fill_durations(videos, default_fps=24.0)
+    db = to_standard(videos)['database']
+    assert db['46GP8']['subset'] == 'training'
+    assert db['YSKX3']['subset'] == 'testing'
+    assert db['46GP8']['duration'] == 24.83
+    assert [(a['label'], a['segment']) for a in db['46GP8']['annotations']
+            ] == [('c147', [0.0, 12.6]), ('c092', [11.9, 21.2])]
+    assert db['N11GT']['annotations'] == []  # no actions
+    # ids: class codes sorted = Charades' own numbering order
+    assert [a['label_id'] for a in db['46GP8']['annotations']] == [2, 1]
+
+
+def test_epic_sounds_sample():
+    files = [str(SAMPLES / f) for f in (
+        'EPIC_Sounds_train.csv', 'EPIC_Sounds_validation.csv',
+        'EPIC_100_video_info.csv')]
+    videos = convert('epic-sounds', files)
+    assert videos.classes == ['water', 'rustle', 'metal-only collision']
+    db = to_standard(videos, videos.classes)['database']
+    p = db['P01_01']
+    assert p['subset'] == 'training' and p['duration'] == 329.48
+    assert p['fps'] == 50.0
+    assert [a['segment'] for a in p['annotations']] == [[2.466, 5.315],
+                                                        [64.1, 65.0]]
+    assert db['P02_01']['subset'] == 'validation'
+    # ids: EPIC-Sounds' own class_id (water 0, rustle 1, metal-only 2), not
+    # alphabetical
+    assert [a['label_id'] for a in p['annotations']] == [1, 2]
+    # without the video-info file the durations must come from elsewhere
+    videos = convert('epic-sounds', files[:2])
+    with pytest.raises(ConversionError, match='no duration'):
+        fill_durations(videos)
+
+
+@pytest.mark.parametrize('fmt,name,old,new,message', [
+    ('ego4d-mq', 'ego4d_mq_moments.json', '"video_end_sec": 510.0',
+     '"video_end_sec": "510"', 'clip "clip-a": "video_end_sec"'),
+    ('ego4d-mq', 'ego4d_mq_moments.json', '"end_time": 130.25',
+     '"end_time": null', 'clip "clip-a" annotations[0].labels[1]: '
+     '"end_time"'),
+    ('fineaction', 'fineaction_annotations_gt.json', '"fps": 25.0',
+     '"fps": "25"', 'video "v_00000002": "fps"'),
+    ('charades', 'Charades_v1_train.csv', 'c092 11.90 21.20',
+     'c092 11.90', 'Charades_v1_train.csv:2: "actions"'),
+    ('charades', 'Charades_v1_train.csv', ',24.83', ',n/a',
+     'Charades_v1_train.csv:2: "length"'),
+    ('epic-sounds', 'EPIC_Sounds_train.csv', '00:00:05.315', '5.315',
+     'EPIC_Sounds_train.csv:2: "stop_timestamp"'),
+    ('epic-sounds', 'EPIC_Sounds_train.csv', ',class,', ',klass,',
+     "EPIC_Sounds_train.csv: header lacks column(s) ['class']"),
+    ('epic-sounds', 'EPIC_Sounds_train.csv', 'metal-only collision,2',
+     'metal-only collision,1', 'EPIC_Sounds_train.csv:3: "class_id" 1'),
+    ('epic-kitchens-verb', 'EPIC_100_train.csv', '00:00:04.37',
+     '4.37s', 'EPIC_100_train.csv:3: "start_timestamp"'),
+])
+def test_malformed_samples_name_file_and_field(tmp_path, capsys, fmt, name,
+                                               old, new, message):
+    text = (SAMPLES / name).read_text()
+    assert old in text
+    src = tmp_path / name
+    src.write_text(text.replace(old, new, 1))
+    rc = load_tool().main([fmt, str(src), '--out', str(tmp_path / 'a.json'),
+                           '--fps', '30'])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert message in err and str(src) in err
+
+
+def test_epic_kitchens_sample(tmp_path, capsys):
+    files = [str(SAMPLES / f) for f in (
+        'EPIC_100_train.csv', 'EPIC_100_validation.csv',
+        'EPIC_100_video_info.csv')]
+    out = tmp_path / 'verb.json'
+    assert load_tool().main(['epic-kitchens-verb', *files, '--out',
+                             str(out)]) == 0, capsys.readouterr()
+    db = json.loads(out.read_text())['database']
+    assert db['P01_01']['duration'] == 329.48
+    assert [(a['label'], a['segment']) for a in db['P01_01']['annotations']
+            ] == [('open', [0.14, 3.37]), ('turn-on', [4.37, 6.17])]
+    assert db['P02_01']['subset'] == 'validation'
+    nouns = convert('epic-kitchens-noun', files)
+    assert nouns['P01_02']['instances'] == [('plate', 0.5, 2.0)]
+    # the sample's ids (verb_class 0, 3, 6) are not 0..C-1: no official
+    # order to keep, names sorted instead
+    assert nouns.classes is None
+
+
+def test_multithumos_sample(tmp_path):
+    videos = convert('multithumos-txt', [str(SAMPLES / 'multithumos')])
+    assert videos.classes == ['BaseballPitch', 'Jump', 'Stand']
+    assert videos['video_test_0000004']['subset'] == 'Test'
+    # dense, overlapping labels all kept
+    assert sorted(videos['video_test_0000004']['instances']) == [
+        ('BaseballPitch', 0.2, 1.1), ('Jump', 0.23, 0.93),
+        ('Stand', 0.03, 1.1)]
+    with pytest.raises(ConversionError, match='no duration'):
+        fill_durations(videos)
+    bad = tmp_path / 'Run.txt'
+    bad.write_text('clip_7 1.0 2.0\n')
+    with pytest.raises(ConversionError, match=r'Run.txt:1: video "clip_7"'):
+        convert('multithumos-txt', [str(bad)])
+
+
+def test_hacs_sample_converts_as_anet13(tmp_path, capsys):
+    out = tmp_path / 'hacs.json'
+    assert load_tool().main([
+        'anet13', str(SAMPLES / 'HACS_segments_sample.json'), '--fps', '2',
+        '--out', str(out)]) == 0, capsys.readouterr()
+    db = json.loads(out.read_text())['database']
+    assert {v['subset'] for v in db.values()} == {'training', 'validation',
+                                                  'testing'}
+    assert db['abcdEFGH123']['annotations'][1]['segment(frames)'] == \
+        [122.0, 160.5]  # at the features' 2 fps

@@ -16,8 +16,8 @@ from mmtal_zoom.apis.feature_extraction import (ClipFeatureExtractor,
                                                 extract_features,
                                                 snippet_count,
                                                 snippet_frame_indices)
-from mmtal_zoom.datasets.time_grid import grid_to_seconds
 from mmtal_zoom.datasets.transforms.loading import expected_feat_len
+from mmtal_zoom.structures.time_grid import grid_to_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'extract_features.py'

@@ -89,3 +89,29 @@ def test_load_json_ok_bom_nan_and_other_encoding(tmp_path):
     assert load_json(str(path), encoding='latin-1') == {'vid\u00e9o': 1}
     with pytest.raises(FileNotFoundError, match='nope.json'):
         load_json(str(tmp_path / 'nope.json'))
+
+
+def test_text_and_figure_writers_are_atomic(tmp_path):
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+
+    from mmtal_zoom.utils import atomic_save_figure, atomic_write_text
+    text = tmp_path / 'report.md'
+    atomic_write_text('| a |\n', str(text))
+    assert text.read_text() == '| a |\n'
+    fig = plt.figure()
+    png = tmp_path / 'plot.png'
+    atomic_save_figure(fig, str(png), dpi=20)
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+    class Failing:
+        def savefig(self, f, **kwargs):
+            f.write(b'half')
+            raise RuntimeError('renderer failed')
+
+    with pytest.raises(RuntimeError, match='renderer failed'):
+        atomic_save_figure(Failing(), str(png))
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'  # old one kept
+    plt.close(fig)
+    assert sorted(os.listdir(tmp_path)) == ['plot.png', 'report.md']

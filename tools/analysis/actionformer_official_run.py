@@ -128,6 +128,8 @@ def main(argv=None):
                         for s, sc, lab in zip(out['segments'], out['scores'],
                                               out['labels'])]
         path = osp.join(args.out, f'results_{name}.json')
+        # Runs under the official code's interpreter, which need not have
+        # mmtal_zoom installed: hence not mmtal_zoom.utils.atomic_write_json.
         with open(path + '.tmp', 'w') as f:
             json.dump(dict(results=results), f)
         os.replace(path + '.tmp', path)

@@ -1,7 +1,7 @@
 """Boundary-localisation variance: classification vs Boundary Distance
 Regression (BDR).
 
-Reproduces the setting of Temporal Zoom Networks' Theorem 1/2 (seed 000)
+Reproduces the setting of Temporal Zoom Networks' Theorem 1/2 (Shihab et al.)
 with trained models instead of the closed forms. Per sequence of ``L`` steps
 a boundary ``b*`` is drawn uniformly (sub-snippet) around the centre; the
 features are
@@ -67,7 +67,7 @@ from mmtal_zoom.models.losses.signed_distance_loss import \
     signed_distance_loss  # noqa: E402
 from mmtal_zoom.models.task_modules.zero_crossing import \
     zero_crossings  # noqa: E402
-from mmtal_zoom.utils.io import atomic_write_json  # noqa: E402
+from mmtal_zoom.utils import io as mmtal_io  # noqa: E402
 
 DEFAULT_KAPPAS = (0.8, 1.5, 2.5, 3.5, 5.0, 6.2)
 
@@ -300,9 +300,7 @@ def plot(rows: List[Dict], path: str) -> None:
     ax[1].set_yscale('log')
     ax[1].legend(fontsize=7)
     fig.tight_layout()
-    tmp = path + '.tmp.png'
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
+    mmtal_io.atomic_save_figure(fig, path, dpi=120)
 
 
 def main(argv=None) -> List[Dict]:
@@ -329,7 +327,7 @@ def main(argv=None) -> List[Dict]:
         print(f'{key}: {min(vals):.2f}x - {max(vals):.2f}x '
               "(seed's claim: 3.3x - 16.7x)")
     if args.out:
-        atomic_write_json(dict(args=vars(args), rows=rows), args.out)
+        mmtal_io.atomic_write_json(dict(args=vars(args), rows=rows), args.out)
         print(f'wrote {args.out}')
     if args.plot:
         plot(rows, args.plot)

@@ -54,6 +54,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import robustness  # noqa: E402
 from _common import REPO, fmt_mean_std, markdown_table  # noqa: E402
 
+from mmtal_zoom.utils import atomic_write_text  # noqa: E402
+
 BASE = 'configs/cltdr_gmg/cltdr_gmg_embedded.py'
 ROBUSTNESS = 'tools/analysis/robustness.py'
 MIN_SEEDS = 3
@@ -320,10 +322,7 @@ def main(argv=None):
     text = report(args, rows, runs, params)
     print(text)
     out = osp.join(args.work_dir, f'table{args.table}.md')
-    os.makedirs(args.work_dir, exist_ok=True)
-    with open(out + '.tmp', 'w') as f:
-        f.write(text + '\n')
-    os.replace(out + '.tmp', out)
+    atomic_write_text(text + '\n', out)
     return text
 
 

@@ -1,4 +1,4 @@
-"""The measurements of docs/cltdr_gmg.md (issue #3), re-runnable.
+"""The measurements of docs/cltdr_gmg.md, re-runnable.
 
 Sub-commands (each writes JSON under ``--work-dir`` and is resumable: a
 training run whose ``metrics.json`` exists is not repeated):
@@ -38,7 +38,10 @@ import sys
 import time
 from typing import Dict, List
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _common import REPO, read_json, write_json  # noqa: E402
+
 BASELINE = osp.join(REPO, 'configs', 'baseline',
                     'actionformer_synthetic-feat_1xb2-30e_embedded.py')
 CLTDR = osp.join(REPO, 'configs', 'cltdr_gmg',
@@ -87,21 +90,6 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--run-dir', help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def write_json(obj, path):
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
-
-
-def read_json(path, default=None):
-    if not osp.isfile(path):
-        return default
-    with open(path) as f:
-        return json.load(f)
 
 
 def variant_config(work_dir: str, name: str, base: str, neck: Dict) -> str:
@@ -169,21 +157,17 @@ def thumos_param_counts() -> Dict:
 
 def cmd_speed(args):
     import torch
+
+    from mmtal_zoom.utils.benchmark import benchmark_configs
     torch.set_num_threads(args.threads)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'mmtal_benchmark_tool', osp.join(REPO, 'tools', 'benchmark.py'))
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
     fft = variant_config(args.work_dir, 'gmg_fft', CLTDR, {})
     att = variant_config(args.work_dir, 'gmg_attention', CLTDR,
                          dict(global_mixer='attention'))
     result = dict(model=[], branch=[], threads=args.threads)
     for t in args.seq_lens:
-        rows = benchmark.main([fft, att, '--seq-len', str(t), '--mode',
-                               'train', '--repeats', str(args.repeats),
-                               '--warmup', '1', '--threads',
-                               str(args.threads)])
+        rows = benchmark_configs([fft, att], threads=args.threads,
+                                 seq_len=t, mode='train',
+                                 repeats=args.repeats, warmup=1)
         result['model'].append(dict(seq_len=t, fft=rows[0],
                                     attention=rows[1]))
         write_json(result, osp.join(args.work_dir, 'speed.json'))

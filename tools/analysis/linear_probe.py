@@ -21,8 +21,6 @@ Example::
         --train-subset Test --eval-subset Test     # a smoke run on real data
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 import time
@@ -34,7 +32,8 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import mmtal_zoom  # noqa: E402,F401
 from mmtal_zoom.datasets import TALFeatureDataset  # noqa: E402
-from mmtal_zoom.datasets.time_grid import grid_to_seconds  # noqa: E402
+from mmtal_zoom.structures import grid_to_seconds  # noqa: E402
+from mmtal_zoom.utils import atomic_write_json  # noqa: E402
 
 TIOUS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -280,11 +279,7 @@ def main(argv=None):
                             for n, m in d['buckets'].items()))
     print(f'  ({res["seconds"]} s)  command: {res["command"]}')
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        tmp = args.out + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(res, f, indent=1)
-        os.replace(tmp, args.out)
+        atomic_write_json(res, args.out, indent=1)
     return res
 
 

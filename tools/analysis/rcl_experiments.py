@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Stock BMN vs BMN + RCL, and RCL's ablations, on the embedded
-ActivityNet-format set (issue #5; RCL paper Tables 3-6).
+ActivityNet-format set (RCL paper, Tables 3-6).
 
 Every variant trains with the same data, pipeline, schedule and seeds through
 mmengine's Runner (the configs in configs/rcl/), is evaluated once on the
@@ -41,7 +41,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _common import REPO  # noqa: E402
+
+from mmtal_zoom.utils import atomic_write_json, atomic_write_text  # noqa
+
 RCL_CFG = osp.join(REPO, 'configs', 'rcl',
                    'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py')
 BMN_CFG = osp.join(REPO, 'configs', 'rcl',
@@ -216,18 +221,11 @@ def run_one(args):
 # driver
 # ----------------------------------------------------------------------
 def _atomic_json(path, obj):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    atomic_write_json(obj, path, indent=1)
 
 
 def _atomic_text(path, text):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(text, path)
 
 
 def count_flops(variants, threads):

@@ -44,6 +44,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
                      run_jobs, run_tool, write_json)
 
+from mmtal_zoom.utils import atomic_write_text  # noqa: E402
+
 # name -> (config, kind); 'det': TALFeatureDataset + mAP, 'prop': MMAction2
 # ActivityNet proposals + AR@AN
 MODELS = {
@@ -370,10 +372,7 @@ def main(argv=None):
         run_jobs(run_one, items, args.jobs)
     text = report(collect(args.work_dir), args.presets)
     print(text)
-    with open(osp.join(args.work_dir, 'report.md') + '.tmp', 'w') as f:
-        f.write(text + '\n')
-    os.replace(osp.join(args.work_dir, 'report.md') + '.tmp',
-               osp.join(args.work_dir, 'report.md'))
+    atomic_write_text(text + '\n', osp.join(args.work_dir, 'report.md'))
     return text
 
 

@@ -1,4 +1,4 @@
-"""The measurements of docs/zoom.md (issue #4, Temporal Zoom Networks).
+"""The measurements of docs/zoom.md (Temporal Zoom Networks).
 
 Sub-commands (JSON under ``--work-dir``; training runs are resumable: a run
 whose ``metrics.json`` exists is not repeated):
@@ -26,6 +26,18 @@ whose ``metrics.json`` exists is not repeated):
   distillation (teacher forward included), interleaved rounds, median.
 * ``pareto``: the PNG (test mAP vs inference GFLOPs per video).
 * ``report``: Markdown tables of everything measured so far.
+* ``adaptivity``: one trained ATR checkpoint + its config on the
+  test split — the std of tau over tokens, the AUROC of tau for tokens within
+  ``--boundary-radius`` (2) snippets of a ground-truth start / end against
+  the rest, the mean tau in boundary / action / background zones, a PNG of
+  tau over time against the ground truth for ``--plot-videos`` videos, test
+  mAP with BDR snapping on and off (when the head has the switch), and
+  inference GFLOPs / CPU latency of these trained weights against a
+  uniform-depth control side by side in one run (interleaved rounds,
+  median; ratios), on the test videos at their own lengths and at
+  ``--latency-seq-len`` (test features concatenated to that length). Writes
+  ``adaptivity.json``, ``adaptivity.md`` and ``tau_timeline.png`` under
+  ``--out``.
 
 The schedule of the embedded runs is shorter than the configs' (12 epochs,
 768-snippet crops): ``--max-epochs`` (default 6, 1 warm-up epoch + cosine)
@@ -41,6 +53,12 @@ the 2-core CPU budget. Example (the commands behind docs/zoom.md)::
     python tools/analysis/zoom_experiments.py pareto
     python tools/analysis/zoom_experiments.py report \\
         > work_dirs/zoom_exp/report.md
+    python tools/analysis/zoom_experiments.py adaptivity \\
+        --config configs/zoom/temporal-zoom-atr_synthetic-feat_1xb2-30e_\\
+embedded.py --checkpoint work_dirs/zoom_exp/runs/atr_bdr_seed0/epoch_6.pth \\
+        --uniform-config configs/zoom/temporal-zoom-uniform-bdr_synthetic-\\
+feat_1xb2-30e_embedded.py \\
+        --out work_dirs/zoom_exp/adaptivity/atr_bdr_seed0
 """
 import argparse
 import json
@@ -52,6 +70,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional
+
+from mmengine.config import DictAction
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = {
@@ -65,7 +85,16 @@ CFG = {
     'configs/baseline/actionformer_synthetic-feat_1xb2-30e_embedded.py',
     'baseline_bdr':
     'configs/zoom/actionformer-bdr_synthetic-feat_1xb2-30e_embedded.py',
+    # matched uniform controls: equal parameters / equal FLOPs
+    'uniform_bdr': 'configs/zoom/'
+    'temporal-zoom-uniform-bdr_synthetic-feat_1xb2-30e_embedded.py',
+    'uniform_d1': 'configs/zoom/'
+    'temporal-zoom-uniform-d1_synthetic-feat_1xb2-30e_embedded.py',
+    'uniform_d1_bdr': 'configs/zoom/'
+    'temporal-zoom-uniform-d1-bdr_synthetic-feat_1xb2-30e_embedded.py',
 }
+# what ``compare`` trains unless --models says otherwise
+COMPARE_DEFAULT = ['uniform', 'atr', 'atr_bdr', 'baseline', 'baseline_bdr']
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
 # kd variants: run-name suffix and DistillationHead options
 KD_TERMS = {
@@ -82,11 +111,12 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split('\n\n', 1)[1])
     p.add_argument('command', choices=['bench', 'compare', 'budgets', 'kd',
-                                       'cost', 'pareto', 'report', '_run'])
+                                       'cost', 'pareto', 'report',
+                                       'adaptivity', '_run'])
     p.add_argument('--work-dir', default='work_dirs/zoom_exp')
     p.add_argument('--data-root', default='data/embedded')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--models', nargs='+', default=list(CFG),
+    p.add_argument('--models', nargs='+', default=COMPARE_DEFAULT,
                    choices=list(CFG), help='compare: which models')
     p.add_argument('--budgets', type=float, nargs='+', default=[0.1, 0.5],
                    help='budgets: extra ATR budgets (0.25 is compare\'s)')
@@ -100,6 +130,18 @@ def parse_args(argv=None):
     p.add_argument('--max-epochs', type=int, default=6)
     p.add_argument('--crop', type=int, default=384,
                    help='training crop (max_seq_len) in snippets')
+    p.add_argument('--tiny', action='store_true',
+                   help='shrink every model to 32-d, 4 pyramid levels, '
+                   'window 5 (the learning smoke test\'s sizes; input '
+                   'width from the data): minute-long CPU runs on the tiny '
+                   'preset, for checks, not for the benchmark tables')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   default=None, help='compare / adaptivity: override '
+                   'config keys of every model (mmengine syntax, e.g. '
+                   'model.backbone.relaxation=clamp)')
+    p.add_argument('--tag', default='',
+                   help='compare: suffix of the run names (ablations '
+                   'with --cfg-options)')
     p.add_argument('--kd-terms', nargs='+',
                    default=['cls_reg', 'cls', 'reg'],
                    choices=list(KD_TERMS),
@@ -107,8 +149,26 @@ def parse_args(argv=None):
                    '(cls_reg: loss_kd_cls + loss_kd_reg -> atr_bdr_kd; '
                    'cls: loss_kd_cls only -> atr_bdr_kd_cls; reg: '
                    'loss_kd_reg only -> atr_bdr_kd_reg)')
+    # adaptivity
+    p.add_argument('--config', help='adaptivity: the ATR config')
+    p.add_argument('--checkpoint', help='adaptivity: its trained weights')
+    p.add_argument('--uniform-config', default=None,
+                   help='adaptivity: the uniform-depth control for latency '
+                   '(default: temporal-zoom-uniform-bdr_... if the ATR head '
+                   'is a BDRRefinedHead, else temporal-zoom-uniform_...)')
+    p.add_argument('--uniform-checkpoint', default=None,
+                   help='adaptivity: the control\'s weights (default: '
+                   'random; a uniform-depth network\'s tensor-mode cost '
+                   'does not depend on its weights)')
+    p.add_argument('--out', default='work_dirs/zoom_exp/adaptivity',
+                   help='adaptivity: output folder')
+    p.add_argument('--boundary-radius', type=float, default=2.0,
+                   help='adaptivity: boundary zone, snippets either side')
+    p.add_argument('--plot-videos', type=int, default=4)
+    p.add_argument('--latency-seq-len', type=int, default=2304)
+    p.add_argument('--max-videos', type=int, default=None,
+                   help='adaptivity: only the first N test videos')
     # internal: one training run
-    p.add_argument('--config', help=argparse.SUPPRESS)
     p.add_argument('--seed', type=int, help=argparse.SUPPRESS)
     p.add_argument('--run-dir', help=argparse.SUPPRESS)
     p.add_argument('--budget', type=float, default=None,
@@ -182,7 +242,35 @@ def load_config(config: str, args, budget: Optional[float] = None):
             t['max_seq_len'] = args.crop
     if budget is not None:
         cfg.model.backbone.router.budget_target = budget
+    if getattr(args, 'tiny', False):
+        shrink_tiny(cfg, args.data_root)
+    if getattr(args, 'cfg_options', None):
+        cfg.merge_from_dict(args.cfg_options)
     return cfg
+
+
+def feature_dim_of(data_root: str) -> int:
+    import numpy as np
+    folder = osp.join(data_root, 'features')
+    first = sorted(os.listdir(folder))[0]
+    return int(np.load(osp.join(folder, first), mmap_mode='r').shape[1])
+
+
+def shrink_tiny(cfg, data_root: str, dims: int = 32) -> None:
+    """``--tiny``: the sizes of tests/test_learning_smoke.py (``dims``-d,
+    4 levels, window 5), input width from the data."""
+    m = cfg.model
+    m.data_preprocessor.pad_size_divisor = 8
+    m.backbone.update(in_channels=feature_dim_of(data_root),
+                      embed_dims=dims, window_size=5)
+    m.neck.update(in_channels=dims, num_levels=4, window_size=5)
+    for head in detection_heads(m.head):
+        head.update(in_channels=dims, feat_channels=dims)
+        head.prior_generator.update(
+            strides=[1, 2, 4, 8],
+            regression_ranges=[(0, 4), (4, 8), (8, 16), (16, 10000)])
+    if 'bdr' in m.head:
+        m.head.bdr.update(in_channels=dims, feat_channels=dims)
 
 
 # ----------------------------------------------------------------------
@@ -243,6 +331,11 @@ def run_training(args, name: str, config: str, seed: int,
                str(args.crop), '--threads', str(args.threads)]
         if budget is not None:
             cmd += ['--budget', str(budget)]
+        if args.tiny:
+            cmd += ['--tiny']
+        if args.cfg_options:
+            cmd += ['--cfg-options'] + [f'{k}={v}' for k, v in
+                                        args.cfg_options.items()]
         if teacher:
             cmd += ['--teacher', teacher, '--teacher-config', CFG['uniform'],
                     '--kd-term', kd_term]
@@ -265,7 +358,7 @@ def run_all(args, jobs: List[tuple]) -> List[Dict]:
 
 
 def cmd_compare(args):
-    jobs = [(name, CFG[name], seed) for seed in args.seeds
+    jobs = [(name + args.tag, CFG[name], seed) for seed in args.seeds
             for name in args.models]
     run_all(args, jobs)
 
@@ -464,6 +557,303 @@ def cmd_cost(args):
 
 
 # ----------------------------------------------------------------------
+# adaptivity: does the trained router vary depth, and where?
+# ----------------------------------------------------------------------
+def auroc(scores, labels) -> float:
+    """Area under the ROC curve of ``scores`` for ``labels`` (1 = positive):
+    the probability that a random positive scores above a random negative,
+    ties counted half (Mann-Whitney U with average ranks). NaN if a class
+    is absent."""
+    import numpy as np
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).astype(bool).ravel()
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float('nan')
+    order = np.argsort(scores, kind='mergesort')
+    sorted_scores = scores[order]
+    ranks = np.empty(len(scores), dtype=np.float64)
+    # average rank (1-based) of every run of equal scores
+    _, first, counts = np.unique(sorted_scores, return_index=True,
+                                 return_counts=True)
+    avg = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    u = ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def token_zones(length: int, segments, radius: float):
+    """Zone of every token ``0..length-1`` of one video: 2 = boundary
+    (within ``radius`` grid units of a start or end), 1 = action (inside a
+    segment, not boundary), 0 = background. ``segments`` ``(N, 2)`` grid
+    units."""
+    import numpy as np
+    t = np.arange(length, dtype=np.float64)
+    segs = np.asarray(segments, dtype=np.float64).reshape(-1, 2)
+    zone = np.zeros(length, dtype=np.int64)
+    if len(segs):
+        inside = ((t[:, None] >= segs[None, :, 0]) &
+                  (t[:, None] <= segs[None, :, 1])).any(1)
+        near = (np.abs(t[:, None] - segs.reshape(1, -1)) <= radius).any(1)
+        zone[inside] = 1
+        zone[near] = 2
+    return zone
+
+
+def build_model(config: str, ckpt: Optional[str], args):
+    """The config's model (test data / classes of ``--data-root``) with the
+    checkpoint's weights (random weights without one), in eval mode."""
+    import torch
+
+    from mmaction.registry import MODELS
+    cfg = load_config(config, args)
+    model = MODELS.build(cfg.model)
+    if ckpt:
+        state = torch.load(ckpt, map_location='cpu', weights_only=True)
+        model.load_state_dict(state.get('state_dict', state))
+    return cfg, model.eval()
+
+
+def test_items(cfg, limit: Optional[int] = None) -> List[Dict]:
+    """The packed test items (``inputs (C, T)``, ``data_samples``) of the
+    config's test split, whole videos."""
+    from mmaction.registry import DATASETS
+    ds_cfg = cfg.test_dataloader.dataset.copy()
+    dataset = DATASETS.build(ds_cfg)
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    return [dataset[i] for i in range(n)]
+
+
+def collect_tau(model, items, num_classes: int) -> Dict:
+    """One predict pass per test video: tau per valid token, the grid-unit
+    ground truth, and the predictions for mAP."""
+    import numpy as np
+    import torch
+
+    from mmtal_zoom.evaluation.functional import evaluate_detection
+    videos, gt, preds = [], {}, {}
+    with torch.inference_mode():
+        for item in items:
+            data = model.data_preprocessor(
+                dict(inputs=[item['inputs']],
+                     data_samples=[item['data_samples']]), False)
+            out = model(**data, mode='predict')[0]
+            length = int(item['inputs'].shape[-1])
+            tau = model.backbone.last_tau
+            tau = (tau[0, :length].cpu().numpy() if tau is not None else
+                   np.ones(length))
+            name = out.metainfo['video_name']
+            videos.append(dict(
+                name=name, tau=tau,
+                segments=out.gt_instances.segments.cpu().numpy()))
+            gt[name] = dict(segments=out.metainfo['eval_gt_segments'],
+                            labels=out.metainfo['eval_gt_labels'])
+            p = out.pred_instances
+            preds[name] = dict(segments=p.segments.cpu().numpy(),
+                               scores=p.scores.cpu().numpy(),
+                               labels=p.labels.cpu().numpy())
+    res = evaluate_detection(gt, preds, num_classes)
+    tious = [float(t) for t in res['tiou_thresholds']]
+    maps = dict(average_mAP=100 * float(res['average_mAP']))
+    for t, m in zip(tious, res['mAP']):
+        maps[f'mAP@{t:g}'] = 100 * float(m)
+    return dict(videos=videos, map=maps)
+
+
+def tau_statistics(videos: List[Dict], radius: float) -> Dict:
+    """std of tau over all tokens, mean per-video std, boundary AUROC and
+    the mean tau per zone."""
+    import numpy as np
+    taus = np.concatenate([v['tau'] for v in videos])
+    zones = np.concatenate([token_zones(len(v['tau']), v['segments'], radius)
+                            for v in videos])
+    out = dict(num_videos=len(videos), num_tokens=int(len(taus)),
+               mean_tau=float(taus.mean()), tau_std=float(taus.std()),
+               tau_std_per_video=float(np.mean(
+                   [v['tau'].std() for v in videos])),
+               boundary_auroc=auroc(taus, zones == 2),
+               boundary_radius=radius)
+    for z, name in enumerate(('background', 'action', 'boundary')):
+        sel = zones == z
+        out[f'mean_tau_{name}'] = float(taus[sel].mean()) if sel.any() \
+            else float('nan')
+        out[f'num_tokens_{name}'] = int(sel.sum())
+    return out
+
+
+def plot_tau_timelines(videos: List[Dict], path: str, radius: float,
+                       num: int) -> str:
+    """tau over time (grid units) against the ground truth, one panel per
+    video: actions shaded, boundary zones hatched."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    videos = videos[:max(num, 1)]
+    fig, axes = plt.subplots(len(videos), 1, figsize=(9, 1.9 * len(videos)),
+                             squeeze=False)
+    for ax, v in zip(axes[:, 0], videos):
+        for s, e in v['segments']:
+            ax.axvspan(s, e, color='tab:green', alpha=0.18, lw=0)
+            for b in (s, e):
+                ax.axvspan(b - radius, b + radius, color='tab:red',
+                           alpha=0.15, lw=0)
+        ax.plot(range(len(v['tau'])), v['tau'], color='tab:blue', lw=1.0)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlim(0, max(len(v['tau']) - 1, 1))
+        ax.set_ylabel('tau')
+        ax.set_title(f"{v['name']} (std {v['tau'].std():.3f})", fontsize=8)
+    axes[-1, 0].set_xlabel('snippet (grid units); green: ground-truth '
+                           f'actions, red: boundary zones (±{radius:g})')
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def padded_input(model, x):
+    """``(C, T)`` -> the model's padded ``(1, C, T')`` input and mask."""
+    data = model.data_preprocessor(dict(inputs=[x]), False)
+    return data['inputs'], data['masks']
+
+
+def latency_side_by_side(models: Dict, feats: List, repeats: int) -> Dict:
+    """GFLOPs and median CPU latency (ms per video, tensor mode) of each
+    model on the same inputs, rounds interleaved; ratios to the first."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    names = list(models)
+    inputs = {n: [padded_input(m, x) for x in feats]
+              for n, m in models.items()}
+    flops, taus, times = {}, {}, {n: [] for n in names}
+    with torch.inference_mode():
+        for n, m in models.items():
+            with FlopCounterMode(display=False) as c:
+                used = []
+                for x, mask in inputs[n]:
+                    m(x, mode='tensor', masks=mask)
+                    tau = getattr(m.backbone, 'last_tau', None)
+                    used.append(float(tau[mask].mean()) if tau is not None
+                                else 1.0)
+            flops[n] = c.get_total_flops() / 1e9 / len(feats)
+            taus[n] = statistics.mean(used)
+        for _ in range(max(repeats, 1)):
+            for n, m in models.items():
+                t0 = time.perf_counter()
+                for x, mask in inputs[n]:
+                    m(x, mode='tensor', masks=mask)
+                times[n].append((time.perf_counter() - t0) * 1000 /
+                                len(feats))
+    ref = names[0]
+    rows = {}
+    for n in names:
+        lat = statistics.median(times[n])
+        rows[n] = dict(gflops=flops[n], latency_ms=lat, mean_tau=taus[n])
+    for n in names:
+        rows[n]['flops_ratio'] = rows[n]['gflops'] / rows[ref]['gflops']
+        rows[n]['latency_ratio'] = rows[n]['latency_ms'] / \
+            rows[ref]['latency_ms']
+    return rows
+
+
+def concat_to_length(feats: List, length: int):
+    """The test features concatenated (and repeated) to ``(C, length)``."""
+    import torch
+    cat = torch.cat(feats, dim=-1)
+    reps = -(-length // cat.shape[-1])
+    return cat.repeat(1, reps)[:, :length].contiguous()
+
+
+def adaptivity_markdown(res: Dict) -> str:
+    st = res['tau']
+    lines = [f"### Router adaptivity: `{res['config']}`", '',
+             f"checkpoint `{res['checkpoint']}`, test split, "
+             f"{st['num_videos']} videos, {st['num_tokens']} tokens", '',
+             '| tau std (tokens) | mean per-video std | boundary AUROC '
+             f"(±{st['boundary_radius']:g}) | mean tau | boundary | action "
+             '| background |', '|---|---|---|---|---|---|---|',
+             f"| {st['tau_std']:.4f} | {st['tau_std_per_video']:.4f} | "
+             f"{st['boundary_auroc']:.3f} | {st['mean_tau']:.3f} | "
+             f"{st['mean_tau_boundary']:.3f} | {st['mean_tau_action']:.3f} | "
+             f"{st['mean_tau_background']:.3f} |", '']
+    lines += ['| BDR snapping | avg mAP | mAP@0.5 | mAP@0.7 |',
+              '|---|---|---|---|']
+    for k, m in res['map'].items():
+        lines.append(f"| {k} | {m['average_mAP']:.2f} | "
+                     f"{m.get('mAP@0.5', float('nan')):.2f} | "
+                     f"{m.get('mAP@0.7', float('nan')):.2f} |")
+    for key, title in (('latency_test_videos', 'test videos, own lengths'),
+                       ('latency_fixed_length',
+                        f"T = {res['latency_seq_len']}")):
+        lines += ['', f'Inference, trained weights, {title} '
+                  f"(median of {res['repeats']}, threads {res['threads']}):",
+                  '', '| model | mean tau | GFLOPs | ms | FLOPs ratio | '
+                  'latency ratio |', '|---|---|---|---|---|---|']
+        for n, r in res[key].items():
+            lines.append(f"| {n} | {r['mean_tau']:.3f} | {r['gflops']:.3f} "
+                         f"| {r['latency_ms']:.1f} | {r['flops_ratio']:.3f} "
+                         f"| {r['latency_ratio']:.3f} |")
+    weights = res['uniform_checkpoint'] or (
+        'random (its tensor-mode cost does not depend on them)')
+    lines += ['', f"Uniform control: `{res['uniform_config']}`, weights "
+              f'{weights}; ATR: the checkpoint above. Peak memory: not '
+              'measured here (`bench`).', '', f"Plot: `{res['plot']}`"]
+    return '\n'.join(lines)
+
+
+def cmd_adaptivity(args) -> Dict:
+    import torch
+    torch.set_num_threads(args.threads)
+    import mmtal_zoom  # noqa: F401
+    if not args.config:
+        raise ValueError('adaptivity needs --config (and --checkpoint).')
+    cfg, model = build_model(args.config, args.checkpoint, args)
+    if not getattr(model.backbone, 'with_router', False):
+        raise ValueError(f'{args.config}: the backbone has no ATR router.')
+    head = model.head
+    uniform_cfg = args.uniform_config or (
+        CFG['uniform_bdr'] if hasattr(head, 'snap') else CFG['uniform'])
+    _, uniform = build_model(uniform_cfg, args.uniform_checkpoint, args)
+    items = test_items(cfg, args.max_videos)
+    k = num_classes_of(args.data_root)
+    maps = {}
+    if hasattr(head, 'snap'):
+        snap = head.snap
+        head.snap = False
+        maps['off'] = collect_tau(model, items, k)['map']
+        head.snap = True
+        run = collect_tau(model, items, k)
+        maps['on'] = run['map']
+        head.snap = snap
+    else:
+        run = collect_tau(model, items, k)
+        maps['n/a (no BDR head)'] = run['map']
+    videos = run['videos']
+    os.makedirs(args.out, exist_ok=True)
+    plot = plot_tau_timelines(videos, osp.join(args.out, 'tau_timeline.png'),
+                              args.boundary_radius, args.plot_videos)
+    feats = [it['inputs'] for it in items]
+    models = {'uniform': uniform, 'atr': model}
+    res = dict(config=args.config, checkpoint=args.checkpoint,
+               uniform_config=uniform_cfg,
+               uniform_checkpoint=args.uniform_checkpoint,
+               tau=tau_statistics(videos, args.boundary_radius), map=maps,
+               plot=plot, repeats=args.repeats, threads=args.threads,
+               latency_seq_len=args.latency_seq_len,
+               latency_test_videos=latency_side_by_side(models, feats,
+                                                        args.repeats),
+               latency_fixed_length=latency_side_by_side(
+                   models, [concat_to_length(feats, args.latency_seq_len)],
+                   args.repeats))
+    write_json(res, osp.join(args.out, 'adaptivity.json'))
+    md = adaptivity_markdown(res)
+    with open(osp.join(args.out, 'adaptivity.md'), 'w') as f:
+        f.write(md + '\n')
+    print(md)
+    return res
+
+
+# ----------------------------------------------------------------------
 # report
 # ----------------------------------------------------------------------
 def collect(args) -> Dict[str, List[Dict]]:
@@ -597,15 +987,67 @@ def cmd_report(args):
                          f"{r['gflops_per_video']:.2f} | "
                          f"{r['latency_ms_per_video']:.1f} | {fr:.2f} | "
                          f"{lr:.2f} |")
+    lines += adaptivity_table(args)
     print('\n'.join(lines))
+
+
+def adaptivity_table(args) -> List[str]:
+    """Markdown rows of ``<work-dir>/adaptivity/<run>_seed<s>/
+    adaptivity.json``, mean ± std over seeds per run name."""
+    root = osp.join(args.work_dir, 'adaptivity')
+    if not osp.isdir(root):
+        return []
+    groups: Dict[str, List[Dict]] = {}
+    for run in sorted(os.listdir(root)):
+        res = read_json(osp.join(root, run, 'adaptivity.json'))
+        if res:
+            groups.setdefault(run.rpartition('_seed')[0] or run,
+                              []).append(res)
+    if not groups:
+        return []
+
+    def cell(vals, fmt='{:.3f}'):
+        if len(vals) == 1:
+            return fmt.format(vals[0])
+        return (fmt + ' ± ' + fmt).format(statistics.mean(vals),
+                                          statistics.stdev(vals))
+
+    lines = ['', '### Router adaptivity on the test split (trained weights; '
+             'mean ± std over seeds)', '',
+             '| run | seeds | tau std | boundary AUROC | mean tau boundary '
+             '| action | background | avg mAP snap on | snap off | '
+             'FLOPs ratio (own lengths) | latency ratio (own lengths) | '
+             'latency ratio (fixed T) |', '|---' * 12 + '|']
+    for name, rs in groups.items():
+        st = [r['tau'] for r in rs]
+        on = [r['map'].get('on', next(iter(r['map'].values())))
+              ['average_mAP'] for r in rs]
+        off = [r['map']['off']['average_mAP'] for r in rs
+               if 'off' in r['map']]
+        own = [r['latency_test_videos']['atr'] for r in rs]
+        fix = [r['latency_fixed_length']['atr'] for r in rs]
+        lines.append(' | '.join([
+            f'| {name}', str(len(rs)),
+            cell([s['tau_std'] for s in st], '{:.4f}'),
+            cell([s['boundary_auroc'] for s in st]),
+            cell([s['mean_tau_boundary'] for s in st]),
+            cell([s['mean_tau_action'] for s in st]),
+            cell([s['mean_tau_background'] for s in st]),
+            cell(on, '{:.2f}'), cell(off, '{:.2f}') if off else '-',
+            cell([o['flops_ratio'] for o in own], '{:.2f}'),
+            cell([o['latency_ratio'] for o in own], '{:.2f}'),
+            cell([o['latency_ratio'] for o in fix], '{:.2f}')]) + ' |')
+    return lines
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(REPO)
-    {'bench': cmd_bench, 'compare': cmd_compare, 'budgets': cmd_budgets,
-     'kd': cmd_kd, 'cost': cmd_cost, 'pareto': cmd_pareto,
-     'report': cmd_report, '_run': cmd_run}[args.command](args)
+    commands = {'bench': cmd_bench, 'compare': cmd_compare,
+                'budgets': cmd_budgets, 'kd': cmd_kd, 'cost': cmd_cost,
+                'pareto': cmd_pareto, 'report': cmd_report,
+                'adaptivity': cmd_adaptivity, '_run': cmd_run}
+    return commands[args.command](args)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
 # The embedded ActivityNet-format set (no download): synthetic videos of
-# issue #2's generator written in MMAction2's layout by
+# the synthetic generator's videos written in MMAction2's layout by
 # `python tools/make_anet_embedded.py --out data/anet_embedded`
 # (400-d features rescaled to 100 points, anet_anno_{train,val,test}.json).
 # Same dataset class, pipeline and metric as the real one; train on 'train',

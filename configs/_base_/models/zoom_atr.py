@@ -6,17 +6,23 @@
 # level whose zero crossings snap the detector's boundaries (BDRRefinedHead
 # wraps the inherited head). See docs/zoom.md for every design choice.
 _base_ = ['./zoom_uniform.py']
+# Router: the coarse actionness / start / end logits it reads are
+# supervised with the heads' targets (aux_loss_weight 0.5, untuned; start /
+# end positives within 2 snippets of a boundary); the depth weights pass
+# gradient to tau through a straight-through relaxation (no dead bands). The
+# per-video variance incentive is off (variance_weight=0.0). The routing
+# logit gets the uncertainty prior (prior_scale 4.0 at initialisation, own
+# design, untuned): depth follows the coarse boundary probability, centred
+# per video. See docs/zoom.md for every option.
 model = dict(
     backbone=dict(
         router=dict(_delete_=True, type='ATRDepthRouter', hidden_dims=32,
                     budget_target=0.25, budget_weight=10.0,
-                    temperature=1.0, prune_depth=0.25),
-        # training: every token through every deep layer, weighted, with a
-        # straight-through surrogate of the depth weights, so that the task
-        # loss reaches every tau (own design; the plain clamp leaves dead
-        # bands, e.g. at the initial tau = 0.25); test: sparse execution
-        min_update=0.1, depth_relaxation=0.25, train_path='dense',
-        test_path='sparse'),
+                    temperature=1.0, prune_depth=0.25,
+                    aux_loss_weight=0.5, boundary_radius=2.0,
+                    variance_weight=0.0, prior_scale=4.0),
+        min_update=0.1, relaxation='straight_through',
+        train_path='sparse', test_path='sparse'),
     head=dict(
         _delete_=True,
         type='BDRRefinedHead',

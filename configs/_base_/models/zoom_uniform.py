@@ -1,5 +1,5 @@
-# Temporal Zoom Networks' network with ATR off (seed 000): every token runs
-# the whole deep stage — the uniform-depth baseline ATR is measured against.
+# Temporal Zoom Networks' (Shihab et al.) network with ATR off: every token
+# runs the whole deep stage: the uniform-depth baseline ATR is compared with.
 # ConvProjection + 1 shallow + K=4 deep full-resolution local-attention
 # blocks (ATRBackbone, router=None), then the stride-2 pyramid
 # (TransformerPyramidNeck without its own stem) and ActionFormer's head.

@@ -26,7 +26,7 @@ feature_extraction_interval`` so that the duration BMN's
 ``post_processing`` converts back with are the same.
 
 :func:`make_anet_embedded` generates the database with the synthetic
-generator of :mod:`mmtal_zoom.datasets.generators.synthetic` (issue #2) and
+generator of :mod:`mmtal_zoom.datasets.generators.synthetic` and
 writes it in this layout; ``tools/make_anet_embedded.py`` is its CLI.
 """
 import copy
@@ -37,7 +37,9 @@ from typing import Dict, Iterable, Optional
 
 import numpy as np
 
-# ActivityNet-like timings for the embedded set (issue #2's parametric
+from ...utils.io import atomic_open, atomic_write_text
+
+# ActivityNet-like timings for the embedded set (the synthetic
 # generator re-parameterised): ~1-3 instances per 30-120 s video, lengths
 # log-normal around 12 s (clipped by the generator to [0.4 s, D / 3]), i.e.
 # mostly 5-33 % of the video with a tail of short ones (about 1 in 7 covers
@@ -105,10 +107,7 @@ def rescale_features(feats: np.ndarray, num_points: int = 100,
 
 
 def _atomic_write_text(path: str, text: str) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(text, path)
 
 
 def write_feature_csv(path: str, feats: np.ndarray,
@@ -116,10 +115,9 @@ def write_feature_csv(path: str, feats: np.ndarray,
     """One video's ``(num_points, C)`` features as MMAction2's CSV
     (header ``f0,...,f{C-1}``), written atomically."""
     header = ','.join(f'f{i}' for i in range(feats.shape[1]))
-    tmp = f'{path}.tmp{os.getpid()}'
-    np.savetxt(tmp, feats, fmt=float_format, delimiter=',', header=header,
-               comments='')
-    os.replace(tmp, path)
+    with atomic_open(path) as f:
+        np.savetxt(f, feats, fmt=float_format, delimiter=',', header=header,
+                   comments='')
 
 
 def anet_video_info(name: str, entry: dict,
@@ -243,7 +241,7 @@ def make_anet_embedded(out_dir: str,
                        progress: bool = False,
                        generator_kwargs: Optional[dict] = None
                        ) -> Dict[str, str]:
-    """Generate a synthetic database (issue #2's generator) and write it in
+    """Generate a synthetic database (the synthetic generator) and write it in
     MMAction2's ActivityNet layout.
 
     Args:

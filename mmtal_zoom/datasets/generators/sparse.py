@@ -39,7 +39,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..time_grid import seconds_to_grid
+from ...structures.time_grid import seconds_to_grid
 from .synthetic import (FeatureModel, _annotation, _confusable_pairs,
                         _parametric_video, _ramp, _real_timings, _rng, ar1,
                         num_snippets, sample_kappa)

@@ -13,7 +13,7 @@ Generative model
 ================
 
 Units: time ``t`` in seconds; ``g`` in feature-grid units (snippets), related
-by :mod:`mmtal_zoom.datasets.time_grid` (fps 30, ``feat_stride`` 4,
+by :mod:`mmtal_zoom.structures.time_grid` (fps 30, ``feat_stride`` 4,
 ``num_frames`` 16 by default: 7.5 snippets/s like THUMOS14 I3D). A video of
 ``D`` s has ``T = floor((D * fps - num_frames) / feat_stride) + 1`` snippets.
 
@@ -105,8 +105,8 @@ import numpy as np
 from scipy.signal import lfilter
 from scipy.special import ndtr
 
+from ...structures.time_grid import seconds_to_grid
 from ...utils import atomic_write_bytes
-from ..time_grid import seconds_to_grid
 
 GENERATOR_VERSION = 1
 

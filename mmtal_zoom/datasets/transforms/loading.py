@@ -9,7 +9,7 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
-from ..time_grid import seconds_to_grid
+from ...structures.time_grid import seconds_to_grid
 
 
 def resample_time(feats: np.ndarray, length: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Hooks (HOOKS): training-schedule logic for the Zoom model (issue #4)."""
+"""Hooks (HOOKS): training-schedule logic for Temporal Zoom Networks (ATR
+budget annealing, distillation)."""
 from .atr_budget_hook import ATRBudgetAnnealHook
 from .distillation_hook import DistillationHook
 

@@ -1,6 +1,6 @@
 """The Adaptive Temporal Refinement (ATR) backbone of Temporal Zoom Networks.
 
-Seed 000, Fig. 1 — four stages, as composed here:
+Temporal Zoom Networks (Shihab et al.), Fig. 1 — four stages, as composed here:
 
 1. **shallow transformer**: ``ConvProjection`` (ActionFormer's embedding)
    then ``num_shallow`` full-resolution local-attention blocks;
@@ -10,7 +10,10 @@ Seed 000, Fig. 1 — four stages, as composed here:
 3. **deep transformer**: ``num_deep`` = ``K`` blocks; layer ``k`` updates token
    ``t`` with weight ``clamp(tau_t K - k, 0, 1)``
    (:mod:`~mmtal_zoom.models.layers.continuous_depth`); tokens whose depth is
-   used up leave the computation (sparse execution, real savings);
+   used up leave the computation (sparse execution, real savings). The
+   gradient reaches ``tau`` through a straight-through relaxation of these
+   weights (``relaxation``); in training the sparse path also runs each
+   token's first skipped layer for it (at most one extra layer per token);
 4. **residual refinement**: the deep stage only adds weighted residuals to
    the shallow stream, so the output merges the coarse (shallow) and refined
    (deep) representations token by token; the pyramid neck and the heads
@@ -27,6 +30,13 @@ to the term in backward — Megatron-LM's auxiliary-loss pattern) and its value
 is kept in ``last_stats`` for :class:`~mmtal_zoom.engine.hooks.
 ATRBudgetAnnealHook` to log as ``loss_budget``.
 
+Auxiliary-loss contract (coarse supervision, own design): a training forward
+keeps the router's coarse logits and mask; :meth:`loss_aux` (called by
+:class:`~mmtal_zoom.models.detectors.TALDetector` after the head's losses,
+with the same data samples) turns them into ``loss_router_*`` terms and
+forgets them. ``{}`` when the router's ``aux_loss_weight`` is 0, without a
+router, or without a training forward since the last call.
+
 Shapes: ``x (B, C, T), mask (B, T)`` -> ``((B, D, T),), ((B, T),)``: one
 level, for a pyramid neck (``TransformerPyramidNeck(num_stem=0)``).
 """
@@ -37,7 +47,7 @@ from torch import Tensor, nn
 
 from mmaction.registry import MODELS
 from ..layers import LayerNorm1d, TransformerBlock1d
-from ..layers.continuous_depth import (attach_aux_loss,
+from ..layers.continuous_depth import (RELAXATIONS, attach_aux_loss,
                                        continuous_depth_forward, depth_weights)
 from .conv_projection import ConvProjection
 
@@ -65,13 +75,16 @@ class ATRBackbone(BaseModule):
         min_update (float): layer updates with weight below this are
             skipped (both paths), so that a token with
             ``tau K = 1 + 1e-7`` does not pay for a second layer.
+        relaxation (str): gradient of the depth weights with respect to
+            ``tau``: ``'straight_through'`` (hard forward, smooth-clamp
+            backward on the executed and frontier layers: gradient for every
+            ``tau``) or ``'clamp'`` (the hard weights' own gradient, with
+            dead bands; the earlier behaviour).
+        relaxation_smoothing (float): width ``delta`` of the smooth clamp,
+            in layers.
         train_path, test_path (str): ``'sparse'`` (gather the active tokens)
             or ``'dense'`` (every block on every token, then the weighted
             update); the two are numerically equal.
-        depth_relaxation (float): straight-through surrogate of the depth
-            weights (:func:`depth_weights`, own design), used in training
-            only; 0 disables it. Pair it with ``train_path='dense'``: only
-            there does every token's ``tau`` get a task-loss gradient.
         out_norm (bool): LayerNorm on the output.
         layer_scale_init (float, optional): initial residual scale of every
             transformer block (ActionFormer: 1e-4); ``None`` for none.
@@ -92,9 +105,10 @@ class ATRBackbone(BaseModule):
                  drop_path: float = 0.1,
                  router: Optional[dict] = dict(type='ATRDepthRouter'),
                  min_update: float = 0.01,
+                 relaxation: str = 'straight_through',
+                 relaxation_smoothing: float = 0.25,
                  train_path: str = 'sparse',
                  test_path: str = 'sparse',
-                 depth_relaxation: float = 0.0,
                  out_norm: bool = False,
                  layer_scale_init: Optional[float] = 1e-4,
                  init_cfg=None):
@@ -125,11 +139,13 @@ class ATRBackbone(BaseModule):
         else:
             self.router = None
         self.min_update = float(min_update)
+        if relaxation not in RELAXATIONS:
+            raise ValueError(f'relaxation must be in {RELAXATIONS}, got '
+                             f'{relaxation!r}.')
+        self.relaxation = relaxation
+        self.relaxation_smoothing = float(relaxation_smoothing)
+        self._aux: Optional[Tuple[Tensor, Tensor]] = None
         self.train_path, self.test_path = train_path, test_path
-        if depth_relaxation < 0:
-            raise ValueError('depth_relaxation must be >= 0, got '
-                             f'{depth_relaxation}.')
-        self.depth_relaxation = float(depth_relaxation)
         self.out_norm = LayerNorm1d(embed_dims) if out_norm else nn.Identity()
         self.last_stats: Dict[str, Tensor] = {}
         self.last_tau: Optional[Tensor] = None
@@ -152,13 +168,17 @@ class ATRBackbone(BaseModule):
                 mean_tau=x.new_tensor(1.0),
                 active_fraction=x.new_tensor(1.0))
         else:
-            tau, tau_raw = self.router(x, mask)
-            weights = depth_weights(
-                tau, len(self.deep), self.min_update,
-                self.depth_relaxation if self.training else 0.0)
+            tau, tau_raw, coarse = self.router(x, mask, return_coarse=True)
+            weights = depth_weights(tau, len(self.deep), self.min_update,
+                                    self.relaxation,
+                                    self.relaxation_smoothing)
             path = self.train_path if self.training else self.test_path
+            frontier = (self.training and self.relaxation ==
+                        'straight_through' and tau.requires_grad)
             x, counts = continuous_depth_forward(self.deep, x, mask, weights,
-                                                 path)
+                                                 path, frontier=frontier)
+            self._aux = (coarse, mask) if (
+                self.training and self.router.aux_loss_weight > 0) else None
             m = mask.to(tau.dtype)
             mean_tau = (tau * m).sum() / num_valid
             stats = dict(
@@ -170,11 +190,31 @@ class ATRBackbone(BaseModule):
                                  (num_valid * len(self.deep))).detach(),
                 pruned_fraction=(((tau_raw > 0) & (tau == 0) & mask).sum()
                                  / num_valid).detach())
-            if self.training and self.router.budget_weight > 0:
-                loss_budget = self.router.budget_loss(tau_raw, mask)
+            if self.training and self.router.with_budget:
+                terms = self.router.budget_terms(tau_raw, mask)
+                loss_budget = sum(terms.values())
                 x = attach_aux_loss(x, loss_budget)
                 stats['loss_budget'] = loss_budget.detach()
+                if 'variance' in terms:
+                    stats['loss_tau_variance'] = terms['variance'].detach()
             self.last_tau = tau.detach()
             self.last_stats = stats
         x = self.out_norm(x) * mask[:, None].to(x.dtype)
         return (x, ), (mask, )
+
+    def loss_aux(self, data_samples) -> Dict[str, Tensor]:
+        """Auxiliary losses of the last training forward (module doc).
+
+        Args:
+            data_samples (Sequence): the batch's samples, ground truth in
+                grid units of the input (the backbone keeps the input grid).
+
+        Returns:
+            dict: ``loss_router_action`` and ``loss_router_boundary``, or
+            ``{}``.
+        """
+        if self._aux is None:
+            return {}
+        coarse, mask = self._aux
+        self._aux = None  # once per forward; frees the graph reference
+        return self.router.loss_coarse(coarse, mask, data_samples)

@@ -3,6 +3,11 @@
 Follows mmdetection's ``SingleStageDetector``: ``extract_feat`` runs the
 backbone then the neck; ``loss``, ``predict`` and ``_forward`` hand the
 features to the head. No loss maths and no post-processing live here.
+
+Auxiliary losses of other parts: a backbone or neck that computes a loss of
+its own (ATR's coarse supervision) exposes ``loss_aux(data_samples) -> dict``;
+``loss`` adds what it returns to the head's losses (names must not clash).
+The part keeps whatever it needs from its own forward pass.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -11,7 +16,7 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from mmaction.registry import MODELS
-from ...evaluation.functional import multiclass_segment_nms
+from ...structures.segment_ops import multiclass_segment_nms
 from ...utils.long_video import (resize_time, resized_grid_scale,
                                  sliding_window_starts)
 
@@ -148,7 +153,16 @@ class TALDetector(BaseModel):
     def loss(self, inputs: Tensor, masks: Tensor,
              data_samples: Sequence) -> Dict[str, Tensor]:
         feats, feat_masks = self.extract_feat(inputs, masks)
-        return self.head.loss(feats, feat_masks, data_samples)
+        losses = self.head.loss(feats, feat_masks, data_samples)
+        for part in (self.backbone, self.neck):
+            if part is not None and hasattr(part, 'loss_aux'):
+                aux = part.loss_aux(data_samples)
+                clash = set(aux) & set(losses)
+                if clash:
+                    raise KeyError(f'{type(part).__name__}.loss_aux returned '
+                                   f'{sorted(clash)}, already in the losses.')
+                losses.update(aux)
+        return losses
 
     def predict(self, inputs: Tensor, masks: Tensor,
                 data_samples: Sequence) -> List:

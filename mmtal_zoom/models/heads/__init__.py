@@ -6,7 +6,7 @@ from .bdr_refined_head import BDRRefinedHead
 from .cltdr_head import CLTDRHead
 from .distillation_head import DistillationHead
 from .rcl_head import RCLHead
-from .rcl_refined_head import RCLRefinedHead
+from .tal_head_wrapper import TALHeadWrapper
 
 __all__ = ['ActionFormerHead', 'BaseTALHead', 'BDRHead', 'BDRRefinedHead',
-           'CLTDRHead', 'DistillationHead', 'RCLHead', 'RCLRefinedHead']
+           'CLTDRHead', 'DistillationHead', 'RCLHead', 'TALHeadWrapper']

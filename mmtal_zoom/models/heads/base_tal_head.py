@@ -7,7 +7,7 @@ A head owns its whole job:
 * ``predict(feats, masks, data_samples)`` = ``forward`` then
   ``predict_by_feat``, which asks the head to ``decode_by_feat`` its raw
   outputs into per-level class probabilities and segments (grid units), then
-  loops ``_predict_by_feat_single`` per video: score threshold, top-k,
+  loops ``predict_by_feat_single`` per video: score threshold, top-k,
   short-segment filter, (Soft-)NMS, conversion to seconds.
 
 A new head writes ``forward``, ``loss_by_feat`` and ``decode_by_feat`` only.
@@ -16,13 +16,13 @@ from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import TASK_UTILS
-from ...datasets.time_grid import grid_to_seconds
+from ...structures import grid_to_seconds
+from ...utils.dist import reduce_mean
 
 DEFAULT_TEST_CFG = dict(
     pre_nms_thresh=0.001,  # drop candidates with a lower class probability
@@ -34,15 +34,6 @@ DEFAULT_TEST_CFG = dict(
     nms=dict(method='gaussian', iou_threshold=0.1, sigma=0.5,
              min_score=0.001, max_num=200, class_agnostic=False),
 )
-
-
-def reduce_mean(value: Tensor) -> Tensor:
-    """Mean of a tensor over all processes (identity when not distributed)."""
-    if get_world_size() == 1:
-        return value
-    value = value.clone()
-    all_reduce(value, op='mean')
-    return value
 
 
 class BaseTALHead(BaseModule, metaclass=ABCMeta):
@@ -131,6 +122,21 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
             num_pos, 1.0)
         return self.loss_normalizer
 
+    def loss_and_predict(self, feats: Sequence[Tensor],
+                         masks: Sequence[Tensor], data_samples: Sequence,
+                         num_proposals: int
+                         ) -> Tuple[Dict[str, Tensor], List[InstanceData]]:
+        """First stage of a two-stage detector (mmdetection's
+        ``RPNHead.loss_and_predict``): this head's losses, and its best
+        ``num_proposals`` candidates per video, detached
+        (:meth:`predict_proposals`)."""
+        outs = self(feats, masks)
+        losses = self.loss_by_feat(*outs, masks=masks,
+                                   data_samples=data_samples)
+        with torch.no_grad():
+            proposals = self.predict_proposals(outs, masks, num_proposals)
+        return losses, proposals
+
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
@@ -139,6 +145,34 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
         outs = self(feats, masks)
         return self.predict_by_feat(
             *outs, masks=masks, data_samples=data_samples)
+
+    def predict_proposals(self, outs: Sequence, masks: Sequence[Tensor],
+                          num_proposals: int) -> List[InstanceData]:
+        """The best ``num_proposals`` decoded points per video by their top
+        class probability, before any threshold or NMS: the proposals a
+        second stage refines.
+
+        Returns:
+            list[InstanceData]: per video ``segments (k, 2)`` grid units,
+            ``cls_scores (k, K)`` class probabilities and ``valid (k,)``
+            bool (``k = min(num_proposals, P)``, the same for every video;
+            padded points rank last and are marked invalid).
+        """
+        scores, segments = self.decode_by_feat(*outs, masks=masks)
+        scores = torch.cat(list(scores), dim=1)
+        segments = torch.cat(list(segments), dim=1)
+        valid = torch.cat(list(masks), dim=1)
+        best = scores.max(-1).values.masked_fill(~valid, -1.0)
+        k = min(int(num_proposals), best.shape[1])
+        idx = best.topk(k, dim=1).indices
+        scores = scores.gather(1, idx[..., None].expand(-1, -1,
+                                                        scores.shape[-1]))
+        segments = segments.gather(1, idx[..., None].expand(-1, -1, 2))
+        valid = valid.gather(1, idx)
+        return [
+            InstanceData(segments=segments[i], cls_scores=scores[i],
+                         valid=valid[i]) for i in range(len(segments))
+        ]
 
     @abstractmethod
     def decode_by_feat(self, *outs, masks: Sequence[Tensor]
@@ -154,8 +188,8 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
         segments = torch.cat(list(segments), dim=1)  # (B, P, 2)
         valid = torch.cat(list(masks), dim=1)  # (B, P)
         return [
-            self._predict_by_feat_single(scores[i], segments[i], valid[i],
-                                         sample.metainfo, level_sizes)
+            self.predict_by_feat_single(scores[i], segments[i], valid[i],
+                                        sample.metainfo, level_sizes)
             for i, sample in enumerate(data_samples)
         ]
 
@@ -179,10 +213,10 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
             start += size
         return torch.cat(cands), torch.cat(cand_scores)
 
-    def _predict_by_feat_single(self, scores: Tensor, segments: Tensor,
-                                valid: Tensor, meta: dict,
-                                level_sizes: Optional[Sequence[int]] = None
-                                ) -> InstanceData:
+    def predict_by_feat_single(self, scores: Tensor, segments: Tensor,
+                               valid: Tensor, meta: dict,
+                               level_sizes: Optional[Sequence[int]] = None
+                               ) -> InstanceData:
         """One video: threshold, top-k, NMS, grid -> seconds.
 
         Args:
@@ -194,7 +228,7 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
             level_sizes (Sequence[int], optional): points of each pyramid
                 level in ``scores`` (for ``topk_per_level``).
         """
-        from ...evaluation.functional import multiclass_segment_nms
+        from ...structures import multiclass_segment_nms
         cfg = self.test_cfg
         num_classes = scores.shape[-1]
         probs = (scores * valid[:, None]).flatten()

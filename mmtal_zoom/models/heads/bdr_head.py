@@ -1,6 +1,6 @@
 """Boundary Distance Regression (BDR) branch of Temporal Zoom Networks.
 
-Seed 000 (Shihab et al.), abstract and Fig. 2: BDR "replaces
+Temporal Zoom Networks (Shihab et al.), abstract and Fig. 2: BDR "replaces
 classification-based boundary detection with signed-distance regression":
 a field ``d(t) = t - b(t)`` for the start boundary and one for the end,
 whose zero crossings are the boundaries. That ``b(t)`` is the nearest start

@@ -20,21 +20,20 @@ detectors. ``BDRRefinedHead`` does it by composition, so that
 from typing import Dict, List, Sequence, Tuple
 
 import torch
-from mmengine.model import BaseModule
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
 from ..task_modules.zero_crossing import snap_to_zero_crossings
-from .base_tal_head import BaseTALHead
+from .tal_head_wrapper import TALHeadWrapper
 
 
 @MODELS.register_module()
-class BDRRefinedHead(BaseTALHead):
+class BDRRefinedHead(TALHeadWrapper):
     """A detection head whose boundaries are snapped to BDR zero crossings.
 
     Args:
-        base_head (dict): config of any :class:`BaseTALHead`.
+        base_head (dict): config of any :class:`BaseTALHead` (built as
+            ``self.inner_head``).
         bdr (dict): config of a :class:`BDRHead`; its ``stride`` defaults
             to the base head's stride of the BDR level.
         snap_window (float): maximum move of a boundary, grid units;
@@ -43,59 +42,45 @@ class BDRRefinedHead(BaseTALHead):
         snap (bool): snap at inference (False: auxiliary loss only).
         init_cfg (dict, optional): weight initialisation.
 
-    Attributes ``num_classes``, ``prior_generator`` and ``test_cfg`` are the
-    base head's.
+    ``num_classes``, ``prior_generator``, ``test_cfg`` and the per-video
+    post-processing are the base head's (:class:`TALHeadWrapper`).
     """
+
+    legacy_prefix = 'base_head'
 
     def __init__(self, base_head: dict, bdr: dict,
                  snap_window: float = 2.0, snap: bool = True,
                  init_cfg=None):
-        # BaseTALHead.__init__ would build a second prior generator and
-        # test_cfg; this wrapper uses the base head's own.
-        BaseModule.__init__(self, init_cfg=init_cfg)
-        self.base_head = MODELS.build(base_head)
-        if not isinstance(self.base_head, BaseTALHead):
-            raise TypeError('BDRRefinedHead.base_head must be a BaseTALHead, '
-                            f'got {type(self.base_head).__name__}.')
+        super().__init__(base_head, init_cfg=init_cfg)
         bdr = dict(bdr)
         level = int(bdr.get('level', 0))
         if 'stride' not in bdr:
             bdr['stride'] = float(
-                self.base_head.prior_generator.strides[level])
+                self.inner_head.prior_generator.strides[level])
         self.bdr = MODELS.build(bdr)
         self.snap_window = float(snap_window)
         self.snap = snap
 
-    # attributes BaseTALHead's callers rely on come from the base head
-    @property
-    def num_classes(self) -> int:
-        return self.base_head.num_classes
-
-    @property
-    def prior_generator(self):
-        return self.base_head.prior_generator
-
-    @property
-    def test_cfg(self) -> dict:
-        return self.base_head.test_cfg
-
     def forward(self, feats: Sequence[Tensor],
                 masks: Sequence[Tensor]) -> Tuple:
         """``(*base_head(feats, masks), [(B, 2, T_0)])``."""
-        return tuple(self.base_head(feats, masks)) + (self.bdr(feats, masks), )
+        return tuple(self.inner_head(feats, masks)) + (self.bdr(
+            feats, masks), )
 
     def loss_by_feat(self, *outs, masks: Sequence[Tensor],
                      data_samples: Sequence) -> Dict[str, Tensor]:
-        losses = dict(self.base_head.loss_by_feat(
+        losses = dict(self.inner_head.loss_by_feat(
             *outs[:-1], masks=masks, data_samples=data_samples))
         losses.update(self.bdr.loss_by_feat(outs[-1], masks, data_samples))
         return losses
 
     def decode_by_feat(self, *outs, masks: Sequence[Tensor]
                        ) -> Tuple[List[Tensor], List[Tensor]]:
-        """The base head's decoding with snapped boundaries (grid units)."""
-        scores, segments = self.base_head.decode_by_feat(*outs[:-1],
-                                                         masks=masks)
+        """The base head's decoding with snapped boundaries (grid units);
+        :meth:`BaseTALHead.predict_by_feat` then runs the base head's
+        per-video post-processing on them."""
+        scores, segments = self.inner_head.decode_by_feat(*outs[:-1],
+                                                          masks=masks)
         if not self.snap or self.snap_window <= 0:
             return scores, segments
         start_x, end_x = self.bdr.crossings(outs[-1], masks)
@@ -104,19 +89,3 @@ class BDRRefinedHead(BaseTALHead):
         flat, _ = snap_to_zero_crossings(flat, start_x, end_x,
                                          self.bdr.stride, self.snap_window)
         return scores, list(flat.split(lengths, dim=1))
-
-    def predict_by_feat(self, *outs, masks: Sequence[Tensor],
-                        data_samples: Sequence) -> List[InstanceData]:
-        """Snapped decoding, then the base head's per-video
-        post-processing (its own ``_predict_by_feat_single``)."""
-        scores, segments = self.decode_by_feat(*outs, masks=masks)
-        level_sizes = [s.shape[1] for s in scores]
-        scores = torch.cat(list(scores), dim=1)
-        segments = torch.cat(list(segments), dim=1)
-        valid = torch.cat(list(masks), dim=1)
-        return [
-            self.base_head._predict_by_feat_single(scores[i], segments[i],
-                                                   valid[i], s.metainfo,
-                                                   level_sizes)
-            for i, s in enumerate(data_samples)
-        ]

@@ -9,11 +9,12 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
+from ...utils.dist import reduce_mean
 from ..layers import MaskedConv1d, Scale
 from ..layers.trident import trident_distances
 from ..losses.iou_loss import iou_1d_loss
 from .actionformer_head import ConvTower
-from .base_tal_head import BaseTALHead, reduce_mean
+from .base_tal_head import BaseTALHead
 
 FUSIONS = ('attention', 'add', 'concat')
 REFINE_SCORES = ('sqrt', 'logit_product')
@@ -653,16 +654,16 @@ class CLTDRHead(BaseTALHead):
             segments.append(segs[:, :, 0] if self.num_boundary == 1 else segs)
         return scores, segments
 
-    def _predict_by_feat_single(self, scores: Tensor, segments: Tensor,
-                                valid: Tensor, meta: dict,
-                                level_sizes: Optional[Sequence[int]] = None
-                                ) -> InstanceData:
+    def predict_by_feat_single(self, scores: Tensor, segments: Tensor,
+                               valid: Tensor, meta: dict,
+                               level_sizes: Optional[Sequence[int]] = None
+                               ) -> InstanceData:
         """Per-class boundaries: pick the segment of each candidate's class,
         then hand the candidates to the shared post-processing
         (threshold, top-k, NMS, seconds) of :class:`BaseTALHead`."""
         if segments.dim() == 2:
-            return super()._predict_by_feat_single(scores, segments, valid,
-                                                   meta, level_sizes)
+            return super().predict_by_feat_single(scores, segments, valid,
+                                                  meta, level_sizes)
         num_classes = scores.shape[-1]
         probs = (scores * valid[:, None]).flatten()
         cand, cand_scores = self._select_candidates(probs, num_classes,
@@ -672,5 +673,5 @@ class CLTDRHead(BaseTALHead):
         label = cand % num_classes
         one_hot = scores.new_zeros(k, num_classes)
         one_hot[torch.arange(k, device=scores.device), label] = cand_scores
-        return super()._predict_by_feat_single(
+        return super().predict_by_feat_single(
             one_hot, segments[point, label], valid.new_ones(k), meta)

@@ -1,8 +1,8 @@
 """Knowledge distillation from a uniform-depth teacher (Temporal Zoom Nets).
 
-Seed 000 (abstract): "Training requires 1.29× baseline FLOPs" and
-"knowledge distillation further reduces this to 1.1× while retaining 99.5%
-accuracy".
+Temporal Zoom Networks (Shihab et al.), abstract: "Training requires 1.29×
+baseline FLOPs" and "knowledge distillation further reduces this to 1.1×
+while retaining 99.5% accuracy".
 The paper's recipe is not available; this project's design:
 
 * :class:`~mmtal_zoom.engine.hooks.DistillationHook` holds the teacher (a
@@ -32,16 +32,14 @@ without distillation). At the start of training the L1 term is the largest
 loss (2.76) and its gradient (norm 30 vs 6) dominates the update under the
 configs' ``clip_grad`` max-norm 1.0. Pass ``reg_index`` to opt in.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
-from .base_tal_head import BaseTALHead
+from .tal_head_wrapper import TALHeadWrapper
 
 KD_FIELD = 'kd_teacher_outs'
 
@@ -60,11 +58,13 @@ def stack_teacher_outputs(data_samples: Sequence, index: int,
 
 
 @MODELS.register_module()
-class DistillationHead(BaseTALHead):
+class DistillationHead(TALHeadWrapper):
     """Wrap a student head; add distillation terms from teacher outputs.
 
     Args:
-        student (dict): config of any :class:`BaseTALHead`.
+        student (dict): config of any :class:`BaseTALHead` (built as
+            ``self.inner_head``; decoding and post-processing are its own,
+            :class:`TALHeadWrapper`).
         cls_index (int): position of the class logits ``[(B, K, T_l)]`` in
             the student's and teacher's ``forward`` outputs.
         reg_index (int, optional): position of the regression outputs
@@ -80,11 +80,7 @@ class DistillationHead(BaseTALHead):
                  reg_index: Optional[int] = None, cls_weight: float = 1.0,
                  reg_weight: float = 1.0, temperature: float = 1.0,
                  field: str = KD_FIELD, init_cfg=None):
-        BaseModule.__init__(self, init_cfg=init_cfg)
-        self.student = MODELS.build(student)
-        if not isinstance(self.student, BaseTALHead):
-            raise TypeError('DistillationHead.student must be a BaseTALHead, '
-                            f'got {type(self.student).__name__}.')
+        super().__init__(student, init_cfg=init_cfg)
         if temperature <= 0:
             raise ValueError(f'temperature must be > 0, got {temperature}.')
         self.cls_index, self.reg_index = cls_index, reg_index
@@ -92,25 +88,11 @@ class DistillationHead(BaseTALHead):
         self.temperature = float(temperature)
         self.field = field
 
-    @property
-    def num_classes(self) -> int:
-        return self.student.num_classes
-
-    @property
-    def prior_generator(self):
-        return self.student.prior_generator
-
-    @property
-    def test_cfg(self) -> dict:
-        return self.student.test_cfg
-
-    def forward(self, feats: Sequence[Tensor],
-                masks: Sequence[Tensor]) -> Tuple:
-        return tuple(self.student(feats, masks))
+    legacy_prefix = 'student'
 
     def loss_by_feat(self, *outs, masks: Sequence[Tensor],
                      data_samples: Sequence) -> Dict[str, Tensor]:
-        losses = dict(self.student.loss_by_feat(
+        losses = dict(self.inner_head.loss_by_feat(
             *outs, masks=masks, data_samples=data_samples))
         t_cls = stack_teacher_outputs(data_samples, self.cls_index,
                                       self.field)
@@ -156,12 +138,3 @@ class DistillationHead(BaseTALHead):
             losses['loss_kd_reg'] = self.reg_weight * (l1 * w).sum() / (
                 w.sum().clamp(min=1e-6))
         return losses
-
-    def decode_by_feat(self, *outs, masks: Sequence[Tensor]
-                       ) -> Tuple[List[Tensor], List[Tensor]]:
-        return self.student.decode_by_feat(*outs, masks=masks)
-
-    def predict_by_feat(self, *outs, masks: Sequence[Tensor],
-                        data_samples: Sequence) -> List[InstanceData]:
-        return self.student.predict_by_feat(*outs, masks=masks,
-                                            data_samples=data_samples)

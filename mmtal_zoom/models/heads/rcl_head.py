@@ -14,7 +14,6 @@ Coordinates are normalised to ``[0, 1]`` over the feature sequence (the
 convention of MMAction2's BMN); snippet ``t`` of ``T`` sits at
 ``(t + 0.5) / T`` (see :mod:`mmtal_zoom.models.layers.temporal_roi_align`).
 """
-import math
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -23,8 +22,12 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS, TASK_UTILS
+from ...structures.proposal_ops import proposal_nms
+from ..layers.coordinate_encoding import encode_coordinates
 from ..layers.temporal_roi_align import interpolate_1d, temporal_roi_align
-from ..task_modules.rcl_sampler import apply_min_length
+from ..losses.rcl_losses import rcl_stage_loss
+from ..task_modules.rcl_assigner import RCLAssigner
+from ..task_modules.rcl_sampler import apply_min_length, boundary_peaks
 
 DEFAULT_TEST_CFG = dict(
     refine_topk=None,  # refine only the best CAR queries (None: all)
@@ -51,103 +54,6 @@ DEFAULT_TEST_CFG = dict(
     nms=dict(method='linear', iou_threshold=0.3, sigma=0.5, min_score=0.0,
              max_num=100, class_agnostic=True),
 )
-
-
-def boundary_peaks(probs: Tensor, first: bool) -> Tensor:
-    """BMN's boundary candidates (MMAction2 ``BMN._parse`` rule): a local
-    maximum of ``probs`` or above half its maximum, plus the first (start)
-    or the last (end) position.
-
-    Args:
-        probs (Tensor): ``(B, T)`` start or end probabilities.
-        first (bool): start probabilities (the first position is always a
-            candidate) or end probabilities (the last one is).
-
-    Returns:
-        Tensor: ``(B, T)`` bool.
-    """
-    peak = torch.zeros_like(probs, dtype=torch.bool)
-    mid = probs[:, 1:-1]
-    peak[:, 1:-1] = (mid > probs[:, 2:]) & (mid > probs[:, :-2])
-    peak |= probs > 0.5 * probs.max(dim=1, keepdim=True).values
-    peak[:, 0 if first else -1] = True
-    return peak
-
-
-def balanced_iou_mse(pred: Tensor, target: Tensor,
-                     high: float = 0.7, low: float = 0.3) -> Tensor:
-    """BMN's regression loss on tIoU (MMAction2 ``BMNLoss.pem_reg_loss``):
-    MSE on all queries with tIoU > ``high`` plus a random subset of those in
-    ``(low, high]`` and in ``(0, low]``, each subset as large as the first
-    (in expectation).
-
-    Re-written rather than called because the MMAction2 function divides by
-    the number of weighted entries without a guard (NaN when no query has a
-    tIoU above ``high``, which happens with grid-only sampling and tiny
-    actions) and, when a bin is empty, selects padding entries.
-
-    Args:
-        pred (Tensor): ``(N,)`` predicted tIoU in ``[0, 1]``.
-        target (Tensor): ``(N,)`` tIoU.
-
-    Returns:
-        Tensor: scalar.
-    """
-    h_mask = target > high
-    m_mask = (target <= high) & (target > low)
-    l_mask = (target <= low) & (target > 0)
-    num_h = h_mask.sum()
-    weights = h_mask.to(pred.dtype)
-    for mask in (m_mask, l_mask):
-        ratio = num_h / mask.sum().clamp(min=1)
-        keep = mask & (torch.rand_like(pred) < ratio)
-        weights = weights + keep.to(pred.dtype)
-    denom = weights.sum()
-    loss = (weights * (pred - target)**2).sum() * 0.5
-    return loss / denom.clamp(min=1.0)
-
-
-def balanced_bce(pred: Tensor, target: Tensor, threshold: float,
-                 ratio_range: Tuple[float, float] = (1.05, 21),
-                 eps: float = 1e-5) -> Tensor:
-    """BMN's balanced binary cross-entropy on ``1{tIoU > threshold}``.
-
-    Calls MMAction2's ``BMNLoss.pem_cls_loss`` (reused, not re-written) with
-    RCL's foreground threshold tau.
-    """
-    from mmaction.models.losses import BMNLoss
-    return BMNLoss.pem_cls_loss(pred, target, torch.ones_like(target),
-                                threshold=threshold, ratio_range=ratio_range,
-                                eps=eps)
-
-
-def encode_coordinates(queries: Tensor, num_steps: int,
-                       num_freqs: int) -> Tensor:
-    """Encoding of the segment coordinates fed to the CAR (Eq. 4's ``x``).
-
-    ``[x_s, x_e, l, c, log(l T) / log(T)]`` plus ``sin / cos(2^k pi x)``
-    of both boundaries for ``k < num_freqs`` (NeRF's positional encoding,
-    which the paper's continuous representation builds on).
-
-    Args:
-        queries (Tensor): ``(..., 2)`` normalised segments.
-        num_steps (int): ``T`` (scales the log-length).
-        num_freqs (int): frequencies.
-
-    Returns:
-        Tensor: ``(..., 5 + 4 * num_freqs)``.
-    """
-    s, e = queries[..., 0], queries[..., 1]
-    length = (e - s).clamp(min=1e-6)
-    log_len = torch.log(length * num_steps) / math.log(max(num_steps, 2))
-    feats = [s, e, length, (s + e) / 2, log_len]
-    if num_freqs > 0:
-        freqs = math.pi * 2.0**torch.arange(
-            num_freqs, device=queries.device, dtype=queries.dtype)
-        ang = queries[..., None] * freqs  # (..., 2, F)
-        enc = torch.cat([ang.sin(), ang.cos()], dim=-1).flatten(-2)
-        return torch.cat([torch.stack(feats, dim=-1), enc], dim=-1)
-    return torch.stack(feats, dim=-1)
 
 
 @MODELS.register_module()
@@ -405,29 +311,7 @@ class RCLHead(BaseModule):
     # ------------------------------------------------------------------
     # training (Eq. 5-8)
     # ------------------------------------------------------------------
-    @staticmethod
-    def match(queries: Tensor, gts: Tensor, gt_valid: Tensor
-              ) -> Tuple[Tensor, Tensor]:
-        """tIoU* of every query with its best ground truth (Eq. 5) and that
-        ground truth ``g*``.
-
-        Args:
-            queries (Tensor): ``(B, Q, 2)``.
-            gts (Tensor): ``(B, N, 2)`` padded ground truth.
-            gt_valid (Tensor): ``(B, N)`` bool.
-
-        Returns:
-            tuple: ``iou`` ``(B, Q)`` and ``matched`` ``(B, Q, 2)``.
-        """
-        from ...evaluation.functional import batched_segment_iou
-        b, q, _ = queries.shape
-        if gts.shape[1] == 0:
-            return queries.new_zeros(b, q), queries.detach().clone()
-        iou = batched_segment_iou(queries.detach(), gts)  # (B, Q, N)
-        iou = iou.masked_fill(~gt_valid[:, None, :], -1.0)
-        best, idx = iou.max(dim=-1)
-        matched = gts.gather(1, idx[..., None].expand(-1, -1, 2))
-        return best.clamp(min=0), matched
+    match = staticmethod(RCLAssigner.assign)  # tIoU* and g* (Eq. 5)
 
     def loss_stage(self, queries: Tensor, logits: Tensor,
                    offsets: Optional[Tensor], valid: Tensor, gts: Tensor,
@@ -439,70 +323,18 @@ class RCLHead(BaseModule):
         ``(B, N)``.
         """
         iou, matched = self.match(queries, gts, gt_valid)
-        probs = torch.sigmoid(logits)
-        p_cls, p_reg = probs[..., 0][valid], probs[..., 1][valid]
-        target = iou[valid]
-        losses = dict(
-            cls=balanced_bce(p_cls, target, self.pos_iou_thr),
-            reg=self.loss_weight_reg * balanced_iou_mse(
-                p_reg, target, *self.reg_iou_thrs))
-        if offsets is not None:
-            pos = valid & (iou > self.offset_iou_thr)
-            length = (queries[..., 1] - queries[..., 0]).clamp(min=1e-6)
-            off_t = (matched - queries) / length[..., None]
-            err = (offsets - off_t).abs().sum(-1)[pos]
-            off = err.sum() / pos.sum().clamp(min=1)
-            if self.offset_stay:
-                # the other queries learn to stay: the offset field is then
-                # defined everywhere and iterating it cannot drift
-                stay = valid & ~pos
-                off = off + offsets.abs().sum(-1)[stay].sum() / stay.sum(
-                ).clamp(min=1)
-            losses['offset'] = self.loss_weight_offset * off
-        return losses
-
-    def _pad_gts(self, gt_segments: Sequence[Tensor], ref: Tensor
-                 ) -> Tuple[Tensor, Tensor]:
-        b = len(gt_segments)
-        n = max([int(g.shape[0]) for g in gt_segments] + [1])
-        gts = ref.new_zeros(b, n, 2)
-        valid = torch.zeros(b, n, dtype=torch.bool, device=ref.device)
-        for i, g in enumerate(gt_segments):
-            g = torch.as_tensor(g, dtype=ref.dtype, device=ref.device)
-            if g.numel():
-                gts[i, :g.shape[0]] = g.reshape(-1, 2)
-                valid[i, :g.shape[0]] = True
-        return gts, valid
+        return rcl_stage_loss(
+            queries, logits, offsets, valid, iou, matched, self.pos_iou_thr,
+            self.reg_iou_thrs, self.offset_iou_thr, self.offset_stay,
+            self.loss_weight_reg, self.loss_weight_offset)
 
     def _select_refine(self, iou: Tensor, valid: Tensor,
                        logits: Optional[Tensor] = None) -> Tensor:
-        """``(B, R)`` indices of the queries refined at training time: a
-        ``refine_top_fraction`` share of the best CAR scores (what inference
-        refines), a ``refine_pos_fraction`` share among tIoU* >
-        ``offset_iou_thr``, the rest uniformly among the other valid ones."""
-        r = min(self.num_refine_queries, int(valid.sum(1).min()))
-        rand = torch.rand_like(iou)
-        neg = rand.new_tensor(-1.0)
-        pos = valid & (iou > self.offset_iou_thr)
-        n_top = int(r * self.refine_top_fraction) if logits is not None else 0
-        out = []
-        for i in range(iou.shape[0]):
-            free = valid[i].clone()
-            chosen = []
-            if n_top:
-                score = torch.sigmoid(logits[i]).prod(-1)
-                idx = torch.where(free, score, neg).topk(n_top).indices
-                free[idx] = False
-                chosen.append(idx)
-            n_pos = min(int((pos[i] & free).sum()),
-                        int(r * self.refine_pos_fraction))
-            idx = torch.where(pos[i] & free, rand[i], neg).topk(n_pos).indices
-            free[idx] = False
-            chosen.append(idx)
-            k_rest = r - sum(c.numel() for c in chosen)
-            chosen.append(torch.where(free, rand[i], neg).topk(k_rest).indices)
-            out.append(torch.cat(chosen))
-        return torch.stack(out)
+        """The training-time refine queries (:meth:`RCLSampler.
+        select_refine` with this head's fractions)."""
+        return self.sampler.select_refine(
+            iou, valid, self.num_refine_queries, self.refine_top_fraction,
+            self.refine_pos_fraction, self.offset_iou_thr, logits)
 
     def loss(self, feats: Tensor, gt_segments: Sequence[Tensor],
              masks: Optional[Tensor] = None,
@@ -529,7 +361,7 @@ class RCLHead(BaseModule):
         if len(gt_segments) != b:
             raise ValueError(f'{len(gt_segments)} ground-truth lists for a '
                              f'batch of {b}')
-        gts, gt_valid = self._pad_gts(gt_segments, feats)
+        gts, gt_valid = RCLAssigner.pad_gts(gt_segments, feats)
         queries = []
         for i in range(b):
             ml = None if min_lengths is None else float(min_lengths[i])
@@ -703,28 +535,8 @@ class RCLHead(BaseModule):
                    ) -> Tuple[Tensor, Tensor]:
         """Top-k then Soft-NMS of one video's ``(R, 2)`` / ``(R,)``;
         non-candidates (score < 0) are dropped first."""
-        from ...evaluation.functional import multiclass_segment_nms
-        valid = scores >= 0
-        segments, scores = segments[valid], scores[valid]
-        k = min(int(self.test_cfg['pre_nms_topk']), scores.numel())
-        scores, order = scores.topk(k)
-        segments = segments[order]
-        nms = self.test_cfg['nms']
-        if nms.get('method') == 'bmn':
-            # MMAction2's BMN Soft-NMS itself (numpy), reused as is
-            from mmaction.models.localizers.utils import soft_nms
-            props = torch.cat([segments, scores[:, None]], 1)
-            out = soft_nms(props.detach().cpu().double().numpy(),
-                           nms.get('alpha', 0.4), nms.get('low', 0.5),
-                           nms.get('high', 0.9), int(nms['max_num']))
-            out = torch.as_tensor(out[:int(nms['max_num'])],
-                                  dtype=segments.dtype,
-                                  device=segments.device).reshape(-1, 3)
-            return out[:, :2], out[:, 2]
-        labels = torch.zeros_like(order)
-        segments, scores, _ = multiclass_segment_nms(
-            segments, scores, labels, nms)
-        return segments, scores
+        return proposal_nms(segments, scores, self.test_cfg['nms'],
+                            int(self.test_cfg['pre_nms_topk']))
 
     def predict(self, feats: Tensor, masks: Optional[Tensor] = None,
                 start_probs: Optional[Tensor] = None,

@@ -1,25 +1,53 @@
 """Continuous-depth execution of transformer blocks (ATR, Temporal Zoom).
 
-Seed 000, Fig. 1 / abstract: Adaptive Temporal Refinement gives each time
-step a continuous depth ``tau_t in [0, 1]``; deep layer ``k`` of ``K`` updates
-token ``t`` with weight
+Temporal Zoom Networks (Shihab et al., Fig. 1 / abstract): Adaptive Temporal
+Refinement gives each time step a continuous depth ``tau_t in [0, 1]``. How a
+continuous depth becomes layer updates is not given; this project's design:
+deep layer ``k`` of ``K`` updates token ``t`` with weight
 
     w_{t,k} = clamp(tau_t * K - k, 0, 1)                          (ATR depth)
     x^{k+1}_t = x^k_t + w_{t,k} * (Block_k(x^k)_t - x^k_t)
 
 so a token with ``tau_t = 0.3`` and ``K = 4`` gets layer 0 fully and layer 1
-at 20 %. The same formula is executed two ways:
+at 20 %. Updates below ``min_weight`` are skipped (``w := 0``).
+
+**Relaxation** (own design). The clamp and the skipping leave dead
+bands: a saturated layer (``w = 1``) and a skipped one (``w = 0``) pass no
+gradient to ``tau``, so with ``K = 4`` and ``min_weight = 0.1`` every
+``tau in [0.25, 0.275)`` — where the router starts — got no gradient from
+the task loss. :func:`depth_weights` therefore uses a *straight-through*
+estimator: the forward pass uses the hard weights above (the skipping, hence
+the compute savings, are unchanged) and the backward pass the derivative of a
+smooth clamp
+
+    s_{t,k} = delta * (softplus((tau_t K - k) / delta)
+                       - softplus((tau_t K - k - 1) / delta)),
+    d s_{t,k} / d tau_t = K * (sigmoid((tau_t K - k) / delta)
+                               - sigmoid((tau_t K - k - 1) / delta)) > 0,
+
+(``delta`` = ``smoothing``, in layers), counted for the layers a token runs
+and the first layer it skips (its *frontier*), since ``dL/dw_{t,k}`` needs
+``Block_k`` at that token. Every ``tau in [0, 1]`` gets gradient from at
+least the frontier layer; the tails of the other skipped layers are dropped,
+so the sparse path (which runs the frontier in training) and the dense path
+give the same gradients. ``relaxation='clamp'`` keeps the old, dead-banded
+gradient (for ablations).
+
+The same formula is executed two ways:
 
 * **dense**: every block on every token, then the weighted update (the
-  literal formula; ``w`` is differentiable in ``tau``);
-* **sparse**: only the tokens with ``w_{t,k} > 0`` ("active") are gathered;
-  their queries, output projection and FFN run on them alone, while keys /
-  values come from every token (exited tokens keep their frozen state, as in
-  the dense path) — only from the tokens inside some active token's local
-  window, since no other key is read. The updates are scattered back.
+  literal formula);
+* **sparse**: only the tokens with ``w_{t,k} > 0`` ("active") — plus, in
+  training, each token's frontier layer (weight 0 in the forward pass, for
+  the gradient) — are gathered; their queries, output projection and FFN run
+  on them alone, while keys / values come from every token (exited tokens
+  keep their frozen state, as in the dense path) — only from the tokens
+  inside some active token's local window, since no other key is read. The
+  updates are scattered back.
 
 Both give the same numbers (tests check it, values and gradients); the sparse
-path does the work of ``sum_k #active_k`` tokens instead of ``K * T``.
+path does the work of ``sum_k #active_k`` tokens instead of ``K * T`` at
+inference (plus at most one frontier layer per token in training).
 Gather / scatter are vectorised over the batch with per-video active counts
 (padded with a sentinel column), and work on any device.
 """
@@ -31,43 +59,67 @@ from torch import Tensor
 
 from .transformer import TransformerBlock1d, local_window_attention
 
+RELAXATIONS = ('straight_through', 'clamp')
+
 
 def depth_weights(tau: Tensor, num_layers: int,
                   min_weight: float = 0.0,
-                  relaxation: float = 0.0) -> Tensor:
+                  relaxation: str = 'straight_through',
+                  smoothing: float = 0.25) -> Tensor:
     """``w_{t,k} = clamp(tau_t K - k, 0, 1)`` for ``k = 0..K-1``.
 
     Weights below ``min_weight`` are set to 0 (the update is skipped), so the
-    dense and sparse paths agree on which tokens a layer touches.
-
-    The clamp is flat outside ``tau K - k in [0, 1]`` and the ``min_weight``
-    cut adds a dead band above it: a ``tau`` there gets no gradient from the
-    task loss (with ``K = 4`` and ``tau = 0.25``, the usual initialisation,
-    none at all). ``relaxation > 0`` (own design) keeps the forward values
-    and takes the gradient of a smooth surrogate instead, straight-through:
-    ``s_{t,k} = sigmoid((tau_t K - k - 1/2) / relaxation)``, whose derivative
-    is positive for every ``tau``. The gradient reaches ``tau`` only where the
-    layer's update was computed, i.e. on the dense path for every token.
+    dense and sparse paths agree on which tokens a layer touches. The values
+    are the same for both relaxations; only the gradient differs (module
+    doc).
 
     Args:
         tau (Tensor): ``(B, T)`` depths in ``[0, 1]``.
         num_layers (int): ``K``.
         min_weight (float): smallest update that is executed.
-        relaxation (float): temperature of the surrogate; 0 for the plain
-            clamp's gradient.
+        relaxation (str): ``'straight_through'`` (hard forward, gradient of
+            the smooth clamp on the executed and frontier layers) or
+            ``'clamp'`` (the gradient of the hard weights: zero where a
+            layer is saturated or skipped).
+        smoothing (float): ``delta`` of the smooth clamp, in layers.
 
     Returns:
         Tensor: ``(K, B, T)``.
     """
+    if relaxation not in RELAXATIONS:
+        raise ValueError(f'relaxation must be in {RELAXATIONS}, got '
+                         f'{relaxation!r}.')
+    if smoothing <= 0:
+        raise ValueError(f'smoothing must be > 0, got {smoothing}.')
     k = torch.arange(num_layers, device=tau.device, dtype=tau.dtype)
-    ramp = tau[None] * num_layers - k[:, None, None]
-    w = ramp.clamp(0.0, 1.0)
+    u = tau[None] * num_layers - k[:, None, None]  # depth left at layer k
+    w = u.clamp(0.0, 1.0)
     if min_weight > 0:
         w = w * (w >= min_weight).to(w.dtype)
-    if relaxation > 0:
-        soft = torch.sigmoid((ramp - 0.5) / relaxation)
-        w = w.detach() + (soft - soft.detach())
-    return w
+    if relaxation == 'clamp' or not tau.requires_grad:
+        return w
+    soft = smoothing * (F.softplus(u / smoothing) -
+                        F.softplus((u - 1.0) / smoothing))
+    run = computed_layers(w).to(w.dtype)
+    # value: exactly w (soft - soft.detach() is 0); gradient: d soft / d tau
+    # on the executed + frontier layers
+    return w.detach() + (soft - soft.detach()) * run
+
+
+def computed_layers(weights: Tensor) -> Tensor:
+    """The (layer, token) pairs the straight-through gradient needs: the
+    executed layers (``w > 0``) and each token's first skipped layer.
+
+    Args:
+        weights (Tensor): ``(K, B, T)``, non-increasing in ``k`` (as
+            :func:`depth_weights` gives them).
+
+    Returns:
+        Tensor: ``(K, B, T)`` bool.
+    """
+    active = weights > 0
+    first = torch.ones_like(active[:1])
+    return active | torch.cat([first, active[:-1]], dim=0)
 
 
 def compact_indices(active: Tensor) -> Tuple[Tensor, Tensor]:
@@ -170,7 +222,8 @@ def block_forward_tokens(block: TransformerBlock1d, x: Tensor, mask: Tensor,
 
 
 def continuous_depth_forward(blocks, x: Tensor, mask: Tensor,
-                             weights: Tensor, path: str = 'sparse'
+                             weights: Tensor, path: str = 'sparse',
+                             frontier: bool = False
                              ) -> Tuple[Tensor, Tensor]:
     """Run ``K`` stride-1 blocks with per-token update weights.
 
@@ -180,15 +233,21 @@ def continuous_depth_forward(blocks, x: Tensor, mask: Tensor,
         mask (Tensor): ``(B, T)`` bool.
         weights (Tensor): ``(K, B, T)`` from :func:`depth_weights`.
         path (str): ``'dense'`` or ``'sparse'`` (see the module doc).
+        frontier (bool): sparse path: also run each token's first skipped
+            layer (weight 0, values unchanged) so that the straight-through
+            gradient reaches ``tau`` (:func:`computed_layers`); for
+            training. The dense path runs every layer anyway.
 
     Returns:
         tuple: ``x`` after the deep stage ``(B, C, T)`` and the number of
-        (token, layer) updates executed per layer ``(K,)`` (long).
+        (token, layer) updates with a non-zero weight per layer ``(K,)``
+        (long; frontier evaluations are not counted).
     """
     if path not in ('dense', 'sparse'):
         raise ValueError(f"path must be 'dense' or 'sparse', got {path!r}.")
+    run_all = computed_layers(weights) if frontier else None
     counts = []
-    for block, w in zip(blocks, weights):
+    for k, (block, w) in enumerate(zip(blocks, weights)):
         w = w * mask.to(w.dtype)
         active = w > 0
         counts.append(active.sum())
@@ -196,9 +255,10 @@ def continuous_depth_forward(blocks, x: Tensor, mask: Tensor,
             z, _ = block(x, mask)
             x = x + w[:, None] * (z - x)
             continue
-        if not bool(active.any()):
+        run = (run_all[k] & mask) if frontier else active
+        if not bool(run.any()):
             continue
-        idx, valid = compact_indices(active)
+        idx, valid = compact_indices(run)
         z = block_forward_tokens(block, x, mask, idx, valid)
         x_act = gather_tokens(x, idx)
         w_act = gather_tokens(w[:, None], idx)

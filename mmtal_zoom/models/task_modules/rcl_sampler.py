@@ -195,8 +195,68 @@ class RCLSampler:
         ])
         return dict(queries=queries, kinds=kind_ids)
 
+    @staticmethod
+    def select_refine(iou: Tensor, valid: Tensor, num: int,
+                      top_fraction: float, pos_fraction: float,
+                      pos_iou_thr: float,
+                      logits: Optional[Tensor] = None) -> Tensor:
+        """``(B, R)`` indices of the queries the recurrent refine module
+        refines at training time (``R = min(num, fewest valid)``): a
+        ``top_fraction`` share of the best CAR scores ``p^1 p^2`` (what
+        inference refines; needs ``logits (B, Q, 2)``), a ``pos_fraction``
+        share among tIoU* > ``pos_iou_thr``, the rest uniformly among the
+        other valid ones.
+
+        Args:
+            iou (Tensor): ``(B, Q)`` tIoU* of every query.
+            valid (Tensor): ``(B, Q)`` bool.
+        """
+        r = min(num, int(valid.sum(1).min()))
+        rand = torch.rand_like(iou)
+        neg = rand.new_tensor(-1.0)
+        pos = valid & (iou > pos_iou_thr)
+        n_top = int(r * top_fraction) if logits is not None else 0
+        out = []
+        for i in range(iou.shape[0]):
+            free = valid[i].clone()
+            chosen = []
+            if n_top:
+                score = torch.sigmoid(logits[i]).prod(-1)
+                idx = torch.where(free, score, neg).topk(n_top).indices
+                free[idx] = False
+                chosen.append(idx)
+            n_pos = min(int((pos[i] & free).sum()), int(r * pos_fraction))
+            idx = torch.where(pos[i] & free, rand[i], neg).topk(n_pos).indices
+            free[idx] = False
+            chosen.append(idx)
+            k_rest = r - sum(c.numel() for c in chosen)
+            chosen.append(torch.where(free, rand[i], neg).topk(k_rest).indices)
+            out.append(torch.cat(chosen))
+        return torch.stack(out)
+
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_grid={self.num_grid}, '
                 f'grid={self.use_grid}, random={self.use_random}'
                 f'({self.num_random}), gt={self.use_gt}({self.num_per_gt}, '
                 f'std={self.gt_std_ratio}l), min_length={self.min_length})')
+
+
+def boundary_peaks(probs: Tensor, first: bool) -> Tensor:
+    """BMN's boundary candidates (MMAction2 ``BMN._parse`` rule): a local
+    maximum of ``probs`` or above half its maximum, plus the first (start)
+    or the last (end) position.
+
+    Args:
+        probs (Tensor): ``(B, T)`` start or end probabilities.
+        first (bool): start probabilities (the first position is always a
+            candidate) or end probabilities (the last one is).
+
+    Returns:
+        Tensor: ``(B, T)`` bool.
+    """
+    peak = torch.zeros_like(probs, dtype=torch.bool)
+    mid = probs[:, 1:-1]
+    peak[:, 1:-1] = (mid > probs[:, 2:]) & (mid > probs[:, :-2])
+    peak |= probs > 0.5 * probs.max(dim=1, keepdim=True).values
+    peak[:, 0 if first else -1] = True
+    return peak

@@ -1,4 +1,4 @@
-"""RCL as a second-stage proposal refiner of the TALDetector baseline."""
+"""RCL as the second stage of a TwoStageTALDetector on the baseline."""
 import torch
 from mmengine.structures import InstanceData
 
@@ -6,7 +6,7 @@ from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
 
-def detector_cfg(**refined_kwargs):
+def detector_cfg(**roi_kwargs):
     head = dict(
         type='ActionFormerHead', num_classes=3, in_channels=16,
         feat_channels=16,
@@ -14,19 +14,20 @@ def detector_cfg(**refined_kwargs):
             type='PointGenerator1D', strides=[1, 2, 4, 8],
             regression_ranges=[(0, 4), (4, 8), (8, 16), (16, 10000)]))
     return dict(
-        type='TALDetector',
+        type='TwoStageTALDetector',
         data_preprocessor=dict(type='TALDataPreprocessor', max_seq_len=64,
                                pad_size_divisor=8),
         backbone=dict(type='ConvProjection', in_channels=8, embed_dims=16),
         neck=dict(type='TransformerPyramidNeck', in_channels=16,
                   num_levels=4, num_heads=2, window_size=5, drop_path=0.0),
-        head=dict(type='RCLRefinedHead', head=head,
-                  refiner=dict(feat_channels=8, embed_channels=32,
-                               refine=dict(type='RecurrentRefineModule',
-                                           hidden_channels=16, num_iters=2),
-                               num_refine_queries=32),
-                  num_train_proposals=32, num_test_proposals=50,
-                  **refined_kwargs))
+        head=head,
+        roi_head=dict(type='RCLRoIHead',
+                      refiner=dict(feat_channels=8, embed_channels=32,
+                                   refine=dict(type='RecurrentRefineModule',
+                                               hidden_channels=16,
+                                               num_iters=2),
+                                   num_refine_queries=32), **roi_kwargs),
+        train_cfg=dict(num_proposals=32), test_cfg=dict(num_proposals=50))
 
 
 def make_sample(length, segments, labels, name):
@@ -79,7 +80,7 @@ def test_predict_refines_first_stage_proposals():
     with torch.no_grad():
         out = model(**data, mode='predict')
         feats, masks = model.extract_feat(data['inputs'], data['masks'])
-        plain = model.head.head.predict(feats, masks, data['data_samples'])
+        plain = model.head.predict(feats, masks, data['data_samples'])
     for sample, ref in zip(out, plain):
         pred = sample.pred_instances
         dur = sample.metainfo['duration']
@@ -90,3 +91,29 @@ def test_predict_refines_first_stage_proposals():
         same = (pred.segments.shape == ref.segments.shape
                 and torch.allclose(pred.segments, ref.segments))
         assert not same
+
+
+def test_first_stage_proposals_are_its_best_points_detached():
+    torch.manual_seed(0)
+    model = MODELS.build(detector_cfg())
+    data = model.data_preprocessor(make_batch(), training=True)
+    feats, masks = model.extract_feat(data['inputs'], data['masks'])
+    losses, proposals = model.head.loss_and_predict(
+        feats, masks, data['data_samples'], 20)
+    assert {'loss_cls', 'loss_reg'} <= set(losses)
+    assert [len(p) for p in proposals] == [20, 20]
+    for p in proposals:
+        assert not p.segments.requires_grad
+        best = p.cls_scores.max(-1).values
+        assert (best[:-1] >= best[1:]).all()  # ranked
+    # the second video is shorter: its padded points are never valid
+    assert proposals[0].valid.all()
+    outs = model.head(feats, masks)
+    again = model.head.predict_proposals(outs, masks, 20)
+    assert torch.equal(again[1].segments, proposals[1].segments)
+
+
+def test_roi_head_defaults_come_from_the_first_stage():
+    model = MODELS.build(detector_cfg(refine_level=1))
+    assert model.roi_head.stride == 2.0  # strides [1, 2, 4, 8]
+    assert model.roi_head.refiner.input_proj[0].in_channels == 16

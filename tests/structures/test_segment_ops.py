@@ -4,10 +4,8 @@ import math
 import pytest
 import torch
 
-from mmtal_zoom.evaluation.functional import (batched_segment_iou,
-                                              multiclass_segment_nms,
-                                              segment_iou, segment_nms,
-                                              soft_nms)
+from mmtal_zoom.structures import (batched_segment_iou, multiclass_segment_nms,
+                                   segment_iou, segment_nms, soft_nms)
 
 
 def py_iou(a, b):
@@ -186,7 +184,7 @@ def test_nms_float32_and_all_below_min_score():
 def test_gpu_style_lazy_exit_gives_same_result(monkeypatch):
     """On GPU the loop checks for survivors only every 16 steps; the extra
     steps must not add detections."""
-    from mmtal_zoom.evaluation.functional import segment_ops
+    from mmtal_zoom.structures import segment_ops
     segs, scores, labels = random_dets(21, k=40)
     cfg = dict(method='hard', iou_threshold=0.05, min_score=0.3, max_num=0)
     eager = multiclass_segment_nms(segs, scores, labels, cfg)

@@ -1,0 +1,133 @@
+"""tools/analysis/zoom_experiments.py adaptivity (issue 14): on a tiny ATR +
+BDR model (random weights, router spread so tau varies) and the tiny preset,
+it reports tau's spread, the boundary AUROC, the zone means, mAP with
+snapping on / off, side-by-side latency against the uniform control, and
+writes the JSON, the Markdown and the PNG. The AUROC is checked against
+hand-computed cases."""
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmaction.registry import MODELS
+
+REPO = Path(__file__).resolve().parents[2]
+
+TINY = '''
+_base_ = [{base!r}]
+model = dict(
+    data_preprocessor=dict(max_seq_len=192, pad_size_divisor=8),
+    backbone=dict(in_channels=32, embed_dims=16, num_heads=2, window_size=5),
+    neck=dict(in_channels=16, num_levels=4, num_heads=2, window_size=5),
+    head=dict(
+        base_head=dict(num_classes=4, in_channels=16, feat_channels=16,
+                       prior_generator=dict(
+                           strides=[1, 2, 4, 8],
+                           regression_ranges=[(0, 4), (4, 8), (8, 16),
+                                              (16, 10000)])),
+        bdr=dict(in_channels=16, feat_channels=16)))
+{extra}
+'''
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'zoom_experiments_tool',
+        REPO / 'tools' / 'analysis' / 'zoom_experiments.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_auroc_matches_hand_computed_cases():
+    tool = load_tool()
+    assert tool.auroc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
+    assert tool.auroc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]) == 0.0
+    assert tool.auroc([0.5] * 4, [0, 1, 0, 1]) == 0.5  # ties count half
+    # 1 positive at 0.6 vs negatives 0.2, 0.6, 0.9: (1 + 0.5 + 0) / 3
+    assert tool.auroc([0.2, 0.6, 0.9, 0.6], [0, 0, 0, 1]) == \
+        pytest.approx(0.5)
+    assert math.isnan(tool.auroc([0.1, 0.2], [0, 0]))
+    rng = np.random.default_rng(0)
+    s, y = rng.random(500), rng.random(500) < 0.3
+    pos, neg = s[y], s[~y]
+    pairs = (pos[:, None] > neg[None]).mean()
+    assert tool.auroc(s, y) == pytest.approx(pairs)
+
+
+def test_token_zones():
+    tool = load_tool()
+    z = tool.token_zones(30, [[10.0, 20.0]], 2.0)
+    assert z[:8].tolist() == [0] * 8
+    assert z[8:13].tolist() == [2] * 5 and z[18:23].tolist() == [2] * 5
+    assert z[13:18].tolist() == [1] * 5 and z[23:].tolist() == [0] * 7
+    assert (tool.token_zones(5, np.zeros((0, 2)), 2.0) == 0).all()
+
+
+def test_adaptivity_runs_and_reports(tiny_tal_dataset, tmp_path,
+                                     monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # main() chdirs to the repo; undo after
+    atr_cfg = tmp_path / 'atr_tiny.py'
+    atr_cfg.write_text(TINY.format(
+        base=str(REPO / 'configs/zoom' /
+                 'temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py'),
+        extra=''))
+    uni_cfg = tmp_path / 'uniform_tiny.py'
+    uni_cfg.write_text(TINY.format(
+        base=str(REPO / 'configs/zoom' /
+                 'temporal-zoom-uniform-bdr_synthetic-feat_1xb2-30e_'
+                 'embedded.py'),
+        extra=''))
+    # a "trained" checkpoint: random weights, the router's last layer
+    # spread so that tau varies from token to token
+    import mmtal_zoom  # noqa: F401
+    cfg = Config.fromfile(str(atr_cfg))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    with torch.no_grad():
+        model.backbone.router.mlp[-1].weight.normal_(0, 1.0)
+        model.backbone.router.beta.fill_(-2.5)  # mean tau well below 1
+    ckpt = tmp_path / 'atr.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+
+    out = tmp_path / 'exp' / 'adaptivity' / 'atr_seed0'
+    tool = load_tool()
+    res = tool.main([
+        'adaptivity', '--config', str(atr_cfg), '--checkpoint', str(ckpt),
+        '--uniform-config', str(uni_cfg), '--data-root',
+        str(tiny_tal_dataset), '--out', str(out), '--repeats', '1',
+        '--latency-seq-len', '256', '--plot-videos', '2'])
+    st = res['tau']
+    assert st['num_videos'] == 4 and st['num_tokens'] > 100
+    assert st['tau_std'] > 0.01  # the spread router varies
+    assert 0.0 <= st['boundary_auroc'] <= 1.0
+    for zone in ('boundary', 'action', 'background'):
+        assert 0.0 <= st[f'mean_tau_{zone}'] <= 1.0
+        assert st[f'num_tokens_{zone}'] > 0
+    assert set(res['map']) == {'on', 'off'}  # BDR snapping switch
+    assert all('average_mAP' in m for m in res['map'].values())
+    for key in ('latency_test_videos', 'latency_fixed_length'):
+        rows = res[key]
+        assert list(rows) == ['uniform', 'atr']
+        assert rows['uniform']['flops_ratio'] == 1.0
+        assert rows['atr']['flops_ratio'] < 1.0  # 1 + tau K < 5 blocks
+        assert rows['atr']['latency_ratio'] > 0
+        assert rows['uniform']['mean_tau'] == 1.0
+    saved = json.loads((out / 'adaptivity.json').read_text())
+    assert saved['tau']['boundary_auroc'] == pytest.approx(
+        st['boundary_auroc'])
+    png = (out / 'tau_timeline.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+    md = (out / 'adaptivity.md').read_text()
+    assert 'boundary AUROC' in md and 'latency ratio' in md
+    # report tabulates it
+    capsys.readouterr()
+    tool.main(['report', '--work-dir', str(tmp_path / 'exp')])
+    table = capsys.readouterr().out
+    row = [ln for ln in table.splitlines() if ln.startswith('| atr |')]
+    assert len(row) == 1 and f"{st['boundary_auroc']:.3f}" in row[0]
