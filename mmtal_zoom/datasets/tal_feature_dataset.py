@@ -11,11 +11,14 @@ from mmengine.logging import print_log
 
 from mmaction.registry import DATASETS, TRANSFORMS
 from ..utils.io import load_json
-from .transforms.loading import check_feature_shape_dtype, read_npy_header
+from .transforms.loading import (check_feature_shape_dtype, check_layout,
+                                 read_npy_header, read_npz_array)
 from .validation import (DATASET_ERRORS, ValidationReport, check_annotations,
                          raise_on_errors)
 
 FEATURE_SUFFIXES = ('.npy', '.pt')
+#: suffixes a ``feature_template`` may end with
+TEMPLATE_SUFFIXES = ('.npy', '.npz', '.pt', '.pth')
 
 
 @DATASETS.register_module()
@@ -76,6 +79,27 @@ class TALFeatureDataset(BaseDataset):
         check_features (bool): check at construction that every feature file
             exists and (``.npy``) has a valid header (a clear error early
             instead of a crash mid-training). Default True.
+        feature_template (str, optional): file name of a video's features,
+            ``{video}`` replaced by the video name, e.g. ``'v_{video}.npy'``
+            (TriDet's ActivityNet TSP release) or ``'{video}.npz'``. Its
+            suffix says the format (``.npy``, ``.npz``, ``.pt``). ``None``
+            (default): ``<video><feature_suffix>`` as above.
+        feature_key (str, optional): the array of a ``.npz`` file holding
+            the features (``None``: the file must hold a single array).
+        feature_layout (str): how files store the array, declared, never
+            guessed: ``'TC'`` (default) or ``'CT'``. A ``.npy`` whose
+            channel axis contradicts the other videos is an error naming
+            the file.
+        missing_videos_file (str, optional): a text file, one video name a
+            line (``#`` starts a comment), of videos known to have no
+            features: they are dropped with one warning naming their count
+            and this file. A video missing without being listed is still an
+            error naming it.
+
+    ``data_prefix['feature']`` may be a list of folders (two-stream or
+    multi-backbone releases): each video's files are concatenated along
+    channels in that order; :class:`LoadTALFeatures` checks that their ``T``
+    agree (or resamples, if declared with ``resample_to_longest=True``).
 
     Each data-list entry: ``video_name``, ``feature_path``, ``subset``,
     ``duration`` (s), ``fps``, ``feat_stride``, ``num_frames``,
@@ -95,6 +119,10 @@ class TALFeatureDataset(BaseDataset):
                  filter_empty_gt: bool = True,
                  feature_suffix: Optional[str] = None,
                  check_features: bool = True,
+                 feature_template: Optional[str] = None,
+                 feature_key: Optional[str] = None,
+                 feature_layout: str = 'TC',
+                 missing_videos_file: Optional[str] = None,
                  metainfo: Optional[dict] = None,
                  **kwargs):
         if isinstance(subset, str):
@@ -118,6 +146,19 @@ class TALFeatureDataset(BaseDataset):
                              f'{feature_suffix!r}')
         self.feature_suffix = feature_suffix
         self.check_features = check_features
+        if feature_template is not None:
+            if '{video}' not in feature_template or not \
+                    feature_template.endswith(TEMPLATE_SUFFIXES):
+                raise ValueError(
+                    'feature_template must contain "{video}" and end with '
+                    f'one of {TEMPLATE_SUFFIXES}, got {feature_template!r}')
+            if feature_suffix is not None:
+                raise ValueError('give feature_template or feature_suffix, '
+                                 'not both')
+        self.feature_template = feature_template
+        self.feature_key = feature_key
+        self.feature_layout = check_layout(feature_layout)
+        self.missing_videos_file = missing_videos_file
         if 'feature' not in data_prefix:
             raise KeyError("data_prefix must have a 'feature' key (the folder "
                            f'of the feature files), got {data_prefix}')
@@ -132,6 +173,19 @@ class TALFeatureDataset(BaseDataset):
                          data_prefix=data_prefix,
                          metainfo=metainfo,
                          **kwargs)
+
+    def _join_prefix(self):
+        """mmengine's join with ``data_root``, also for a list of feature
+        folders (mmengine accepts only a string per prefix)."""
+        folders = self.data_prefix.get('feature')
+        if not isinstance(folders, (list, tuple)):
+            return super()._join_prefix()
+        self.data_prefix['feature'] = ''
+        super()._join_prefix()
+        self.data_prefix['feature'] = [
+            osp.join(self.data_root, f) if self.data_root else f
+            for f in folders
+        ]
 
     # ------------------------------------------------------------------
     def _read_database(self) -> dict:
@@ -194,30 +248,69 @@ class TALFeatureDataset(BaseDataset):
                    key=lambda n:
                    (big if name_to_id[n] is None else name_to_id[n], n)))
 
-    def _feature_path(self, video: str) -> str:
+    def _feature_roots(self) -> List[str]:
         root = self.data_prefix['feature']
-        suffixes = ((self.feature_suffix, )
-                    if self.feature_suffix else FEATURE_SUFFIXES)
-        paths = [osp.join(root, video + s) for s in suffixes]
+        return list(root) if isinstance(root, (list, tuple)) else [root]
+
+    def _feature_path(self, video: str) -> Union[str, List[str]]:
+        """The feature file of ``video`` (a list of files, one per folder,
+        when ``data_prefix['feature']`` is a list)."""
+        roots = self._feature_roots()
+        paths = [self._feature_path_in(root, video) for root in roots]
+        if isinstance(self.data_prefix['feature'], (list, tuple)):
+            return paths
+        return paths[0]
+
+    def _feature_path_in(self, root: str, video: str) -> str:
+        if self.feature_template is not None:
+            paths = [osp.join(root,
+                              self.feature_template.format(video=video))]
+        else:
+            suffixes = ((self.feature_suffix, )
+                        if self.feature_suffix else FEATURE_SUFFIXES)
+            paths = [osp.join(root, video + s) for s in suffixes]
         if not self.check_features:
             return paths[0]
         for p in paths:
             if osp.isfile(p):
                 return p
+        listed = (f' and not listed in missing_videos_file '
+                  f'{self.missing_videos_file}'
+                  if self.missing_videos_file else '')
         raise FileNotFoundError(
             f'TALFeatureDataset: no feature file for video "{video}": '
-            f'tried {", ".join(paths)} (annotation file {self.ann_file}).')
+            f'tried {", ".join(paths)} (annotation file {self.ann_file})'
+            f'{listed}.')
 
-    @staticmethod
-    def _feature_dim(video: str, path: str) -> Optional[int]:
+    def _feature_dim(self, video: str, path: Union[str, List[str]]
+                     ) -> Optional[int]:
         """``C`` of a ``.npy`` file from its header (not its data): an
-        empty, truncated, non-``(T, C)`` or non-real file is an error naming
-        it. ``.pt`` files are checked when loaded."""
+        empty, truncated, non-2-D or non-real file is an error naming it.
+        A ``.npz`` is checked for its key; ``.pt`` files are checked when
+        loaded. Several files: the sum of their ``C``."""
+        if isinstance(path, list):
+            dims = [self._feature_dim(video, p) for p in path]
+            return None if None in dims else sum(dims)
+        if path.endswith('.npz'):
+            read_npz_array(path, self.feature_key, video, load=False)
+            return None
         if not path.endswith('.npy'):
             return None
         shape, dtype = read_npy_header(path, video)
-        check_feature_shape_dtype(shape, dtype, path, video)
-        return shape[1]
+        check_feature_shape_dtype(shape, dtype, path, video,
+                                  self.feature_layout)
+        return shape[1] if self.feature_layout == 'TC' else shape[0]
+
+    def _read_missing_videos(self) -> set:
+        if self.missing_videos_file is None:
+            return set()
+        if not osp.isfile(self.missing_videos_file):
+            raise FileNotFoundError(
+                'TALFeatureDataset: missing_videos_file '
+                f'{self.missing_videos_file!r} does not exist.')
+        with open(self.missing_videos_file, encoding='utf-8') as f:
+            names = (line.split('#', 1)[0].strip() for line in f)
+            return {n for n in names if n}
 
     def load_data_list(self) -> List[dict]:
         """Parse the annotation JSON into one entry per video."""
@@ -235,9 +328,14 @@ class TALFeatureDataset(BaseDataset):
                     f'{self.ann_file}: subset(s) {missing} not found; the '
                     f'file has {sorted(present)}.')
 
+        missing_videos = self._read_missing_videos()
+        skipped = 0
         data_list, feat_dims = [], {}
         for video, entry in db.items():
             if self.subset is not None and entry['subset'] not in self.subset:
+                continue
+            if video in missing_videos:
+                skipped += 1
                 continue
             anns = entry.get('annotations') or []
             segs, labels = [], []
@@ -264,8 +362,14 @@ class TALFeatureDataset(BaseDataset):
                     f'{p1} (video "{v1}"): {d1}-d features, but {p0} (video '
                     f'"{v0}") has {d0}-d; every video of a dataset needs the '
                     'same feature dim.')
+            extra = {}
+            if self.feature_layout != 'TC':
+                extra['feature_layout'] = self.feature_layout
+            if self.feature_key is not None:
+                extra['feature_key'] = self.feature_key
             data_list.append(
-                dict(video_name=video,
+                dict(**extra,
+                     video_name=video,
                      feature_path=feature_path,
                      subset=entry['subset'],
                      duration=float(entry['duration']),
@@ -275,6 +379,11 @@ class TALFeatureDataset(BaseDataset):
                      gt_segments=np.asarray(segs,
                                             dtype=np.float32).reshape(-1, 2),
                      gt_labels=np.asarray(labels, dtype=np.int64)))
+        if skipped:
+            print_log(
+                f'TALFeatureDataset: skipped {skipped} video(s) listed in '
+                f'missing_videos_file {self.missing_videos_file} (no '
+                'features)', logger='current', level=logging.WARNING)
         return data_list
 
     def filter_data(self) -> List[dict]:

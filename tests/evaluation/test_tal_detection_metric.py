@@ -126,3 +126,42 @@ def test_bad_arguments():
         build(length_buckets=((5, 2), ))
     with pytest.raises(ValueError, match='.json'):
         build(out_file='results.pkl')
+
+
+def test_ar_an_equals_mmaction_anet_metric(tmp_path):
+    """ar_an=True: class-agnostic AR@AN / AUC equal MMAction2's ANetMetric
+    (its own process + compute_metrics) on the same detections."""
+    from mmaction.evaluation.metrics import ANetMetric
+    rng = np.random.default_rng(3)
+    ours = build(ar_an=True, ar_an_report=(1, 5, 10, 50, 100),
+                 recall_topk=())
+    anet = ANetMetric(metric_type='AR@AN', dump_config=dict(
+        out=str(tmp_path / 'anet.json'), output_format='json'))
+    for i in range(12):
+        dur = float(rng.uniform(40, 120))
+        n_gt, k = int(rng.integers(1, 4)), int(rng.integers(0, 150))
+        gs = rng.uniform(0, dur - 10, n_gt)
+        gt = np.stack([gs, gs + rng.uniform(1, 10, n_gt)], 1)
+        ps = rng.uniform(0, dur - 5, k)
+        segs = np.stack([ps, ps + rng.uniform(0.5, 12, k)], 1)
+        scores, labels = rng.random(k), rng.integers(0, 3, k)
+        ours.process(None, [make_sample(
+            f'v_{i}', gt, rng.integers(0, 3, n_gt), segs, scores, labels)])
+        meta = ActionDataSample()
+        meta.set_metainfo(dict(video_name=f'v_{i}', annotations=[
+            dict(segment=list(map(float, g)), label='a') for g in gt]))
+        anet.process(dict(data_samples=[meta]), [dict(
+            video_name=f'v_{i}', proposal_list=[
+                dict(segment=[float(s), float(e)], score=float(p))
+                for (s, e), p in zip(segs.astype(np.float32), scores)])])
+    got = ours.evaluate(size=12)
+    ref = anet.compute_metrics(anet.results)
+    assert ref['AR@100'] > 0.05 and ref['AR@1'] < ref['AR@100']
+    for n in (1, 5, 10, 100):
+        assert got[f'tal/AR@{n}'] == pytest.approx(ref[f'AR@{n}'], abs=1e-6)
+    assert got['tal/AR_AUC'] == pytest.approx(ref['auc'], abs=1e-6)
+    assert 'tal/AR@50' in got and 'tal/mAP@0.5' in got
+    # off by default
+    default = build()
+    default.process(None, samples())
+    assert not any(k.startswith('tal/AR') for k in default.evaluate(size=3))

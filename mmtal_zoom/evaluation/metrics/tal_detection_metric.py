@@ -8,6 +8,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 
+from mmaction.evaluation.functional import average_recall_at_avg_proposals
 from mmaction.registry import METRICS
 from ...utils import atomic_write_json
 from ..functional.detection_map import (DEFAULT_LENGTH_BUCKETS,
@@ -16,6 +17,56 @@ from ..functional.detection_map import (DEFAULT_LENGTH_BUCKETS,
                                         evaluate_detection)
 
 ANET_RESULTS_VERSION = 'VERSION 1.3'
+
+#: ActivityNet proposal protocol: tIoU 0.5:0.05:0.95, up to 100 proposals
+#: per video on average (MMAction2's ``ANetMetric`` defaults).
+ANET_PROPOSAL_TIOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, 10).tolist())
+
+
+def average_recall_at_an(records: Sequence[dict],
+                         max_avg_proposals: int = 100,
+                         tiou_thresholds: Sequence[float] = (
+                             ANET_PROPOSAL_TIOU_THRESHOLDS)
+                         ) -> Tuple[np.ndarray, float]:
+    """Class-agnostic AR@AN and AUC of detections by the ActivityNet
+    proposal protocol, computed by MMAction2's own
+    ``average_recall_at_avg_proposals`` on the inputs ``ANetMetric`` builds:
+    every detection of a video is a proposal ``[start, end, score]`` (labels
+    dropped, duplicates across classes kept), the ground truth is every
+    instance ``[start, end]``.
+
+    Videos without ground truth are left out (``ANetMetric`` cannot take
+    them), with their detections (they do not count in the proposal total).
+
+    Args:
+        records: per-video dicts with ``pred_segments`` ``(K, 2)``,
+            ``pred_scores`` ``(K,)``, ``gt_segments`` ``(N, 2)`` seconds.
+
+    Returns:
+        tuple: average recall ``(max_avg_proposals,)`` at AN = 1, 2, ...
+        (averaged over ``tiou_thresholds``) and the AUC (in percent, as
+        ``ANetMetric``'s ``auc``).
+    """
+    ground_truth, proposals, total = {}, {}, 0
+    for r in records:
+        if not len(r['gt_segments']):
+            continue
+        name = r['video_name']
+        ground_truth[name] = np.asarray(r['gt_segments'],
+                                        dtype=np.float64).reshape(-1, 2)
+        props = np.concatenate([
+            np.asarray(r['pred_segments'], np.float64).reshape(-1, 2),
+            np.asarray(r['pred_scores'], np.float64).reshape(-1, 1)
+        ], axis=1)
+        proposals[name] = props
+        total += len(props)
+    if not ground_truth or total == 0:
+        return np.zeros(int(max_avg_proposals)), 0.0
+    recall, _, _, auc = average_recall_at_avg_proposals(
+        ground_truth, proposals, total,
+        max_avg_proposals=max_avg_proposals,
+        temporal_iou_thresholds=np.asarray(tiou_thresholds, np.float64))
+    return recall.mean(axis=0), float(auc)
 
 
 def _tiou_key(t: float) -> str:
@@ -132,6 +183,17 @@ class TALDetectionMetric(BaseMetric):
             [{"label": class_name, "segment": [s, e], "score": p}]},
             "external_data": {}}``), atomically.
         log_per_class (bool): log the per-class AP table.
+        ar_an (bool): also report class-agnostic ``AR@{n}`` for every
+            ``n`` in ``ar_an_report`` and ``AR_AUC`` (the area under the
+            AR@AN curve, AN = 1..``ar_an_max_proposals``, in percent), by
+            the ActivityNet proposal protocol: the numbers of MMAction2's
+            ``ANetMetric(metric_type='AR@AN')`` on the same detections
+            (see :func:`average_recall_at_an`). Default False (it adds a
+            pairwise tIoU pass per video). The whole curve goes to the log.
+        ar_an_max_proposals (int): the largest AN. Default 100.
+        ar_an_tiou_thresholds (Sequence[float]): default 0.5:0.05:0.95.
+        ar_an_report (Sequence[int]): the ANs reported as keys. Default
+            ``(1, 5, 10, 100)`` (``ANetMetric``'s keys).
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str): key prefix, ``'tal'``.
         collect_dir (str, optional): see ``BaseMetric``.
@@ -145,6 +207,11 @@ class TALDetectionMetric(BaseMetric):
                  recall_topk: Sequence[int] = DEFAULT_RECALL_TOPK,
                  out_file: Optional[str] = None,
                  log_per_class: bool = True,
+                 ar_an: bool = False,
+                 ar_an_max_proposals: int = 100,
+                 ar_an_tiou_thresholds: Sequence[float] = (
+                     ANET_PROPOSAL_TIOU_THRESHOLDS),
+                 ar_an_report: Sequence[int] = (1, 5, 10, 100),
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = 'tal',
                  collect_dir: Optional[str] = None) -> None:
@@ -167,6 +234,16 @@ class TALDetectionMetric(BaseMetric):
             raise ValueError(f'out_file must be a .json file, got {out_file}')
         self.out_file = out_file
         self.log_per_class = log_per_class
+        self.ar_an = ar_an
+        self.ar_an_max_proposals = int(ar_an_max_proposals)
+        self.ar_an_tiou_thresholds = tuple(
+            float(t) for t in ar_an_tiou_thresholds)
+        self.ar_an_report = tuple(int(n) for n in ar_an_report)
+        if ar_an and any(not 1 <= n <= self.ar_an_max_proposals
+                         for n in self.ar_an_report):
+            raise ValueError(
+                f'ar_an_report {ar_an_report} must lie in [1, '
+                f'ar_an_max_proposals={self.ar_an_max_proposals}]')
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:
         """Store one record per video (numpy, CPU)."""
@@ -280,6 +357,15 @@ class TALDetectionMetric(BaseMetric):
             metrics[f'mAP_len{name}'] = float(np.mean(m))
         for k, rec in zip(res['recall_topk'], res['recall']):
             metrics[f'recall@{k}'] = float(np.mean(rec))
+        if self.ar_an:
+            curve, auc = average_recall_at_an(
+                records, self.ar_an_max_proposals, self.ar_an_tiou_thresholds)
+            for n in self.ar_an_report:
+                metrics[f'AR@{n}'] = float(curve[n - 1])
+            metrics['AR_AUC'] = auc
+            print_log('AR@AN (AN = 1..%d, class-agnostic): %s' % (
+                len(curve), ' '.join(f'{x:.4f}' for x in curve)),
+                logger=logger)
         return metrics
 
     @staticmethod
