@@ -28,7 +28,7 @@ from mmtal_zoom.evaluation.functional import (DEFAULT_LENGTH_BUCKETS,
                                               DEFAULT_TIOU_THRESHOLDS,
                                               evaluate_detection)
 from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
-    format_detection_report, nan_to_none)
+    average_recall_at_an, format_detection_report, nan_to_none)
 from mmtal_zoom.utils import JSONInputError, atomic_write_json, load_json
 from mmtal_zoom.utils.cli import cli_main, fraction, positive_int
 
@@ -77,6 +77,12 @@ def parse_args(argv=None):
                         '<2s, 2-5s, 5-10s, >10s)')
     parser.add_argument('--no-per-class', action='store_true',
                         help='do not print the per-class AP table')
+    parser.add_argument('--ar-an', action='store_true',
+                        help='also report class-agnostic AR@AN (AN = 1..100) '
+                        'and its AUC by the ActivityNet proposal protocol '
+                        '(tIoU 0.5:0.05:0.95; equal to MMAction2\'s '
+                        'ANetMetric on the same detections), so detectors '
+                        'compare with proposal generators')
     parser.add_argument('--out', default=None, metavar='metrics.json',
                         help='write the metrics as JSON (atomically): '
                         '{"mAP": {"0.3": ...}, "average_mAP", "per_class_AP", '
@@ -302,9 +308,22 @@ def main(argv=None) -> int:
               'have no entry in the results (no detections)')
     print(format_detection_report(res, class_names,
                                   per_class=not args.no_per_class))
+    out = metrics_to_json(res, class_names, args.subset)
+    if args.ar_an:
+        records = [dict(video_name=v, gt_segments=gt['segments'],
+                        pred_segments=predictions.get(v, {}).get(
+                            'segments', np.zeros((0, 2))),
+                        pred_scores=predictions.get(v, {}).get(
+                            'scores', np.zeros(0)))
+                   for v, gt in ground_truth.items()]
+        curve, auc = average_recall_at_an(records)
+        out['AR@AN'] = {str(n): float(curve[n - 1]) for n in (1, 5, 10, 100)}
+        out['AR_AUC'] = auc
+        print('AR@AN (class-agnostic, ActivityNet protocol): ' + ', '.join(
+            f'AR@{n} {100 * curve[n - 1]:.2f}' for n in (1, 5, 10, 100))
+            + f', AUC {auc:.2f}')
     if args.out:
-        atomic_write_json(metrics_to_json(res, class_names, args.subset),
-                          args.out)
+        atomic_write_json(out, args.out)
         print(f'wrote {args.out}')
     return 0
 

@@ -200,3 +200,31 @@ def test_invalid_ground_truth_options_and_duplicates(files, capsys):
             tool.main(['--gt', str(gt), '--pred', str(pred), *option])
         assert exc.value.code == 2
         assert option[0] in capsys.readouterr().err
+
+
+def test_ar_an_equals_mmaction_on_the_same_detections(files):
+    """--ar-an: class-agnostic AR@AN / AUC as MMAction2 computes them."""
+    import numpy as np
+
+    from mmaction.evaluation.functional import average_recall_at_avg_proposals
+    gt, pred, tmp = files
+    out = tmp / 'metrics.json'
+    proc = run_tool('--gt', gt, '--pred', pred, '--subset', 'Test',
+                    '--ar-an', '--out', out)
+    assert proc.returncode == 0, proc.stderr
+    assert 'AR@100' in proc.stdout
+    metrics = json.loads(out.read_text())
+    # MMAction2 on the same inputs: videos with ground truth (vid_a, vid_b),
+    # every detection a proposal, 3 proposals in all
+    ground_truth = {'vid_a': np.array([[1.0, 2.0], [10.0, 16.0]]),
+                    'vid_b': np.array([[20.0, 32.0]])}
+    proposals = {'vid_a': np.array([[1.0, 2.0, 0.9], [10.0, 15.0, 0.8],
+                                    [40.0, 45.0, 0.85]]),
+                 'vid_b': np.zeros((0, 3))}
+    recall, _, _, auc = average_recall_at_avg_proposals(
+        ground_truth, proposals, 3, max_avg_proposals=100,
+        temporal_iou_thresholds=np.linspace(0.5, 0.95, 10))
+    curve = recall.mean(axis=0)
+    assert metrics['AR_AUC'] == pytest.approx(auc, abs=1e-9)
+    assert metrics['AR@AN']['100'] == pytest.approx(curve[99], abs=1e-9)
+    assert 0 < metrics['AR@AN']['100'] < 1  # vid_b's instance is missed
