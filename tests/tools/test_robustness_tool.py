@@ -34,3 +34,23 @@ def test_class_count_is_what_the_dataset_derives(tmp_path):
     assert info['num_classes'] == 3
     assert info['feat_dim'] == 7
     assert (info['feat_stride'], info['num_frames']) == (4, 16)
+
+
+def test_report_shows_ar_auc_of_detectors_when_scored():
+    robustness = _tool()
+
+    def run(seed, auc):
+        test = dict(average_mAP=0.3 + seed / 100, mAP={'0.5': 0.4, '0.7': 0.2},
+                    mAP_by_length={})
+        if auc is not None:
+            test['AUC'] = auc
+        return dict(preset='p', model='baseline', seed=seed, test=test,
+                    val=dict(average_mAP=0.5, mAP={}, mAP_by_length={}))
+
+    text = robustness.report([run(0, 40.0), run(1, 42.0)], ['p'])
+    assert '| test AR AUC |' in text.splitlines()[2]
+    assert '41.00 ± 1.41' in text
+    # runs scored before AR@AN existed show '-', not a wrong mean
+    text = robustness.report([run(0, 40.0), run(1, None)], ['p'])
+    row = [line for line in text.splitlines() if line.startswith('| base')]
+    assert row[0].split('|')[6].strip() == '-'

@@ -87,6 +87,9 @@ def parse_args(argv=None):
                    help='runs at a time (one core each)')
     p.add_argument('--report-only', action='store_true',
                    help='print the tables of the runs done so far')
+    p.add_argument('--rescore', action='store_true',
+                   help='re-score the finished detector runs from their '
+                   'saved detections (adds AR@AN / AUC), then report')
     return p.parse_args(argv)
 
 
@@ -270,15 +273,8 @@ def run_one(item) -> dict:
             run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
                       '--out', pred, '--cfg-options',
                       f'test_dataloader.dataset.subset={subset}'], log)
-            out = osp.join(run_dir, f'metrics_{subset}.json')
-            run_tool(['tools/eval_detection.py', '--gt',
-                      osp.join(data_dir, 'annotations.json'), '--pred', pred,
-                      '--subset', subset, '--out', out, '--no-per-class'],
-                     log)
-            m = read_json(out)
-            metrics[subset] = dict(average_mAP=m['average_mAP'],
-                                   mAP=m['mAP'],
-                                   mAP_by_length=m['mAP_by_length'])
+            metrics[subset] = score_detections(data_dir, run_dir, subset,
+                                               log)
         else:
             gt = osp.join(data_dir, f'anet_anno_{subset}.json')
             run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
@@ -289,6 +285,42 @@ def run_one(item) -> dict:
             metrics[subset] = proposal_metrics(gt, props)
     write_json(metrics, done)
     return metrics
+
+
+def score_detections(data_dir: str, run_dir: str, subset: str,
+                     log: str) -> dict:
+    """``tools/eval_detection.py --ar-an`` on a run's saved detections:
+    mAP (per tIoU, by length) and class-agnostic AR@AN / AUC (ActivityNet
+    protocol), so detectors also appear in the proposal table."""
+    pred = osp.join(run_dir, f'results_{subset}.json')
+    out = osp.join(run_dir, f'metrics_{subset}.json')
+    run_tool(['tools/eval_detection.py', '--gt',
+              osp.join(data_dir, 'annotations.json'), '--pred', pred,
+              '--subset', subset, '--out', out, '--no-per-class', '--ar-an'],
+             log)
+    m = read_json(out)
+    return dict(average_mAP=m['average_mAP'], mAP=m['mAP'],
+                mAP_by_length=m['mAP_by_length'], AUC=m['AR_AUC'],
+                **{f'AR@{n}': v for n, v in m['AR@AN'].items()})
+
+
+def rescore(args) -> None:
+    """Re-score every finished detector run from its saved detections (no
+    training): adds AR@AN / AUC to runs scored before they existed."""
+    paths = [osp.join(root, 'metrics.json')
+             for root, _, files in os.walk(args.work_dir)
+             if 'metrics.json' in files]
+    for path in sorted(paths):
+        run = read_json(path)
+        if 'average_mAP' not in run.get('test', {}):
+            continue  # proposals: scored by ANetMetric already
+        run_dir = osp.dirname(path)
+        data_dir = osp.join(args.data_root, run['preset'])
+        log = osp.join(run_dir, 'run.log')
+        for subset in ('val', 'test'):
+            run[subset] = score_detections(data_dir, run_dir, subset, log)
+        write_json(run, path)
+        print(f'rescored {run_dir}', flush=True)
 
 
 def _kind_of(config: str) -> str:
@@ -328,11 +360,13 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
                 def get(sub, key, t=None):
                     return [(r[sub]['mAP'][t] if t else r[sub][key])
                             for r in rs]
+                aucs = [r['test'].get('AUC') for r in rs]
                 rows_det.append([
                     model, seeds,
                     fmt_mean_std(get('test', 'average_mAP'), 100),
                     fmt_mean_std(get('test', None, '0.5'), 100),
                     fmt_mean_std(get('test', None, '0.7'), 100),
+                    fmt_mean_std(aucs) if None not in aucs else '-',
                     fmt_mean_std(get('val', 'average_mAP'), 100)])
             else:
                 def getp(sub, key):
@@ -347,7 +381,8 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
         if rows_det:
             lines += [f'### {preset}', '', markdown_table(
                 ['model', 'seeds', 'test avg mAP', 'test mAP@0.5',
-                 'test mAP@0.7', 'val avg mAP'], rows_det), '']
+                 'test mAP@0.7', 'test AR AUC', 'val avg mAP'], rows_det),
+                '']
         if rows_prop:
             lines += [f'### {preset} (proposals)', '', markdown_table(
                 ['model', 'seeds', 'test AUC', 'AR@1', 'AR@10', 'AR@100',
@@ -357,7 +392,9 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    if not args.report_only:
+    if args.rescore:
+        rescore(args)
+    elif not args.report_only:
         for model in args.models:
             if model not in MODELS and not osp.isfile(model):
                 raise SystemExit(f'unknown model {model!r}: a name of '
