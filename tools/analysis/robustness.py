@@ -88,8 +88,8 @@ def parse_args(argv=None):
     p.add_argument('--report-only', action='store_true',
                    help='print the tables of the runs done so far')
     p.add_argument('--rescore', action='store_true',
-                   help='re-score the finished detector runs from their '
-                   'saved detections (adds AR@AN / AUC), then report')
+                   help='re-score the finished detector runs that lack '
+                   'AR@AN / AUC from their saved detections, then report')
     return p.parse_args(argv)
 
 
@@ -305,8 +305,8 @@ def score_detections(data_dir: str, run_dir: str, subset: str,
 
 
 def rescore(args) -> None:
-    """Re-score every finished detector run from its saved detections (no
-    training): adds AR@AN / AUC to runs scored before they existed."""
+    """Re-score the finished detector runs that lack AR@AN from their saved
+    detections (no training)."""
     paths = [osp.join(root, 'metrics.json')
              for root, _, files in os.walk(args.work_dir)
              if 'metrics.json' in files]
@@ -314,6 +314,8 @@ def rescore(args) -> None:
         run = read_json(path)
         if 'average_mAP' not in run.get('test', {}):
             continue  # proposals: scored by ANetMetric already
+        if 'AUC' in run['test']:
+            continue  # scored with AR@AN already
         run_dir = osp.dirname(path)
         data_dir = osp.join(args.data_root, run['preset'])
         log = osp.join(run_dir, 'run.log')
