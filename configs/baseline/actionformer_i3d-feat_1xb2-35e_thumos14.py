@@ -6,6 +6,7 @@
 # ActionFormer reports 66.8 average mAP with it on real features.
 _base_ = [
     '../_base_/models/actionformer.py', '../_base_/datasets/thumos14_i3d.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))

@@ -8,7 +8,8 @@
 _base_ = [
     '../_base_/models/actionformer.py',
     '../_base_/datasets/multithumos_i3d.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 model = dict(
     head=dict(num_classes=65,

@@ -9,7 +9,8 @@
 _base_ = [
     '../_base_/models/actionformer.py',
     '../_base_/datasets/epic_kitchens100_slowfast.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 model = dict(
     backbone=dict(in_channels=2304),

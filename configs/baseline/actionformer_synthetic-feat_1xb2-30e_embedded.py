@@ -2,7 +2,8 @@
 # CPU-sized: trains and evaluates in minutes on 2 cores.
 _base_ = [
     '../_base_/models/actionformer.py', '../_base_/datasets/embedded.py',
-    '../_base_/schedules/adamw_cosine_cpu.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_cpu.py',
+    '../_base_/default_runtime.py'
 ]
 embed_dims = 128
 num_levels = 6

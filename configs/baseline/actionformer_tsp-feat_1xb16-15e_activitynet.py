@@ -10,7 +10,8 @@
 # measured here.
 _base_ = [
     '../_base_/models/actionformer.py', '../_base_/datasets/anet13_tsp.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=16)  # 1 GPU x batch 16
 model = dict(

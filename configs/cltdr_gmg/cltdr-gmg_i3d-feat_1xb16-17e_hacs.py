@@ -9,7 +9,8 @@
 # implemented.
 _base_ = [
     '../_base_/models/cltdr_gmg.py', '../_base_/datasets/hacs_i3d.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=16)  # 1 GPU x batch 16
 num_levels = 7

@@ -14,7 +14,8 @@
 # 5 epochs and the last one is evaluated.
 _base_ = [
     '../_base_/models/cltdr_gmg.py', '../_base_/datasets/thumos14_i3d.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 model = dict(
     data_preprocessor=dict(max_seq_len=2304, noise_std=0.05),

@@ -6,7 +6,8 @@
 # Paper Table 2 (RGB + flow I3D): 42.7 average mAP.
 _base_ = [
     '../_base_/models/cltdr_gmg.py', '../_base_/datasets/multithumos_i3d.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 model = dict(
     data_preprocessor=dict(max_seq_len=2304, noise_std=0.0005),

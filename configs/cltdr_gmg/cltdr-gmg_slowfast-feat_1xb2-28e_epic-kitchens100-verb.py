@@ -8,7 +8,8 @@
 _base_ = [
     '../_base_/models/cltdr_gmg.py',
     '../_base_/datasets/epic_kitchens100_slowfast.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 model = dict(
     data_preprocessor=dict(max_seq_len=2304, noise_std=0.0003),

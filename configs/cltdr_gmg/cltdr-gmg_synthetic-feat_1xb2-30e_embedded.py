@@ -8,7 +8,8 @@
 # (tools/make_synthetic_dataset.py).
 _base_ = [
     '../_base_/models/cltdr_gmg.py', '../_base_/datasets/embedded.py',
-    '../_base_/schedules/adamw_cosine_cpu.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_cpu.py',
+    '../_base_/default_runtime.py'
 ]
 embed_dims = 128
 num_levels = 6

@@ -6,7 +6,8 @@
 # 1 -> 0.5).
 _base_ = [
     '../_base_/models/zoom_atr.py', '../_base_/datasets/thumos14_i3d.py',
-    '../_base_/schedules/adamw_cosine_35e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_35e.py',
+    '../_base_/default_runtime.py'
 ]
 custom_hooks = [
     dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL'),

@@ -5,7 +5,8 @@
 # BDR snapping within 2 snippets.
 _base_ = [
     '../_base_/models/zoom_atr.py', '../_base_/datasets/embedded.py',
-    '../_base_/schedules/adamw_cosine_cpu.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_cpu.py',
+    '../_base_/default_runtime.py'
 ]
 embed_dims = 128
 model = dict(

@@ -5,7 +5,8 @@
 # features, 128-d model, window 9, 6 levels, max_seq_len 768.
 _base_ = [
     '../_base_/models/zoom_uniform.py', '../_base_/datasets/embedded.py',
-    '../_base_/schedules/adamw_cosine_cpu.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_cosine_cpu.py',
+    '../_base_/default_runtime.py'
 ]
 embed_dims = 128
 model = dict(
