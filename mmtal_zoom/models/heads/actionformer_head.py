@@ -1,45 +1,16 @@
 """ActionFormer's classification + regression head (the uniform baseline)."""
-import math
 from typing import Dict, List, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-from ..layers import LayerNorm1d, MaskedConv1d, Scale
+from ..layers import Scale
+from ..layers.conv_tower import ConvTower, init_cls_bias
 from .base_tal_head import BaseTALHead
 
-
-class ConvTower(nn.Module):
-    """``num_convs`` x (masked conv -> [LN] -> ReLU), then an output conv.
-
-    The tower of ActionFormer's ``PtTransformerClsHead`` /
-    ``PtTransformerRegHead``, shared by every pyramid level.
-
-    Shapes: ``(B, C_in, T), (B, T)`` -> ``(B, C_out, T)``.
-    """
-
-    def __init__(self, in_channels: int, feat_channels: int,
-                 out_channels: int, num_convs: int = 2,
-                 kernel_size: int = 3, with_ln: bool = True):
-        super().__init__()
-        self.convs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        for i in range(num_convs):
-            self.convs.append(
-                MaskedConv1d(in_channels if i == 0 else feat_channels,
-                             feat_channels, kernel_size, bias=not with_ln))
-            self.norms.append(
-                LayerNorm1d(feat_channels) if with_ln else nn.Identity())
-        self.out_conv = MaskedConv1d(
-            feat_channels if num_convs else in_channels, out_channels,
-            kernel_size)
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        for conv, norm in zip(self.convs, self.norms):
-            x, _ = conv(x, mask)
-            x = (norm(x) * mask[:, None].to(x.dtype)).relu()
-        return self.out_conv(x, mask)[0]
+# ConvTower moved to models/layers/conv_tower.py; still importable from here
+__all__ = ['ActionFormerHead', 'ConvTower']
 
 
 @MODELS.register_module()
@@ -106,11 +77,7 @@ class ActionFormerHead(BaseTALHead):
         self._init_cls_bias(cls_prior_prob, empty_cls)
 
     def _init_cls_bias(self, prior_prob: float, empty_cls: Sequence[int]):
-        bias = self.cls_tower.out_conv.bias
-        with torch.no_grad():
-            bias.fill_(-math.log((1 - prior_prob) / prior_prob))
-            for c in empty_cls:
-                bias[c] = -math.log((1 - 1e-6) / 1e-6)
+        init_cls_bias(self.cls_tower.out_conv.bias, prior_prob, empty_cls)
 
     def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor]
                 ) -> Tuple[List[Tensor], List[Tensor]]:

@@ -32,8 +32,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmaction.registry import MODELS, TASK_UTILS
+from ..layers.conv_tower import ConvTower
 from ..task_modules.zero_crossing import zero_crossings
-from .actionformer_head import ConvTower
 
 
 @MODELS.register_module()

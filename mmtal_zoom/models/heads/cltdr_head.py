@@ -1,6 +1,5 @@
 """Cross-Layer Task Decoupling and Refinement decoder of CLTDR-GMG (Li et
 al., AAAI 2025, Sec. "Decoder with CLTDR", Eq. 5-13, Fig. 2 and 4)."""
-import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -10,150 +9,31 @@ from torch import Tensor, nn
 
 from mmaction.registry import MODELS
 from ...utils.dist import reduce_mean
-from ..layers import MaskedConv1d, Scale
-from ..layers.trident import trident_distances
+from ..layers import Scale
+from ..layers.conv_tower import ConvTower, init_cls_bias
+from ..layers.cross_layer_fusion import (FUSIONS, LAYER_OFFSETS,
+                                         CrossLayerFeatureFusion,
+                                         CrossLayerFusion, check_layers,
+                                         fit_length, fuse_neighbours,
+                                         masked_mean)
+from ..layers.trident import refine_trident_distances, trident_distances
 from ..losses.iou_loss import iou_1d_loss
-from .actionformer_head import ConvTower
+from ..task_modules.iou_aware_targets import (iou_aware_cls_targets,
+                                              positive_pairs)
 from .base_tal_head import BaseTALHead
 
-FUSIONS = ('attention', 'add', 'concat')
 REFINE_SCORES = ('sqrt', 'logit_product')
 EDGE_LEVELS = ('plain', 'available')
 CLS_TARGETS = ('iou', 'binary')
 NORMALIZATIONS = ('pos_neg', 'ema')
 BOUNDARY_FEATS = ('reg', 'pyramid')
-# relative pyramid layers a task's feature may combine (Table 9): P^{l+1},
-# P^l, P^{l-1}
-LAYER_OFFSETS = (1, 0, -1)
 
-
-def check_layers(name: str, layers: Sequence[int]) -> Tuple[int, ...]:
-    """Validate a ``cls_layers`` / ``reg_layers`` list (Table 9): distinct
-    offsets of ``LAYER_OFFSETS`` that include ``0`` (``P^l``, which Eq. 6 / 8
-    and every row of Table 9 keep)."""
-    layers = tuple(int(o) for o in layers)
-    if (0 not in layers or len(set(layers)) != len(layers)
-            or not set(layers) <= set(LAYER_OFFSETS)):
-        raise ValueError(
-            f'CLTDRHead {name} must be distinct offsets of {LAYER_OFFSETS} '
-            f'(+1: P^(l+1), 0: P^l, -1: P^(l-1)) including 0, got '
-            f'{list(layers)!r}.')
-    return layers
-
-
-def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
-    """Global average pooling over valid positions: ``(B, C, T)`` ->
-    ``(B, C)``."""
-    m = mask[:, None].to(x.dtype)
-    return (x * m).sum(-1) / m.sum(-1).clamp(min=1.0)
-
-
-def fit_length(x: Tensor, length: int) -> Tensor:
-    """Crop or zero-pad the last axis of ``x`` to ``length``."""
-    t = x.shape[-1]
-    if t >= length:
-        return x[..., :length]
-    return F.pad(x, (0, length - t))
-
-
-class CrossLayerFusion(nn.Module):
-    """The Decoupled Classification Module (Eq. 5-6, ``direction='up'``) or
-    the Decoupled Regression Module's fusion (Eq. 7-8, ``direction='down'``).
-
-    The neighbour level is resampled to the length of ``P^l`` — ``P^{l+1}``
-    by a transposed conv (x2, kernel 2, so output ``j`` sees input ``j // 2``
-    only), ``P^{l-1}`` by a stride-2 conv (kernel 3) — giving ``f_n``;
-    ``P^l`` is refined by a conv into ``f_l``; then::
-
-        W = Sigmoid(FC(GAP(ReLU(f_n + f_l))))   (Eq. 5 / 7, channel attention)
-        f = P^l + f_n * W                          (Eq. 6 / 8)
-
-    ``fusion='add'`` (``f = P^l + f_n``) and ``'concat'`` (``f = Conv1x1([P^l,
-    f_n])``) are the paper's Table 11 alternatives. GAP averages valid
-    positions only.
-
-    Args:
-        embed_dims (int): ``D`` of every level.
-        direction (str): ``'up'`` (fuse the coarser level, DCM) or ``'down'``
-            (fuse the finer level, DRM).
-        fusion (str): ``'attention'`` | ``'add'`` | ``'concat'``.
-
-    Shapes: ``P (B, D, T), mask (B, T), neighbour (B, D, T')`` ->
-    ``(B, D, T)``; ``neighbour=None`` returns ``P``.
-    """
-
-    def __init__(self, embed_dims: int, direction: str,
-                 fusion: str = 'attention'):
-        super().__init__()
-        if direction == 'up':
-            self.resample = nn.ConvTranspose1d(embed_dims, embed_dims, 2,
-                                               stride=2)
-        elif direction == 'down':
-            self.resample = nn.Conv1d(embed_dims, embed_dims, 3, stride=2,
-                                      padding=1)
-        else:
-            raise ValueError(f"direction must be 'up' or 'down', got "
-                             f'{direction!r}.')
-        if fusion not in FUSIONS:
-            raise ValueError(f'fusion must be one of {FUSIONS}, got '
-                             f'{fusion!r}.')
-        self.fusion = fusion
-        if fusion == 'attention':
-            self.refine = MaskedConv1d(embed_dims, embed_dims, 3)
-            self.fc = nn.Linear(embed_dims, embed_dims)
-        elif fusion == 'concat':
-            self.merge = nn.Conv1d(2 * embed_dims, embed_dims, 1)
-
-    def forward(self, feat: Tensor, mask: Tensor,
-                neighbour: Optional[Tensor]) -> Tensor:
-        if neighbour is None:
-            return feat
-        if self.fusion == 'concat':
-            m = mask[:, None].to(feat.dtype)
-            f_n = fit_length(self.resample(neighbour), feat.shape[-1]) * m
-            return self.merge(torch.cat([feat, f_n], dim=1)) * m
-        return feat + self.contribution(feat, mask, neighbour)
-
-    def contribution(self, feat: Tensor, mask: Tensor,
-                     neighbour: Tensor) -> Tensor:
-        """What ``'attention'`` / ``'add'`` fusion adds to ``P^l``:
-        ``f_n * W`` (Eq. 6 / 8) or ``f_n``, ``(B, D, T)``."""
-        if self.fusion == 'concat':
-            raise ValueError("fusion='concat' has no additive contribution.")
-        m = mask[:, None].to(feat.dtype)
-        f_n = fit_length(self.resample(neighbour), feat.shape[-1]) * m
-        if self.fusion == 'add':
-            return f_n
-        f_l, _ = self.refine(feat, mask)
-        weight = torch.sigmoid(self.fc(masked_mean(F.relu(f_n + f_l), mask)))
-        return f_n * weight[..., None]
-
-
-class CrossLayerFeatureFusion(nn.Module):
-    """CLFF (Eq. 9): ``f_c = Conv(P^{l-1}) + P^l + ConvTransposed(P^{l+1})``.
-
-    ``Conv`` is a depth-wise stride-2 conv (kernel 3), ``ConvTransposed`` a
-    x2 transposed conv (kernel 2); a missing neighbour contributes nothing.
-
-    Shapes: ``(B, D, T)`` (+ neighbours ``(B, D, 2T)`` / ``(B, D, T/2)``) ->
-    ``(B, D, T)``.
-    """
-
-    def __init__(self, embed_dims: int):
-        super().__init__()
-        self.down = nn.Conv1d(embed_dims, embed_dims, 3, stride=2, padding=1,
-                              groups=embed_dims)
-        self.up = nn.ConvTranspose1d(embed_dims, embed_dims, 2, stride=2)
-
-    def forward(self, feat: Tensor, mask: Tensor, lower: Optional[Tensor],
-                higher: Optional[Tensor]) -> Tensor:
-        t = feat.shape[-1]
-        out = feat
-        if lower is not None:
-            out = out + fit_length(self.down(lower), t)
-        if higher is not None:
-            out = out + fit_length(self.up(higher), t)
-        return out * mask[:, None].to(feat.dtype)
+# the cross-layer fusion blocks live in models/layers/cross_layer_fusion.py;
+# their names stay importable from here
+__all__ = ['CLTDRHead', 'CrossLayerFusion', 'CrossLayerFeatureFusion',
+           'check_layers', 'fit_length', 'masked_mean', 'FUSIONS',
+           'LAYER_OFFSETS', 'REFINE_SCORES', 'EDGE_LEVELS', 'CLS_TARGETS',
+           'NORMALIZATIONS', 'BOUNDARY_FEATS']
 
 
 @MODELS.register_module()
@@ -395,18 +275,14 @@ class CLTDRHead(BaseTALHead):
         self._init_weights(cls_prior_prob, empty_cls)
 
     def _init_weights(self, prior_prob: float, empty_cls: Sequence[int]):
-        prior_bias = -math.log((1 - prior_prob) / prior_prob)
-        never = -math.log((1 - 1e-6) / 1e-6)
         biases = [self.cls_tower.out_conv.bias]
         if self.refine_cls and self.refine_score == 'sqrt':
             # sqrt(prior * prior) = prior at initialisation
             biases.append(self.refine_cls_tower.out_conv.bias)
-        with torch.no_grad():
-            for bias in biases:
-                bias.fill_(prior_bias)
-                for c in empty_cls:
-                    bias[c] = never
-            if self.refine_reg:  # refinement starts close to the identity
+        for bias in biases:
+            init_cls_bias(bias, prior_prob, empty_cls)
+        if self.refine_reg:  # refinement starts close to the identity
+            with torch.no_grad():
                 nn.init.normal_(self.refine_reg_tower.out_conv.weight,
                                 std=0.01)
                 self.refine_reg_tower.out_conv.bias.zero_()
@@ -465,18 +341,8 @@ class CLTDRHead(BaseTALHead):
               higher: Optional[Tensor], lower: Optional[Tensor]) -> Tensor:
         """``P^l`` combined with the neighbours of ``fusions`` that exist at
         this level (see "Which layers each task combines")."""
-        active = [(module, higher if offset == 1 else lower)
-                  for offset, module in fusions]
-        active = [(module, n) for module, n in active if n is not None]
-        if not active:
-            return feat
-        if self.fusion == 'concat' or len(active) == 1:
-            module, neighbour = active[0]
-            return module(feat, mask, neighbour)
-        out = feat
-        for module, neighbour in active:
-            out = out + module.contribution(feat, mask, neighbour)
-        return out
+        return fuse_neighbours(feat, mask, fusions, higher, lower,
+                               self.fusion)
 
     # ------------------------------------------------------------------
     # decoding shared by loss and prediction
@@ -504,12 +370,8 @@ class CLTDRHead(BaseTALHead):
                                  self.num_bins)
         if refine_offsets is None:
             return dist, dist
-        b, _, t = refine_offsets.shape
-        r = refine_offsets.view(b, 2, self.num_boundary, t).permute(0, 3, 2, 1)
-        # start moves by R_so (left distance shrinks), end by R_eo
-        refined = torch.stack(
-            [dist[..., 0] - r[..., 0], dist[..., 1] + r[..., 1]], dim=-1)
-        return dist, refined.clamp(min=0.0)
+        return dist, refine_trident_distances(dist, refine_offsets,
+                                              self.num_boundary)
 
     def _decode_levels(self, outs: Sequence[List]
                        ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -529,46 +391,6 @@ class CLTDRHead(BaseTALHead):
     # ------------------------------------------------------------------
     # loss (Eq. 13)
     # ------------------------------------------------------------------
-    def _positive_pairs(self, cls_pos: Tensor, dist: Tensor,
-                        reg_pos: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """Predicted / target distances of the positive (point, class) pairs.
-
-        Args:
-            cls_pos (Tensor): ``(N, K)`` class targets of positive points.
-            dist (Tensor): ``(N, K_b, 2)`` predicted distances.
-            reg_pos (Tensor): ``(N, 2)`` target distances.
-
-        Returns:
-            tuple: ``pred (M, 2)``, ``target (M, 2)`` and, with per-class
-            boundaries, the index of each pair's element in
-            ``cls_pos.flatten()`` (one pair per ground-truth class of a
-            point). Class-agnostic boundaries: one pair per point
-            (``M = N``) and index ``None``.
-        """
-        if self.num_boundary == 1:
-            return dist[:, 0], reg_pos, None
-        point, cls = cls_pos.nonzero(as_tuple=True)
-        flat_idx = point * cls_pos.shape[1] + cls
-        return dist[point, cls], reg_pos[point], flat_idx
-
-    def _cls_targets(self, cls_pos: Tensor, iou: Tensor,
-                     flat_idx: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-        """VFL targets ``q`` and element weights ``sigma_IoU^p`` ``(N, K)``."""
-        is_pos = cls_pos > 0
-        weight_val = iou.pow(self.iou_weight_power)
-        if flat_idx is None:  # class-agnostic boundaries: one IoU per point
-            q = cls_pos * iou[:, None] if self.cls_target == 'iou' else cls_pos
-            weight = torch.where(is_pos,
-                                 weight_val[:, None].expand_as(cls_pos),
-                                 torch.ones_like(cls_pos))
-            return q, weight
-        q = cls_pos.clone().flatten()
-        weight = torch.ones_like(q)
-        if self.cls_target == 'iou':
-            q[flat_idx] = iou
-        weight[flat_idx] = weight_val
-        return q.view_as(cls_pos), weight.view_as(cls_pos)
-
     def loss_by_feat(self, cls_logits, refine_logits, offset_logits,
                      start_logits, end_logits, refine_offsets,
                      masks: Sequence[Tensor],
@@ -592,12 +414,13 @@ class CLTDRHead(BaseTALHead):
             norm_neg = max(reduce_mean(neg.sum().float()).item(), 1.0)
 
         cls_pos, reg_pos = cls_t[pos], reg_t[pos]
-        pred_d, target_d, flat_idx = self._positive_pairs(
-            cls_pos, dist_ref[pos], reg_pos)
+        pred_d, target_d, flat_idx = positive_pairs(
+            cls_pos, dist_ref[pos], reg_pos, self.num_boundary)
         with torch.no_grad():
             iou = (1.0 - iou_1d_loss(pred_d, target_d, mode='iou')).clamp(
                 0.0, 1.0)
-        q_pos, w_pos = self._cls_targets(cls_pos, iou, flat_idx)
+        q_pos, w_pos = iou_aware_cls_targets(
+            cls_pos, iou, flat_idx, self.iou_weight_power, self.cls_target)
 
         if self.loss_normalization == 'pos_neg':
             loss_cls = self.loss_cls(
@@ -617,8 +440,8 @@ class CLTDRHead(BaseTALHead):
             loss_reg=self.refined_loss_weight * loss_reg)
 
         if self.pre_refine_loss_weight > 0:
-            pre_d, pre_t, _ = self._positive_pairs(cls_pos, dist_pre[pos],
-                                                   reg_pos)
+            pre_d, pre_t, _ = positive_pairs(cls_pos, dist_pre[pos], reg_pos,
+                                             self.num_boundary)
             loss_cls_pre = self.loss_pre_cls(
                 pre_logits[valid], cls_t[valid], avg_factor=norm_pos)
             losses['loss_cls_pre'] = self.pre_refine_loss_weight * loss_cls_pre

@@ -1,5 +1,7 @@
 """Building blocks shared by several components (all carry validity masks)."""
 from .atr_depth_router import ATRDepthRouter
+from .conv_tower import ConvTower, init_cls_bias
+from .cross_layer_fusion import CrossLayerFeatureFusion, CrossLayerFusion
 from .global_filter import GlobalFilter
 from .gmg_block import GlobalSelfAttention, GMGBlock, MaskedGroupNorm
 from .masked_conv import MaskedConv1d, downsample_mask
@@ -18,4 +20,5 @@ __all__ = ['MaskedConv1d', 'downsample_mask', 'LayerNorm1d',
            'local_window_attention', 'GlobalFilter', 'GlobalSelfAttention',
            'GMGBlock', 'MaskedGroupNorm', 'trident_distances',
            'RecurrentRefineModule', 'interpolate_1d', 'temporal_roi_align',
-           'ATRDepthRouter']
+           'ATRDepthRouter', 'ConvTower', 'init_cls_bias', 'CrossLayerFusion',
+           'CrossLayerFeatureFusion']

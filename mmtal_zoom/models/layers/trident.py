@@ -61,3 +61,25 @@ def trident_distances(offset_logits: Tensor, start_logits: Tensor,
     left = (p_left * bins).sum(dim=-1)
     right = (p_right * bins).sum(dim=-1)
     return torch.stack([left, right], dim=-1).transpose(1, 2)  # (B,T,Kb,2)
+
+
+def refine_trident_distances(dist: Tensor, refine_offsets: Tensor,
+                             num_boundary: int) -> Tensor:
+    """Boundaries moved by refinement offsets (CLTDR-GMG Eq. 11-12):
+    ``ŝ^r = ŝ + R_so``, ``ê^r = ê + R_eo``, in units of the level's stride.
+
+    Args:
+        dist (Tensor): ``(B, T, K_b, 2)`` distances of
+            :func:`trident_distances`.
+        refine_offsets (Tensor): ``(B, 2 K_b, T)``: ``R_so`` then ``R_eo``.
+        num_boundary (int): ``K_b``.
+
+    Returns:
+        Tensor: ``(B, T, K_b, 2)`` refined distances, clamped at 0.
+    """
+    b, _, t = refine_offsets.shape
+    r = refine_offsets.view(b, 2, num_boundary, t).permute(0, 3, 2, 1)
+    # start moves by R_so (left distance shrinks), end by R_eo
+    refined = torch.stack(
+        [dist[..., 0] - r[..., 0], dist[..., 1] + r[..., 1]], dim=-1)
+    return refined.clamp(min=0.0)
