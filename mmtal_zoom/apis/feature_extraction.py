@@ -25,25 +25,34 @@ concatenated). Decoding uses MMAction2's own ``DecordInit`` /
 ``DecordDecode`` transforms from the registry, a chunk of frames at a time,
 so long videos do not have to fit in memory.
 """
-import io
 import json
 import logging
 import os
 import os.path as osp
 import warnings
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 
-from ..utils import atomic_write_bytes, atomic_write_json
+from ..utils import atomic_write_json
+from .feature_manifest import (_SETTING_KEYS, MANIFEST_NAME, MANIFEST_VERSION,
+                               _is_done, dataset_settings_from_manifest,
+                               iter_manifest_videos, load_manifest,
+                               save_npy_atomic, source_stamp)
+from .video_snippets import (VIDEO_EXTENSIONS, collect_videos, snippet_count,
+                             snippet_frame_indices, video_name_of)
 
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv',
-                    '.mpg', '.mpeg', '.wmv', '.3gp', '.ts')
-MANIFEST_NAME = 'manifest.json'
-MANIFEST_VERSION = 1
+# the video and manifest helpers live in video_snippets.py and
+# feature_manifest.py; their names stay importable from here
+__all__ = ['ClipFeatureExtractor', 'extract_features', 'VIDEO_EXTENSIONS',
+           'MANIFEST_NAME', 'MANIFEST_VERSION', 'collect_videos',
+           'snippet_count', 'snippet_frame_indices', 'video_name_of',
+           'save_npy_atomic', 'load_manifest', 'source_stamp',
+           'dataset_settings_from_manifest', 'iter_manifest_videos']
+
 
 # Pipeline steps that decode or sample frames in time, or pack the result:
 # extraction does these itself (sliding snippets instead of SampleFrames).
@@ -64,83 +73,6 @@ def _is_decode_error(exc: Exception) -> bool:
     if isinstance(exc, (RuntimeError, OSError, ValueError, EOFError)):
         return True
     return type(exc).__name__ == 'DECORDError'
-
-
-def snippet_count(num_video_frames: int, feat_stride: int,
-                  num_frames: int) -> int:
-    """``T = max(1, floor((N - num_frames) / feat_stride) + 1)``."""
-    if num_video_frames < 1:
-        raise ValueError(f'a video needs at least one frame, got '
-                         f'{num_video_frames}')
-    return max(1, (num_video_frames - num_frames) // feat_stride + 1)
-
-
-def snippet_frame_indices(num_snippets: int, feat_stride: int, clip_len: int,
-                          frame_interval: int,
-                          num_video_frames: int) -> np.ndarray:
-    """Frame indices ``(T, clip_len)`` of every snippet (clamped to the last
-    frame for videos shorter than one window)."""
-    starts = np.arange(num_snippets)[:, None] * feat_stride
-    inds = starts + np.arange(clip_len)[None, :] * frame_interval
-    return np.minimum(inds, num_video_frames - 1)
-
-
-def collect_videos(inputs: Union[str, Sequence[str]],
-                   extensions: Sequence[str] = VIDEO_EXTENSIONS) -> List[str]:
-    """Video paths from files, folders (their videos, sorted) and ``.txt``
-    lists (one path per line, relative to the list's folder; ``#`` starts a
-    comment).
-
-    Raises:
-        FileNotFoundError: an input does not exist.
-        ValueError: nothing to extract, or two videos share a name (the
-            feature file is named after the video's file stem).
-    """
-    if isinstance(inputs, str):
-        inputs = [inputs]
-    videos: List[str] = []
-    for item in inputs:
-        if osp.isdir(item):
-            found = sorted(
-                osp.join(item, f) for f in os.listdir(item)
-                if f.lower().endswith(tuple(extensions))
-                and osp.isfile(osp.join(item, f)))
-            if not found:
-                raise ValueError(f'{item}: no video files (extensions '
-                                 f'{", ".join(extensions)}) in this folder.')
-            videos.extend(found)
-        elif item.endswith('.txt') and osp.isfile(item):
-            root = osp.dirname(osp.abspath(item))
-            with open(item, encoding='utf-8') as f:
-                for n, line in enumerate(f, 1):
-                    line = line.split('#', 1)[0].strip()
-                    if not line:
-                        continue
-                    path = line if osp.isabs(line) else osp.join(root, line)
-                    if not osp.isfile(path):
-                        raise FileNotFoundError(
-                            f'{item}:{n}: video {path} does not exist.')
-                    videos.append(path)
-        elif osp.isfile(item):
-            videos.append(item)
-        else:
-            raise FileNotFoundError(f'{item}: no such video, folder or list.')
-    if not videos:
-        raise ValueError(f'no videos found in {list(inputs)}.')
-    names: Dict[str, str] = {}
-    for v in videos:
-        name = video_name_of(v)
-        if name in names and osp.abspath(names[name]) != osp.abspath(v):
-            raise ValueError(f'two videos are both named "{name}": '
-                             f'{names[name]} and {v} (features are stored as '
-                             '<name>.npy; rename one).')
-        names[name] = v
-    return list(dict.fromkeys(videos))
-
-
-def video_name_of(path: str) -> str:
-    """The video's name: its file name without extension."""
-    return osp.splitext(osp.basename(path))[0]
 
 
 def _test_pipeline(cfg: Config) -> List[dict]:
@@ -433,68 +365,6 @@ class ClipFeatureExtractor:
 # ----------------------------------------------------------------------
 # folders of videos -> folder of features + manifest
 # ----------------------------------------------------------------------
-def save_npy_atomic(array: np.ndarray, path: str) -> str:
-    """``np.save`` through a temporary file + ``os.replace``."""
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return atomic_write_bytes(buf.getvalue(), path)
-
-
-def load_manifest(out_dir: str) -> Optional[dict]:
-    """The manifest of a feature folder, or ``None`` when it has none."""
-    path = osp.join(out_dir, MANIFEST_NAME)
-    if not osp.isfile(path):
-        return None
-    try:
-        with open(path, encoding='utf-8') as f:
-            manifest = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f'{path}: not valid JSON ({exc}); delete it to '
-                         'start over.') from exc
-    if not isinstance(manifest, dict) or 'videos' not in manifest:
-        raise ValueError(f'{path}: not a feature manifest (no "videos").')
-    return manifest
-
-
-_SETTING_KEYS = ('extractor_config', 'checkpoint', 'random_init', 'seed',
-                 'feat_stride', 'num_frames', 'clip_len', 'frame_interval',
-                 'fps', 'spatial_pipeline')
-
-
-def source_stamp(path: str) -> dict:
-    """What identifies a video file's content cheaply: size and mtime
-    (stored per video in the manifest; a change means re-extraction)."""
-    st = os.stat(path)
-    return dict(source_size=int(st.st_size),
-                source_mtime_ns=int(st.st_mtime_ns))
-
-
-def _is_done(out_dir: str, name: str, manifest: Optional[dict],
-             source: Optional[str] = None) -> bool:
-    """Whether ``name`` has complete features that are still those of
-    ``source``: a file of the recorded shape, and a video whose size and
-    mtime are those recorded at extraction (manifests written before these
-    were recorded: a video newer than its features is redone)."""
-    if not manifest or name not in manifest.get('videos', {}):
-        return False
-    entry = manifest['videos'][name]
-    path = osp.join(out_dir, entry.get('file', name + '.npy'))
-    if not osp.isfile(path):
-        return False
-    try:
-        arr = np.load(path, mmap_mode='r', allow_pickle=False)
-    except (ValueError, OSError, EOFError):
-        return False
-    if arr.shape != (entry.get('feat_len'), manifest.get('feat_dim')):
-        return False
-    if source is not None and osp.isfile(source):
-        stamp = source_stamp(source)
-        if 'source_size' in entry:
-            return all(entry.get(k) == v for k, v in stamp.items())
-        return stamp['source_mtime_ns'] <= os.stat(path).st_mtime_ns
-    return True
-
-
 def extract_features(videos: Union[str, Sequence[str]],
                      out_dir: str,
                      extractor: ClipFeatureExtractor,
@@ -599,22 +469,3 @@ def extract_features(videos: Union[str, Sequence[str]],
         extracted.append(name)
     return manifest, dict(extracted=extracted, skipped=skipped,
                           failed=failed)
-
-
-def dataset_settings_from_manifest(manifest: dict) -> dict:
-    """``TALFeatureDataset`` settings that match a feature folder:
-    ``feat_stride``, ``num_frames``, ``default_fps`` (``None`` when videos
-    have different frame rates: then every annotation entry needs its own
-    ``fps``) and ``feat_dim`` (the model's ``in_channels``)."""
-    fps = manifest.get('fps')
-    if fps is None:
-        rates = {round(v['fps'], 3) for v in manifest['videos'].values()}
-        fps = rates.pop() if len(rates) == 1 else None
-    return dict(feat_stride=manifest['feat_stride'],
-                num_frames=manifest['num_frames'], default_fps=fps,
-                feat_dim=manifest.get('feat_dim'))
-
-
-def iter_manifest_videos(manifest: dict) -> Iterable[Tuple[str, dict]]:
-    """``(name, entry)`` pairs of a manifest, sorted by name."""
-    return sorted(manifest.get('videos', {}).items())

@@ -250,8 +250,9 @@ def prepare_localizer_inputs(model: torch.nn.Module,
     """Input -> one batch (``dict(inputs=[...], data_samples=[...])``) after
     the model's test pipeline, ready for ``model.test_step`` or
     ``model.data_preprocessor``. See :func:`inference_localizer`."""
-    from .feature_extraction import (VIDEO_EXTENSIONS, ClipFeatureExtractor,
-                                     save_npy_atomic)
+    from .feature_extraction import ClipFeatureExtractor
+    from .feature_manifest import save_npy_atomic
+    from .video_snippets import VIDEO_EXTENSIONS
     meta = getattr(model, 'dataset_meta', None) or {}
     if 'pipeline' not in meta:
         raise ValueError('prepare_localizer_inputs: build the model with '

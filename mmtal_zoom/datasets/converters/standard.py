@@ -10,7 +10,7 @@ from ._common import ConversionError, Videos
 def probe_videos(video_dir: str, names: Iterable[str]) -> Dict[str, dict]:
     """``{name: dict(duration, fps)}`` for videos named ``<name>.<ext>`` in
     ``video_dir``, read with decord."""
-    from mmtal_zoom.apis.feature_extraction import VIDEO_EXTENSIONS
+    from mmtal_zoom.apis.video_snippets import VIDEO_EXTENSIONS
     if not osp.isdir(video_dir):
         raise ConversionError(f'{video_dir}: video folder does not exist.')
     by_stem = {}
