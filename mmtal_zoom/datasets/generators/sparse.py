@@ -30,7 +30,7 @@ Observed features: ``x = max(0, base + scene + signal + noise)`` with a
 per-channel base level ``base_c = base_mean * exp(N(0, 0.3^2))``: non-negative,
 mean about 0.15 and a few percent exact zeros, like post-ReLU I3D features.
 
-Timings come from :func:`.synthetic._parametric_video` or from a real
+Timings come from :func:`.common._parametric_video` or from a real
 annotation file (``timings=``; videos longer than ``max_duration`` are left
 out), so the same timing options as the embedded default apply.
 """
@@ -39,10 +39,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ...structures.time_grid import seconds_to_grid
-from .synthetic import (FeatureModel, _annotation, _confusable_pairs,
-                        _parametric_video, _ramp, _real_timings, _rng, ar1,
-                        num_snippets, sample_kappa)
+from .common import (_ramp, _real_timings, _rng, ar1, parametric_timings,
+                     render_videos, sample_kappa)
+from .synthetic import FeatureModel
 
 GENERATOR_VERSION = 1
 
@@ -206,42 +205,18 @@ def generate_sparse_database(
         # the real co-occurring classes, completed to the requested fraction
         pairs = _complete_pairs(pairs, num_classes, model.pair_fraction)
     else:
-        if num_videos is None:
-            num_videos = dict(train=150, val=50, test=50)
-        width = max(4, len(str(max(num_videos.values(), default=1))))
-        classes = [f'action{k:02d}' for k in range(num_classes)]
-        pairs = _confusable_pairs(num_classes, model.pair_fraction)
-        videos = []
-        for sub, n in num_videos.items():
-            for i in range(n):
-                name = f'video_{sub}_{i:0{width}d}'
-                D, insts = _parametric_video(_rng(seed, 1, name), num_classes,
-                                             pairs, duration_range, tm)
-                videos.append((name, sub, D, fps, insts))
+        classes, pairs, videos = parametric_timings(
+            num_videos, num_classes, model.pair_fraction, seed,
+            duration_range, fps, tm)
     P = _SparseClasses(seed, num_classes, feat_dim, pairs, model)
-    database, features = {}, {}
-    it = videos
-    if progress:
-        from tqdm import tqdm
-        it = tqdm(videos, desc='generating videos', unit='video')
-    for name, sub, D, vfps, insts in it:
-        rng = _rng(seed, 12, name)
-        T = num_snippets(D, vfps, feat_stride, num_frames)
-        kappas = sample_kappa(rng, (len(insts), 2))
-        grid_insts = [(float(seconds_to_grid(s, vfps, feat_stride,
-                                             num_frames)),
-                       float(seconds_to_grid(e, vfps, feat_stride,
-                                             num_frames)), y)
-                      for s, e, y in insts]
-        vclasses = sorted({y for _, _, y in insts}) or [
-            int(rng.integers(num_classes))]
-        features[name] = synthesize_sparse_features(
-            rng, P, T, grid_insts, kappas, vclasses, D, vfps / feat_stride,
-            model)
-        database[name] = dict(
-            subset=sub, duration=D, fps=vfps,
-            annotations=[_annotation(s, e, y, classes, vfps, k)
-                         for (s, e, y), k in zip(insts, kappas)])
+
+    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
+        return synthesize_sparse_features(rng, P, T, grid_insts, kappas,
+                                          vclasses, D, rate, model)
+
+    database, features = render_videos(videos, classes, num_classes, seed,
+                                       12, feat_stride, num_frames,
+                                       synthesize, progress)
     meta = dict(name='mmtal_zoom.sparse', version=GENERATOR_VERSION,
                 seed=seed, num_classes=num_classes, feat_dim=feat_dim,
                 feat_stride=feat_stride, num_frames=num_frames,

@@ -97,21 +97,19 @@ import io
 import json
 import os
 import os.path as osp
-import zlib
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from scipy.signal import lfilter
-from scipy.special import ndtr
 
-from ...structures.time_grid import seconds_to_grid
 from ...utils import atomic_write_bytes
+# the timings, noise and per-video loop shared with .sparse live in .common;
+# KAPPA_BINS, sample_kappa and num_snippets stay importable from here
+from .common import (KAPPA_BINS, KAPPA_PROBS, _ramp, _real_timings, _rng, ar1,
+                     num_snippets, parametric_timings, render_videos,
+                     sample_kappa)
 
 GENERATOR_VERSION = 1
-
-KAPPA_BINS = ((0.8, 2.0), (2.0, 4.0), (4.0, 6.2))
-KAPPA_PROBS = (0.32, 0.40, 0.28)
 
 
 @dataclass
@@ -154,40 +152,6 @@ class FeatureModel:
 # ----------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------
-def _rng(seed: int, stream: int, name: str = '') -> np.random.Generator:
-    key = zlib.crc32(name.encode('utf-8')) if name else 0
-    return np.random.default_rng(np.random.SeedSequence([seed, stream, key]))
-
-
-def num_snippets(duration: float, fps: float, feat_stride: int,
-                 num_frames: int) -> int:
-    """Snippets of a video: one every ``feat_stride`` frames while a whole
-    ``num_frames`` window fits (at least one)."""
-    n = int(np.floor((duration * fps - num_frames) / feat_stride)) + 1
-    return max(n, 1)
-
-
-def sample_kappa(rng: np.random.Generator, size) -> np.ndarray:
-    """Boundary sharpness in snippets: 32% U(0.8, 2), 40% U(2, 4), 28%
-    U(4, 6.2) (Temporal Zoom, Fig. 4)."""
-    which = rng.choice(3, size=size, p=KAPPA_PROBS)
-    lo = np.array([b[0] for b in KAPPA_BINS])[which]
-    hi = np.array([b[1] for b in KAPPA_BINS])[which]
-    return lo + (hi - lo) * rng.random(size)
-
-
-def ar1(rng: np.random.Generator, T: int, dim: int, phi: float,
-        std: float) -> np.ndarray:
-    """Stationary AR(1) noise ``(T, dim)`` with lag-1 autocorrelation
-    ``phi`` and standard deviation ``std``."""
-    w = rng.standard_normal((T, dim))
-    if phi == 0:
-        return std * w
-    y0 = rng.standard_normal((1, dim))
-    y = lfilter([np.sqrt(1 - phi**2)], [1.0, -phi], w, axis=0, zi=phi * y0)[0]
-    return std * y
-
-
 def feature_stats(feats: Union[np.ndarray, Sequence[np.ndarray]]) -> dict:
     """Marginal statistics used for calibration: mean, std, fraction of
     exact zeros, quantiles, and the lag-1 temporal autocorrelation (per
@@ -218,151 +182,6 @@ def feature_stats(feats: Union[np.ndarray, Sequence[np.ndarray]]) -> dict:
 
 
 # ----------------------------------------------------------------------
-# timings
-# ----------------------------------------------------------------------
-def _confusable_pairs(num_classes: int, fraction: float) -> List[tuple]:
-    n_pairs = int(round(fraction * num_classes / 2))
-    return [(2 * i, 2 * i + 1) for i in range(n_pairs)]
-
-
-def _parametric_video(rng: np.random.Generator, num_classes: int,
-                      pairs: List[tuple], duration_range, m: FeatureModel):
-    """Durations and instances of one video: ``(D, [(s, e, label)])``."""
-    D = float(np.round(rng.uniform(*duration_range), 2))
-    if pairs and rng.random() < m.p_pair_video:
-        classes = list(pairs[rng.integers(len(pairs))])
-    else:
-        classes = [int(rng.integers(num_classes))]
-    if m.instances_per_video is not None:
-        n = 1 + int(rng.poisson(max(m.instances_per_video - 1.0, 0.0)))
-    else:
-        rate = m.instance_rate * np.exp(0.4 * rng.standard_normal())
-        n = max(1, int(rng.poisson(rate * D)))
-    if m.relative_length is not None:
-        median, sigma = m.relative_length
-        frac = np.exp(np.log(median) + sigma * rng.standard_normal(n))
-        lengths = np.clip(frac, 0.01, 0.95) * D
-        lengths = np.maximum(lengths, 0.4)
-    else:
-        lengths = np.exp(np.log(m.length_median) +
-                         m.length_sigma * rng.standard_normal(n))
-        lengths = np.clip(lengths, 0.4, D / 3)
-    while len(lengths) > 1 and lengths.sum() > m.max_coverage * D:
-        lengths = lengths[:-1]
-    n = len(lengths)
-    gaps = rng.dirichlet(np.ones(n + 1)) * (D - lengths.sum())
-    spare = 0.0
-    for i in range(1, n):  # gaps between instances i-1 and i
-        u = rng.random()
-        if u < m.p_adjacent:
-            new = rng.uniform(0, 0.4)
-        elif u < m.p_adjacent + m.p_overlap:
-            new = -rng.uniform(0.1, 0.4) * min(lengths[i - 1], lengths[i])
-        else:
-            continue
-        spare += gaps[i] - new
-        gaps[i] = new
-    gaps[-1] += spare
-    insts = []
-    t = gaps[0]
-    for i in range(n):
-        s, e = t, min(t + lengths[i], D)
-        t = e + gaps[i + 1]
-        if e - s < 0.2:  # pushed past the end by the gap adjustments
-            continue
-        insts.append((float(np.round(s, 2)), float(np.round(e, 2)),
-                      int(classes[rng.integers(len(classes))])))
-    return D, insts
-
-
-def _annotation(s, e, label_id, classes, fps, kappa):
-    return dict(
-        label=classes[label_id],
-        segment=[s, e],
-        **{'segment(frames)': [round(s * fps, 1),
-                               round(e * fps, 1)]},
-        label_id=int(label_id),
-        boundary_kappa=[round(float(kappa[0]), 3),
-                        round(float(kappa[1]), 3)])
-
-
-def _limit(names: List[str], n: Optional[int]) -> List[str]:
-    return names if n is None else names[:n]
-
-
-def _real_timings(path: str, seed: int, val_fraction: float,
-                  num_videos: Optional[Dict[str, int]],
-                  max_duration: Optional[float] = None):
-    """Videos of a real annotation file: ``(classes, pairs, videos)``;
-    videos longer than ``max_duration`` s are left out before ``num_videos``
-    takes the first ones of each subset."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'timings file {path} does not exist.')
-    with open(path, 'r', encoding='utf-8') as f:
-        db = json.load(f)
-    if not isinstance(db, dict) or not isinstance(db.get('database'), dict):
-        raise ValueError(f'{path}: expected a "database" object (standard '
-                         'TAL annotation format).')
-    db = db['database']
-    id_of = {}
-    for v, e in db.items():
-        for a in e.get('annotations', []):
-            if 'label' not in a or 'segment' not in a:
-                raise ValueError(f'{path}: database["{v}"] has an annotation '
-                                 'without "label" or "segment".')
-            id_of.setdefault(a['label'], a.get('label_id', 10**9))
-    classes = sorted(id_of, key=lambda c: (id_of[c], c))
-    cidx = {c: i for i, c in enumerate(classes)}
-    # confusable pairs: classes that co-occur in >= 3 videos, greedily
-    co: Dict[tuple, int] = {}
-    for e in db.values():
-        cs = sorted({cidx[a['label']] for a in e.get('annotations', [])})
-        for i in range(len(cs)):
-            for j in range(i + 1, len(cs)):
-                co[(cs[i], cs[j])] = co.get((cs[i], cs[j]), 0) + 1
-    pairs, used = [], set()
-    for (a, b), cnt in sorted(co.items(), key=lambda kv: -kv[1]):
-        if cnt >= 3 and a not in used and b not in used:
-            pairs.append((a, b))
-            used.update((a, b))
-    # subsets
-    mapping = {
-        'validation': 'train',
-        'test': 'test',
-        'train': 'train',
-        'training': 'train',
-        'val': 'val'
-    }
-    by_subset: Dict[str, List[str]] = {}
-    for v in sorted(db):
-        if max_duration is not None and float(
-                db[v].get('duration', 0)) > max_duration:
-            continue
-        sub = mapping.get(
-            str(db[v].get('subset', '')).lower(),
-            str(db[v].get('subset', 'train')).lower())
-        by_subset.setdefault(sub, []).append(v)
-    if val_fraction > 0 and 'train' in by_subset:
-        names = by_subset['train']
-        order = _rng(seed, 3).permutation(len(names))
-        n_val = int(round(val_fraction * len(names)))
-        val = sorted(names[i] for i in order[:n_val])
-        by_subset['val'] = sorted(set(by_subset.get('val', [])) | set(val))
-        by_subset['train'] = sorted(set(names) - set(val))
-    videos = []
-    for sub in sorted(by_subset):
-        n = None if num_videos is None else num_videos.get(sub, 0)
-        for v in _limit(by_subset[sub], n):
-            e = db[v]
-            insts = [(float(a['segment'][0]), float(a['segment'][1]),
-                      cidx[a['label']]) for a in e.get('annotations', [])]
-            videos.append(
-                (v, sub, float(e['duration']), float(e.get('fps',
-                                                           30.0)), insts))
-    return classes, pairs, videos
-
-
-# ----------------------------------------------------------------------
 # features
 # ----------------------------------------------------------------------
 class _Prototypes:
@@ -389,11 +208,6 @@ class _Prototypes:
         self.W = rng.standard_normal((feat_dim, r)) / np.sqrt(r)
         self.a = m.scale * np.exp(0.35 * rng.standard_normal(feat_dim))
         self.b = 0.3 * rng.standard_normal(feat_dim)
-
-
-def _ramp(grid: np.ndarray, s: float, e: float, ks: float,
-          ke: float) -> np.ndarray:
-    return ndtr((grid - s) / ks) * ndtr((e - grid) / ke)
 
 
 def synthesize_features(rng: np.random.Generator, P: _Prototypes, T: int,
@@ -505,47 +319,19 @@ def generate_synthetic_database(
                                                num_videos, max_duration)
         num_classes = len(classes)
     else:
-        if num_videos is None:
-            num_videos = dict(train=150, val=50, test=50)
-        width = max(4, len(str(max(num_videos.values(), default=1))))
-        classes = [f'action{k:02d}' for k in range(num_classes)]
-        pairs = _confusable_pairs(num_classes, model.pair_fraction)
-        videos = []
-        for sub, n in num_videos.items():
-            for i in range(n):
-                name = f'video_{sub}_{i:0{width}d}'
-                D, insts = _parametric_video(_rng(seed, 1, name), num_classes,
-                                             pairs, duration_range, model)
-                videos.append((name, sub, D, fps, insts))
+        classes, pairs, videos = parametric_timings(
+            num_videos, num_classes, model.pair_fraction, seed,
+            duration_range, fps, model)
 
     P = _Prototypes(seed, num_classes, feat_dim, pairs, model)
-    database, features = {}, {}
-    it = videos
-    if progress:
-        from tqdm import tqdm
-        it = tqdm(videos, desc='generating videos', unit='video')
-    for name, sub, D, vfps, insts in it:
-        rng = _rng(seed, 2, name)
-        T = num_snippets(D, vfps, feat_stride, num_frames)
-        kappas = sample_kappa(rng, (len(insts), 2))
-        grid_insts = [(float(seconds_to_grid(s, vfps, feat_stride,
-                                             num_frames)),
-                       float(seconds_to_grid(e, vfps, feat_stride,
-                                             num_frames)), y)
-                      for s, e, y in insts]
-        vclasses = sorted({y
-                           for _, _, y in insts
-                           }) or [int(rng.integers(num_classes))]
-        features[name] = synthesize_features(rng, P, T, grid_insts, kappas,
-                                             vclasses, D, vfps / feat_stride,
-                                             model)
-        database[name] = dict(subset=sub,
-                              duration=D,
-                              fps=vfps,
-                              annotations=[
-                                  _annotation(s, e, y, classes, vfps, k)
-                                  for (s, e, y), k in zip(insts, kappas)
-                              ])
+
+    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
+        return synthesize_features(rng, P, T, grid_insts, kappas, vclasses, D,
+                                   rate, model)
+
+    database, features = render_videos(videos, classes, num_classes, seed, 2,
+                                       feat_stride, num_frames, synthesize,
+                                       progress)
     meta = dict(name='mmtal_zoom.synthetic',
                 version=GENERATOR_VERSION,
                 seed=seed,
@@ -593,5 +379,6 @@ def write_tal_dataset(out_dir: str,
 __all__ = [
     'FeatureModel', 'generate_synthetic_database',
     'write_tal_dataset', 'feature_stats',
-    'sample_kappa', 'num_snippets', 'synthesize_features'
+    'sample_kappa', 'num_snippets', 'synthesize_features', 'KAPPA_BINS',
+    'KAPPA_PROBS'
 ]
