@@ -24,10 +24,12 @@ from torch import Tensor, nn
 from mmaction.registry import MODELS, TASK_UTILS
 from ...structures.proposal_ops import proposal_nms
 from ..layers.coordinate_encoding import encode_coordinates
-from ..layers.temporal_roi_align import interpolate_1d, temporal_roi_align
-from ..losses.rcl_losses import rcl_stage_loss
+from ..layers.temporal_roi_align import interpolate_1d, segment_roi_features
+from ..losses.rcl_losses import rcl_multi_stage_loss, rcl_stage_loss
 from ..task_modules.rcl_assigner import RCLAssigner
-from ..task_modules.rcl_sampler import apply_min_length, boundary_peaks
+from ..task_modules.rcl_sampler import (apply_min_length,
+                                        gather_refine_queries,
+                                        grid_boundary_peaks)
 
 DEFAULT_TEST_CFG = dict(
     refine_topk=None,  # refine only the best CAR queries (None: all)
@@ -210,21 +212,12 @@ class RCLHead(BaseModule):
         Returns:
             Tensor: ``(B, Q, E)``.
         """
-        b, q, _ = queries.shape
-        s, e = queries[..., 0], queries[..., 1]
-        half = self.boundary_ratio * (e - s)
-        boundary = torch.stack(
-            [torch.stack([s - half, s + half], -1),
-             torch.stack([e - half, e + half], -1)], dim=2).view(b, 2 * q, 2)
-        f_bound = temporal_roi_align(x, boundary, self.num_boundary_bins,
-                                     self.points_per_bin)
-        f_inner = temporal_roi_align(x, queries, self.num_inner_bins,
-                                     self.points_per_bin)
-        f_bound = f_bound.reshape(b, q, -1)
-        f_inner = f_inner.reshape(b, q, -1)
+        sampled = segment_roi_features(
+            x, queries, self.boundary_ratio, self.num_boundary_bins,
+            self.num_inner_bins, self.points_per_bin)
         enc = encode_coordinates(queries.to(x.dtype), x.shape[-1],
                                  self.num_freqs)
-        return self.car_mlp(torch.cat([f_bound, f_inner, enc], dim=-1))
+        return self.car_mlp(torch.cat([sampled, enc], dim=-1))
 
     def car(self, x: Tensor, queries: Tensor
             ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
@@ -282,23 +275,8 @@ class RCLHead(BaseModule):
                        embed=emb)]
         if self.refine is None:
             return stages
-        if callable(refine_index):
-            refine_index = refine_index(logits.detach())
-        if (refine_index is None and refine_topk is not None
-                and refine_topk < queries.shape[1]):
-            score0 = torch.sigmoid(logits.detach()).prod(-1)
-            refine_index = score0.topk(int(refine_topk), dim=1).indices
-        if refine_index is not None:
-            idx2 = refine_index[..., None]
-            ctx = emb.gather(1, idx2.expand(-1, -1, emb.shape[-1]))
-            q0 = queries.gather(1, idx2.expand(-1, -1, 2))
-            lg0 = logits.gather(1, idx2.expand(-1, -1, 2))
-            off0 = offsets.gather(1, idx2.expand(-1, -1, 2))
-        else:
-            ctx, q0, lg0, off0 = emb, queries, logits, offsets
-            refine_index = torch.arange(
-                queries.shape[1], device=queries.device)[None].expand(
-                    queries.shape[0], -1)
+        refine_index, ctx, q0, lg0, off0 = gather_refine_queries(
+            refine_index, logits, refine_topk, emb, queries, offsets)
         min_len = self._min_lengths(min_lengths, feats.shape[0], feats)
         refined = self.refine(
             ctx, q0, lg0, off0,
@@ -362,22 +340,8 @@ class RCLHead(BaseModule):
             raise ValueError(f'{len(gt_segments)} ground-truth lists for a '
                              f'batch of {b}')
         gts, gt_valid = RCLAssigner.pad_gts(gt_segments, feats)
-        queries = []
-        for i in range(b):
-            ml = None if min_lengths is None else float(min_lengths[i])
-            q = self.sampler.sample(gts[i][gt_valid[i]], ml)
-            if extra_queries is not None and len(extra_queries[i]):
-                extra = torch.as_tensor(extra_queries[i], dtype=q.dtype,
-                                        device=q.device).detach()
-                floor = self.sampler.min_length if ml is None else ml
-                q = torch.cat([q, apply_min_length(extra, floor)])
-            queries.append(q)
-        q_max = max(q.shape[0] for q in queries)
-        padded = feats.new_zeros(b, q_max, 2)
-        valid = torch.zeros(b, q_max, dtype=torch.bool, device=feats.device)
-        for i, q in enumerate(queries):
-            padded[i, :q.shape[0]] = q
-            valid[i, :q.shape[0]] = True
+        padded, valid = self.sampler.sample_batch(gts, gt_valid, feats,
+                                                  min_lengths, extra_queries)
         refine_index = None
         if self.refine is not None:
             iou, _ = self.match(padded, gts, gt_valid)
@@ -385,18 +349,9 @@ class RCLHead(BaseModule):
         stages = self.forward(feats, padded, masks, min_lengths=(
             None if min_lengths is None else feats.new_tensor(
                 [float(m) for m in min_lengths])), refine_index=refine_index)
-        totals: Dict[str, Tensor] = {}
-        for m, st in enumerate(stages):
-            st_valid = valid if m == 0 else valid.gather(1, st['index'])
-            losses = self.loss_stage(st['queries'], st['logits'],
-                                     st['offsets'], st_valid, gts, gt_valid)
-            power = m if self.stage_weighting == 'paper' else (
-                len(stages) - 1 - m)
-            w = self.stage_decay**power
-            for k, v in losses.items():
-                key = f'loss_rcl_{k}'
-                totals[key] = totals.get(key, 0) + w * v
-        return totals
+        stage_loss = partial(self.loss_stage, gts=gts, gt_valid=gt_valid)
+        return rcl_multi_stage_loss(stages, valid, stage_loss,
+                                    self.stage_decay, self.stage_weighting)
 
     # ------------------------------------------------------------------
     # inference
@@ -421,21 +376,16 @@ class RCLHead(BaseModule):
             stage), ``confidence`` ``(B, R)`` = ``p^1 * p^2`` and ``index``
             ``(B, R)`` of the query each row comes from.
         """
-        b, q, _ = queries.shape
+        b = queries.shape[0]
         min_len = self._min_lengths(min_lengths, b, feats)
-        index = None
-        if (self.refine is not None and refine_topk is not None
-                and refine_topk < q):
-            x = self.project(feats, masks)
-            _, logits, _ = self.car(x, queries)
-            score0 = torch.sigmoid(logits).prod(-1)
-            index = score0.topk(int(refine_topk), dim=1).indices
+        # forward picks the top-k queries by CAR score itself
         stages = self.forward(feats, queries, masks, min_lengths=min_len,
-                              refine_index=index)
+                              refine_topk=refine_topk)
         last = stages[-1]
         segments = self.decode(last['queries'], last['offsets'], min_len)
         conf = torch.sigmoid(last['logits']).prod(-1)
-        if index is None:
+        index = last.get('index')
+        if index is None:  # no refine module: every query, in order
             index = torch.arange(segments.shape[1], device=feats.device)
             index = index[None].expand(b, -1)
         return segments, conf, index
@@ -478,11 +428,8 @@ class RCLHead(BaseModule):
             if not have_probs:
                 raise ValueError("RCLHead test_cfg.candidates='boundary_peaks'"
                                  ' needs start/end probabilities')
-            # grid start s / T, end e / T: BMN's (start index, end index)
-            t = self.num_steps
-            idx = (grid * t).round().long().clamp(0, t - 1)
-            keep = (boundary_peaks(start_probs, True)[:, idx[:, 0]]
-                    & boundary_peaks(end_probs, False)[:, idx[:, 1]])
+            keep = grid_boundary_peaks(grid, self.num_steps, start_probs,
+                                       end_probs)
         if (self.test_cfg.get('stage', 'refined') == 'car'
                 or self.refine is None):
             _, logits, offsets = self.car(self.project(feats, masks), queries)

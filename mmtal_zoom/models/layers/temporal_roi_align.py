@@ -172,3 +172,29 @@ def temporal_roi_align(feats: Tensor, rois: Tensor, num_bins: int,
     weights = roi_align_weights(rois, t, num_bins, points_per_bin)
     out = torch.bmm(weights, feats.transpose(1, 2))  # (B, R * bins, C)
     return out.view(b, rois.shape[1], num_bins, c)
+
+
+def segment_roi_features(x: Tensor, queries: Tensor, boundary_ratio: float,
+                         num_boundary_bins: int, num_inner_bins: int,
+                         points_per_bin: int) -> Tensor:
+    """RCL's sampled features of segment queries (the feature part of its
+    continuous anchoring representation, Eq. 4): RoI-align of the start
+    region and the end region (``boundary_ratio`` x the length either side
+    of each boundary, ``num_boundary_bins`` bins each), then of the interior
+    (``num_inner_bins`` bins).
+
+    Shapes: ``x (B, C, T)``, ``queries (B, Q, 2)`` normalised ->
+    ``(B, Q, (2 num_boundary_bins + num_inner_bins) C)``: start and end
+    regions first, then the interior.
+    """
+    b, q, _ = queries.shape
+    s, e = queries[..., 0], queries[..., 1]
+    half = boundary_ratio * (e - s)
+    boundary = torch.stack(
+        [torch.stack([s - half, s + half], -1),
+         torch.stack([e - half, e + half], -1)], dim=2).view(b, 2 * q, 2)
+    f_bound = temporal_roi_align(x, boundary, num_boundary_bins,
+                                 points_per_bin)
+    f_inner = temporal_roi_align(x, queries, num_inner_bins, points_per_bin)
+    return torch.cat([f_bound.reshape(b, q, -1), f_inner.reshape(b, q, -1)],
+                     dim=-1)

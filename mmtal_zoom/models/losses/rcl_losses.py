@@ -5,7 +5,7 @@ Detection", CVPR 2022, train the two tIoU confidences ``p^1`` / ``p^2`` of
 a segment query as BMN does its proposal map: a class-balanced binary
 cross-entropy on ``1{tIoU > tau}`` and a bin-balanced MSE on the tIoU.
 """
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -97,3 +97,27 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
             ).clamp(min=1)
         losses['offset'] = loss_weight_offset * off
     return losses
+
+
+def rcl_multi_stage_loss(stages: Sequence[dict], valid: Tensor,
+                         stage_loss: Callable, stage_decay: float,
+                         stage_weighting: str) -> Dict[str, Tensor]:
+    """Eq. 8: ``sum_m alpha^power L_reg,m`` over the stages of
+    ``RCLHead.forward`` (CAR first), as ``loss_rcl_{cls,reg,offset}``.
+
+    ``stage_loss(queries, logits, offsets, valid)`` is one stage's
+    unweighted dict of losses; the RRM stages use the ``valid`` rows of the
+    queries they refine (their ``index``). ``power`` is ``m`` for
+    ``stage_weighting='paper'`` and ``M - m`` for ``'raft'``.
+    """
+    totals: Dict[str, Tensor] = {}
+    for m, st in enumerate(stages):
+        st_valid = valid if m == 0 else valid.gather(1, st['index'])
+        losses = stage_loss(st['queries'], st['logits'], st['offsets'],
+                            st_valid)
+        power = m if stage_weighting == 'paper' else (len(stages) - 1 - m)
+        w = stage_decay**power
+        for k, v in losses.items():
+            key = f'loss_rcl_{k}'
+            totals[key] = totals.get(key, 0) + w * v
+    return totals

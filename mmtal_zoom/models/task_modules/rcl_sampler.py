@@ -1,5 +1,5 @@
 """RCL's scale-invariant sampling of segment queries (RCL paper, Sec. 3.3)."""
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -195,6 +195,43 @@ class RCLSampler:
         ])
         return dict(queries=queries, kinds=kind_ids)
 
+    def sample_batch(self, gts: Tensor, gt_valid: Tensor, ref: Tensor,
+                     min_lengths: Optional[Sequence[float]] = None,
+                     extra_queries: Optional[Sequence[Tensor]] = None
+                     ) -> Tuple[Tensor, Tensor]:
+        """Training queries of a batch (:meth:`sample` per video), padded.
+
+        Args:
+            gts (Tensor): ``(B, N, 2)`` padded ground truth, ``gt_valid``
+                ``(B, N)`` bool (``RCLAssigner.pad_gts``).
+            ref (Tensor): the result's dtype and device.
+            min_lengths (sequence, optional): per-video SPF floors.
+            extra_queries (list[Tensor], optional): per video ``(M_i, 2)``
+                more queries (detached, floored), appended to the sampled.
+
+        Returns:
+            tuple: ``queries`` ``(B, Q, 2)`` zero-padded and ``valid``
+            ``(B, Q)`` bool.
+        """
+        b = gts.shape[0]
+        queries = []
+        for i in range(b):
+            ml = None if min_lengths is None else float(min_lengths[i])
+            q = self.sample(gts[i][gt_valid[i]], ml)
+            if extra_queries is not None and len(extra_queries[i]):
+                extra = torch.as_tensor(extra_queries[i], dtype=q.dtype,
+                                        device=q.device).detach()
+                floor = self.min_length if ml is None else ml
+                q = torch.cat([q, apply_min_length(extra, floor)])
+            queries.append(q)
+        q_max = max(q.shape[0] for q in queries)
+        padded = ref.new_zeros(b, q_max, 2)
+        valid = torch.zeros(b, q_max, dtype=torch.bool, device=ref.device)
+        for i, q in enumerate(queries):
+            padded[i, :q.shape[0]] = q
+            valid[i, :q.shape[0]] = True
+        return padded, valid
+
     @staticmethod
     def select_refine(iou: Tensor, valid: Tensor, num: int,
                       top_fraction: float, pos_fraction: float,
@@ -260,3 +297,54 @@ def boundary_peaks(probs: Tensor, first: bool) -> Tensor:
     peak |= probs > 0.5 * probs.max(dim=1, keepdim=True).values
     peak[:, 0 if first else -1] = True
     return peak
+
+
+def gather_refine_queries(refine_index, logits: Tensor,
+                          refine_topk: Optional[int], embed: Tensor,
+                          queries: Tensor, offsets: Tensor
+                          ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The queries the recurrent refine module iterates, with their CAR
+    state.
+
+    Args:
+        refine_index (Tensor | callable | None): ``(B, R)`` indices, or a
+            function of the detached CAR logits returning them; ``None``:
+            the ``refine_topk`` queries of highest CAR score ``p^1 p^2``
+            when ``refine_topk < Q``, else all queries in order.
+        logits (Tensor): ``(B, Q, 2)`` CAR confidence logits.
+        refine_topk (int, optional): see ``refine_index``.
+        embed (Tensor): ``(B, Q, E)`` CAR embeddings.
+        queries, offsets (Tensor): ``(B, Q, 2)``.
+
+    Returns:
+        tuple: ``index (B, R)`` and the ``embed``, ``queries``, ``logits``,
+        ``offsets`` rows of those queries.
+    """
+    if callable(refine_index):
+        refine_index = refine_index(logits.detach())
+    if (refine_index is None and refine_topk is not None
+            and refine_topk < queries.shape[1]):
+        score0 = torch.sigmoid(logits.detach()).prod(-1)
+        refine_index = score0.topk(int(refine_topk), dim=1).indices
+    if refine_index is None:
+        refine_index = torch.arange(
+            queries.shape[1], device=queries.device)[None].expand(
+                queries.shape[0], -1)
+        return refine_index, embed, queries, logits, offsets
+    idx2 = refine_index[..., None]
+    return (refine_index,
+            embed.gather(1, idx2.expand(-1, -1, embed.shape[-1])),
+            queries.gather(1, idx2.expand(-1, -1, 2)),
+            logits.gather(1, idx2.expand(-1, -1, 2)),
+            offsets.gather(1, idx2.expand(-1, -1, 2)))
+
+
+def grid_boundary_peaks(grid: Tensor, num_steps: int, start_probs: Tensor,
+                        end_probs: Tensor) -> Tensor:
+    """``(B, Q)`` bool: grid queries whose start and end snippets are
+    boundary peaks (:func:`boundary_peaks`), BMN's enumeration of
+    candidates; ``grid`` ``(Q, 2)`` normalised, start ``s / T``, end
+    ``e / T``."""
+    idx = (grid * num_steps).round().long().clamp(0, num_steps - 1)
+    return (boundary_peaks(start_probs, True)[:, idx[:, 0]]
+            & boundary_peaks(end_probs, False)[:, idx[:, 1]])
