@@ -1,34 +1,25 @@
 """Checkpoints load again under torch >= 2.6, with ``weights_only=True`` (#8).
 
-A toy model is trained with mmengine's Runner (AdamW, LinearLR +
-CosineAnnealingLR, EMAHook, CheckpointHook with save_best / save_last, the
-message hub) so that the files are real runner checkpoints.
+A toy model is trained with mmengine's Runner (tests/checkpoint_toy.py) so
+that the files are real runner checkpoints.
 """
 import argparse
 import collections
-import contextlib
-import errno
 import glob
-import json
 import os
 import os.path as osp
 import pickle
 import shutil
 import subprocess
 import sys
-import uuid
 
 import numpy as np
 import pytest
 import torch
-from mmengine.evaluator import BaseMetric
-from mmengine.hooks import Hook
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.model import BaseModel, ExponentialMovingAverage
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.model import ExponentialMovingAverage
+from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
-from torch import nn
-from torch.utils.data import Dataset
 
 from mmtal_zoom import compat
 from mmtal_zoom.apis import checkpoint as ckpt_policy
@@ -39,101 +30,8 @@ from mmtal_zoom.compat import checkpoint_loading
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from checkpoint_payloads import PAYLOADS  # noqa: E402
 from checkpoint_payloads import write_payload_checkpoint  # noqa: E402
-
-ITERS_PER_EPOCH = 4
-
-
-class ToyData(Dataset):
-    """16 points in R^4, label = sign of the sum; numpy values in metainfo."""
-
-    def __init__(self, n=16):
-        gen = torch.Generator().manual_seed(0)
-        self.x = torch.randn(n, 4, generator=gen)
-        self.y = (self.x.sum(1, keepdim=True) > 0).float()
-        self.metainfo = dict(classes=('neg', 'pos'), weights=np.ones(2),
-                             ratio=np.float64(0.5))
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return dict(inputs=self.x[i], labels=self.y[i])
-
-
-class ToyModel(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.bn = nn.BatchNorm1d(4)
-        self.fc = nn.Linear(4, 1)
-
-    def forward(self, inputs, labels, mode='tensor'):
-        x, y = torch.stack(inputs), torch.stack(labels)
-        out = self.fc(self.bn(x))
-        if mode == 'loss':
-            return dict(
-                loss=nn.functional.binary_cross_entropy_with_logits(out, y))
-        return [dict(pred=o, gt=t) for o, t in zip(out, y)]
-
-
-class ToyAccuracy(BaseMetric):
-
-    def process(self, data_batch, data_samples):
-        self.results.extend(
-            float((d['pred'] > 0) == (d['gt'] > 0.5)) for d in data_samples)
-
-    def compute_metrics(self, results):
-        # a numpy scalar, as many metrics return
-        return dict(acc=np.float32(np.mean(results)))
-
-
-def _loader(shuffle):
-    return dict(dataset=ToyData(), batch_size=4, num_workers=0,
-                sampler=dict(type='DefaultSampler', shuffle=shuffle))
-
-
-def make_runner(work_dir, max_epochs=2, **kwargs):
-    cfg = dict(
-        model=ToyModel(), work_dir=str(work_dir),
-        train_dataloader=_loader(True),
-        val_dataloader=_loader(False), val_evaluator=[ToyAccuracy()],
-        val_cfg=dict(),
-        test_dataloader=_loader(False), test_evaluator=[ToyAccuracy()],
-        test_cfg=dict(),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
-        optim_wrapper=dict(
-            optimizer=dict(type='AdamW', lr=1e-2, weight_decay=0.05),
-            clip_grad=dict(max_norm=1.0)),
-        param_scheduler=[
-            dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
-                 end=1, convert_to_iter_based=True),
-            dict(type='CosineAnnealingLR', T_max=1, by_epoch=True, begin=1,
-                 end=2, convert_to_iter_based=True)],
-        custom_hooks=[dict(type='EMAHook', momentum=0.01)],
-        default_hooks=dict(
-            logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type='CheckpointHook', interval=1,
-                            save_best='acc', rule='greater',
-                            save_last=True)),
-        randomness=dict(seed=0, deterministic=True),
-        default_scope='mmaction',  # the project's scope (a global setting)
-        # mmengine keys its MessageHub and Visualizer singletons by the
-        # experiment name (a timestamp by default): runners built in the
-        # same second would share them.
-        experiment_name=f'ckpt_test_{uuid.uuid4().hex}')
-    cfg.update(kwargs)
-    return Runner(**cfg)
-
-
-def logged_losses(work_dir):
-    """(step, loss) pairs that LoggerHook wrote to vis_data/scalars.json."""
-    out = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                   'scalars.json')):
-        with open(path) as f:
-            out += [(r['step'], r['loss']) for r in map(json.loads, f)
-                    if 'loss' in r]
-    return sorted(out)
+from checkpoint_toy import (ITERS_PER_EPOCH, ToyModel,  # noqa: E402
+                            logged_losses, make_runner)
 
 
 @pytest.fixture(scope='module')
@@ -495,126 +393,8 @@ def test_checkpoint_cannot_change_history_buffer_class(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# saving (issue 15, defect 2): atomic writes; the old checkpoint is deleted
-# only after the new one is complete; a truncated file is named at load
+# a truncated file is named at load (saving: test_checkpoint_saving.py)
 # --------------------------------------------------------------------------
-class _HalfWriter:
-    """A file that takes half of the first write, then reports a full
-    disk."""
-
-    def __init__(self, f):
-        self._f = f
-
-    def write(self, data):
-        self._f.write(data[:len(data) // 2])
-        self._f.flush()
-        raise OSError(errno.ENOSPC, 'No space left on device')
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-
-@pytest.fixture
-def full_disk_for(monkeypatch):
-    """``full_disk_for(pred)``: from now on, atomic writes of a path for
-    which ``pred(path)`` is true fail half-way (ENOSPC)."""
-    from mmtal_zoom import utils
-    real = utils.atomic_open
-    state = dict(pred=lambda path: False)
-
-    @contextlib.contextmanager
-    def atomic_open(path):
-        with real(path) as f:
-            yield _HalfWriter(f) if state['pred'](str(path)) else f
-
-    monkeypatch.setattr(utils, 'atomic_open', atomic_open)
-    return lambda pred: state.update(pred=pred)
-
-
-class _FailFrom(Hook):
-    """Before the checkpoint hook of epoch ``epoch``, make writes of files
-    whose name starts with ``prefix`` fail."""
-    priority = 'NORMAL'
-
-    def __init__(self, set_pred, epoch, prefix):
-        self.set_pred, self.epoch, self.prefix = set_pred, epoch, prefix
-
-    def after_train_epoch(self, runner):
-        if runner.epoch + 1 == self.epoch:
-            self.set_pred(lambda p: osp.basename(p).startswith(self.prefix))
-
-
-def _no_temp_files(work):
-    return [p for p in glob.glob(osp.join(work, '**', '.*.tmp'),
-                                 recursive=True)]
-
-
-@pytest.mark.parametrize('prefix', ['epoch_2', 'best_acc_epoch_2'])
-def test_failed_save_keeps_the_previous_checkpoint(tmp_path, full_disk_for,
-                                                   prefix):
-    """max_keep_ckpts=1: the disk fills while epoch 2 (or the new best) is
-    written; epoch 1 (and the previous best) survive, nothing truncated is
-    left, last_checkpoint still points to epoch 1, and --resume (auto)
-    finishes the run."""
-    work = tmp_path / 'work'
-    hooks = dict(
-        logger=dict(type='LoggerHook', interval=1),
-        checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
-                        save_best='acc', rule='greater'))
-    runner = make_runner(
-        work, max_epochs=2, default_hooks=hooks,
-        # an accuracy that improves every epoch: epoch 2 replaces the best
-        val_evaluator=[_RisingAccuracy()],
-        custom_hooks=[dict(type='EMAHook', momentum=0.01),
-                      _FailFrom(full_disk_for, 2, prefix)])
-    with pytest.raises(OSError, match='No space left') as err:
-        runner.train()
-    assert prefix in str(err.value)  # names the file
-    full_disk_for(lambda p: False)
-    names = sorted(os.listdir(work))
-    # epoch 2 itself was saved when only the new best failed
-    survivors = ['best_acc_epoch_1.pth',
-                 'epoch_1.pth' if prefix == 'epoch_2' else 'epoch_2.pth']
-    assert set(survivors) <= set(names), names
-    assert f'{prefix}.pth' not in names
-    assert _no_temp_files(str(work)) == []
-    for name in survivors:
-        load_checkpoint(ToyModel(), str(work / name))  # complete files
-    with open(work / 'last_checkpoint') as f:
-        last = f.read().strip()
-    if prefix == 'epoch_2':
-        assert last.endswith('epoch_1.pth')
-        resumed = make_runner(work, max_epochs=2, default_hooks=hooks,
-                              val_evaluator=[_RisingAccuracy()],
-                              resume=True)
-        resumed.train()
-        assert resumed.epoch == 2
-        names = sorted(os.listdir(work))
-        assert 'epoch_2.pth' in names and 'epoch_1.pth' not in names
-
-
-class _RisingAccuracy(BaseMetric):
-    """Accuracy = epoch number / 10 (always improving)."""
-
-    def process(self, data_batch, data_samples):
-        self.results.append(0)
-
-    def compute_metrics(self, results):
-        from mmengine.logging import MessageHub
-        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
-        return dict(acc=np.float32((epoch + 1) / 10))
-
-
-def test_failed_dump_keeps_the_previous_file(tmp_path, full_disk_for):
-    """``tools/test.py --dump`` writes through mmengine.dump."""
-    from mmengine.fileio import dump, load
-    path = str(tmp_path / 'raw.pkl')
-    dump([1, 2, 3], path)
-    full_disk_for(lambda p: True)
-    with pytest.raises(OSError, match='raw.pkl'):
-        dump(list(range(10000)), path)
-    assert load(path) == [1, 2, 3]
-    assert os.listdir(tmp_path) == ['raw.pkl']
 
 
 @pytest.mark.parametrize('cut', ['empty', 'half', 'tail', 'not_torch'])
