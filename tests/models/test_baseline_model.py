@@ -1,55 +1,23 @@
 """The uniform baseline built from registered parts: ConvProjection ->
 TransformerPyramidNeck -> ActionFormerHead inside TALDetector."""
+import os.path as osp
+import sys
+
 import pytest
 import torch
-from mmengine.structures import InstanceData
 
 from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tal_batches import (actionformer_head, baseline_body,  # noqa: E402
+                         make_batch)
 
 NUM_LEVELS = 4
 
 
 def detector_cfg(**head_overrides):
-    head = dict(
-        type='ActionFormerHead', num_classes=3, in_channels=16,
-        feat_channels=16,
-        prior_generator=dict(
-            type='PointGenerator1D', strides=[1, 2, 4, 8],
-            regression_ranges=[(0, 4), (4, 8), (8, 16), (16, 10000)]))
-    head.update(head_overrides)
-    return dict(
-        type='TALDetector',
-        data_preprocessor=dict(type='TALDataPreprocessor', max_seq_len=64,
-                               pad_size_divisor=8),
-        backbone=dict(type='ConvProjection', in_channels=8, embed_dims=16),
-        neck=dict(type='TransformerPyramidNeck', in_channels=16,
-                  num_levels=NUM_LEVELS, num_heads=2, window_size=5,
-                  drop_path=0.0),
-        head=head)
-
-
-def make_sample(length, segments, labels, name='v'):
-    sample = ActionDataSample()
-    sample.gt_instances = InstanceData(
-        segments=torch.tensor(segments, dtype=torch.float32),
-        labels=torch.tensor(labels, dtype=torch.long))
-    sample.set_metainfo(dict(
-        video_name=name, duration=length * 4 / 30.0, fps=30.0,
-        feat_stride=4, num_frames=16, feat_len=length, feat_offset=0))
-    return sample
-
-
-def make_batch(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    feats = [torch.randn(8, 64, generator=g), torch.randn(8, 40, generator=g)]
-    # make the action regions separable
-    feats[0][:3, 10:20] += 3.0
-    feats[0][3:6, 40:44] += 3.0
-    feats[1][:3, 5:25] += 3.0
-    samples = [make_sample(64, [[10, 20], [40, 44]], [0, 1], 'a'),
-               make_sample(40, [[5, 25]], [0], 'b')]
-    return dict(inputs=feats, data_samples=samples)
+    return dict(type='TALDetector', **baseline_body(NUM_LEVELS),
+                head=actionformer_head(**head_overrides))
 
 
 def test_levels_shapes_and_masks():

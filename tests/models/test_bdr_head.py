@@ -1,16 +1,18 @@
 """BDRHead and its retrofit (BDRRefinedHead) on ActionFormer's and CLTDR's
 heads inside the unchanged TALDetector; DistillationHead's KD terms."""
 import copy
+import os.path as osp
+import sys
 
 import pytest
 import torch
-from mmengine.structures import InstanceData
 
 from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
 
-STRIDES = [1, 2, 4, 8]
-RANGES = [(0, 4), (4, 8), (8, 16), (16, 10000)]
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tal_batches import RANGES, STRIDES, baseline_body  # noqa: E402
+from tal_batches import make_batch as batch  # noqa: E402
+from tal_batches import make_sample as sample  # noqa: E402
 
 
 def base_head(kind='ActionFormerHead'):
@@ -32,36 +34,8 @@ def refined_head(kind='ActionFormerHead', **kw):
 
 
 def detector(head):
-    return MODELS.build(dict(
-        type='TALDetector',
-        data_preprocessor=dict(type='TALDataPreprocessor', max_seq_len=64,
-                               pad_size_divisor=8),
-        backbone=dict(type='ConvProjection', in_channels=8, embed_dims=16),
-        neck=dict(type='TransformerPyramidNeck', in_channels=16,
-                  num_levels=4, num_heads=2, window_size=5, drop_path=0.0),
-        head=head))
-
-
-def sample(length, segments, labels, name):
-    s = ActionDataSample()
-    s.gt_instances = InstanceData(
-        segments=torch.tensor(segments, dtype=torch.float32).reshape(-1, 2),
-        labels=torch.tensor(labels, dtype=torch.long))
-    s.set_metainfo(dict(video_name=name, duration=length * 4 / 30.0,
-                        fps=30.0, feat_stride=4, num_frames=16,
-                        feat_len=length, feat_offset=0))
-    return s
-
-
-def batch(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    feats = [torch.randn(8, 64, generator=g), torch.randn(8, 40, generator=g)]
-    feats[0][:3, 10:20] += 3.0
-    feats[0][3:6, 40:44] += 3.0
-    feats[1][:3, 5:25] += 3.0
-    return dict(inputs=feats, data_samples=[
-        sample(64, [[10, 20], [40, 44]], [0, 1], 'a'),
-        sample(40, [[5, 25]], [0], 'b')])
+    return MODELS.build(dict(type='TALDetector', **baseline_body(),
+                             head=head))
 
 
 def test_bdr_head_loss_and_gradient():

@@ -1,26 +1,20 @@
 """RCL as the second stage of a TwoStageTALDetector on the baseline."""
+import os.path as osp
+import sys
+
 import torch
-from mmengine.structures import InstanceData
 
 from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tal_batches import (actionformer_head, baseline_body,  # noqa: E402
+                         make_batch)
 
 
 def detector_cfg(**roi_kwargs):
-    head = dict(
-        type='ActionFormerHead', num_classes=3, in_channels=16,
-        feat_channels=16,
-        prior_generator=dict(
-            type='PointGenerator1D', strides=[1, 2, 4, 8],
-            regression_ranges=[(0, 4), (4, 8), (8, 16), (16, 10000)]))
     return dict(
-        type='TwoStageTALDetector',
-        data_preprocessor=dict(type='TALDataPreprocessor', max_seq_len=64,
-                               pad_size_divisor=8),
-        backbone=dict(type='ConvProjection', in_channels=8, embed_dims=16),
-        neck=dict(type='TransformerPyramidNeck', in_channels=16,
-                  num_levels=4, num_heads=2, window_size=5, drop_path=0.0),
-        head=head,
+        type='TwoStageTALDetector', **baseline_body(),
+        head=actionformer_head(),
         roi_head=dict(type='RCLRoIHead',
                       refiner=dict(feat_channels=8, embed_channels=32,
                                    refine=dict(type='RecurrentRefineModule',
@@ -28,28 +22,6 @@ def detector_cfg(**roi_kwargs):
                                                num_iters=2),
                                    num_refine_queries=32), **roi_kwargs),
         train_cfg=dict(num_proposals=32), test_cfg=dict(num_proposals=50))
-
-
-def make_sample(length, segments, labels, name):
-    sample = ActionDataSample()
-    sample.gt_instances = InstanceData(
-        segments=torch.tensor(segments, dtype=torch.float32),
-        labels=torch.tensor(labels, dtype=torch.long))
-    sample.set_metainfo(dict(
-        video_name=name, duration=length * 4 / 30.0, fps=30.0,
-        feat_stride=4, num_frames=16, feat_len=length, feat_offset=0))
-    return sample
-
-
-def make_batch():
-    g = torch.Generator().manual_seed(0)
-    feats = [torch.randn(8, 64, generator=g), torch.randn(8, 40, generator=g)]
-    feats[0][:3, 10:20] += 3.0
-    feats[0][3:6, 40:44] += 3.0
-    feats[1][:3, 5:25] += 3.0
-    return dict(inputs=feats, data_samples=[
-        make_sample(64, [[10, 20], [40, 44]], [0, 1], 'a'),
-        make_sample(40, [[5, 25]], [0], 'b')])
 
 
 def test_losses_of_both_stages_reach_every_parameter():
