@@ -30,6 +30,7 @@ from mmtal_zoom.evaluation.functional import (DEFAULT_LENGTH_BUCKETS,
 from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
     average_recall_at_an, format_detection_report, nan_to_none)
 from mmtal_zoom.utils import JSONInputError, atomic_write_json, load_json
+from mmtal_zoom.utils.annotations import classes_from_database
 from mmtal_zoom.utils.cli import cli_main, fraction, positive_int
 
 
@@ -125,8 +126,9 @@ def load_ground_truth(path: str, subsets: Optional[Sequence[str]] = None
 
     Returns:
         tuple: ``ground_truth`` (video -> dict(segments, labels)) of the
-        selected subsets, ``class_names`` (by ``label_id`` when given, else by
-        name, over the whole database) and ``subset_of`` (video -> subset, all
+        selected subsets, ``class_names`` (over the whole database, in
+        ``TALFeatureDataset``'s order: by ``label_id``, then the names
+        without one by name) and ``subset_of`` (video -> subset, all
         videos).
     """
     data = _load_json(path, 'annotation')
@@ -135,7 +137,6 @@ def load_ground_truth(path: str, subsets: Optional[Sequence[str]] = None
         raise EvalInputError(
             f'annotation file {path} has no "database" object; expected '
             '{"database": {video: {"subset", "annotations": [...]}}}')
-    ids: Dict[str, int] = {}
     for video, info in database.items():
         if not isinstance(info, dict):
             raise EvalInputError(f'{path}: video {video!r} must be an '
@@ -160,22 +161,12 @@ def load_ground_truth(path: str, subsets: Optional[Sequence[str]] = None
                 raise EvalInputError(f'{path}: annotation {i} of video '
                                      f'{video!r}: "label_id" must be an '
                                      f'integer, got {lid!r}')
-            if label in ids and lid is not None and ids[label] != lid:
-                raise EvalInputError(
-                    f'{path}: label {label!r} has label_id {ids[label]} and '
-                    f'{lid} (video {video!r})')
-            if label not in ids or lid is not None:
-                ids[label] = lid if lid is not None else ids.get(label)
-    if all(v is not None for v in ids.values()) and ids:
-        by_id: Dict[int, str] = {}
-        for name, lid in ids.items():
-            if lid in by_id:
-                raise EvalInputError(f'{path}: labels {by_id[lid]!r} and '
-                                     f'{name!r} share label_id {lid}')
-            by_id[int(lid)] = name
-        class_names = [by_id[k] for k in sorted(by_id)]
-    else:
-        class_names = sorted(ids)
+    # the dataset's class order (by label_id), so that labels map as in
+    # training
+    try:
+        class_names = list(classes_from_database(database))
+    except ValueError as exc:
+        raise EvalInputError(f'{path}: {exc}') from None
     index = {name: i for i, name in enumerate(class_names)}
 
     subset_of = {v: str(info.get('subset', '')) for v, info in

@@ -3,13 +3,14 @@ JSON (ActionFormer / TriDet / OpenTAD format)."""
 import logging
 import os.path as osp
 from collections import Counter
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmaction.registry import DATASETS, TRANSFORMS
+from ..utils.annotations import classes_from_database
 from ..utils.io import load_json
 from .transforms.loading import (check_feature_shape_dtype, check_layout,
                                  read_npy_header, read_npz_array)
@@ -224,29 +225,12 @@ class TALFeatureDataset(BaseDataset):
                 logger='current', level=logging.WARNING)
 
     def _classes_from_database(self, db: dict) -> Tuple[str, ...]:
-        """Class names of the whole JSON, ordered by ``label_id``."""
-        name_to_id: Dict[str, Optional[int]] = {}
-        id_to_name: Dict[int, str] = {}
-        for video, entry in db.items():
-            for a in entry.get('annotations') or []:
-                name = a.get('label', str(a.get('label_id')))
-                lid = a.get('label_id')
-                if name in name_to_id and name_to_id[name] != lid:
-                    raise ValueError(
-                        f'{self.ann_file}: label "{name}" has label_id '
-                        f'{name_to_id[name]} and {lid} (video "{video}").')
-                if lid is not None and id_to_name.get(lid, name) != name:
-                    raise ValueError(
-                        f'{self.ann_file}: label_id {lid} names both '
-                        f'"{id_to_name[lid]}" and "{name}" (video "{video}").')
-                name_to_id[name] = lid
-                if lid is not None:
-                    id_to_name[lid] = name
-        big = float('inf')
-        return tuple(
-            sorted(name_to_id,
-                   key=lambda n:
-                   (big if name_to_id[n] is None else name_to_id[n], n)))
+        """Class names of the whole JSON, ordered by ``label_id``
+        (:func:`mmtal_zoom.utils.annotations.classes_from_database`)."""
+        try:
+            return classes_from_database(db)
+        except ValueError as exc:
+            raise ValueError(f'{self.ann_file}: {exc}') from None
 
     def _feature_roots(self) -> List[str]:
         root = self.data_prefix['feature']

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmaction.registry import TASK_UTILS
+from ...utils.annotations import classes_from_database, label_ids_of_database
 from ...utils.io import JSONInputError, load_json
 
 
@@ -50,21 +51,20 @@ def classes_of_annotation_file(path: str) -> List[str]:
     except (FileNotFoundError, JSONInputError, AttributeError) as exc:
         raise ClassifierFileError(f'{path}: not a standard annotation JSON '
                                   f'({exc}).') from None
-    names: Dict[int, str] = {}
-    for vid, entry in (db or {}).items():
+    db = db or {}
+    for vid, entry in db.items():
         for a in entry.get('annotations') or []:
-            lid, name = a.get('label_id'), a.get('label')
-            if lid is None or name is None:
+            if a.get('label_id') is None or a.get('label') is None:
                 raise ClassifierFileError(
                     f'{path}: video "{vid}" has an annotation without '
                     '"label" and "label_id".')
-            if names.setdefault(int(lid), str(name)) != str(name):
-                raise ClassifierFileError(
-                    f'{path}: label_id {lid} names both "{names[int(lid)]}" '
-                    f'and "{name}".')
-    if sorted(names) != list(range(len(names))) or not names:
+    try:
+        ids = label_ids_of_database(db)
+    except ValueError as exc:
+        raise ClassifierFileError(f'{path}: {exc}') from None
+    if sorted(ids.values()) != list(range(len(ids))) or not ids:
         raise ClassifierFileError(f'{path}: label_id values are not 0..C-1.')
-    return [names[i] for i in range(len(names))]
+    return list(classes_from_database(db))
 
 
 @TASK_UTILS.register_module()
