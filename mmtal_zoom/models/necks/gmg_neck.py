@@ -3,13 +3,13 @@ with GMG")."""
 from typing import Optional, Sequence, Tuple
 
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-from ..layers import LayerNorm1d, MaskedConv1d
+from ..layers import MaskedConv1d
 from ..layers.global_filter import check_prefix_mask
 from ..layers.gmg_block import GMGBlock
+from .base_pyramid_neck import BasePyramidNeck
 
 
 def max_pool_downsample(x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
@@ -30,7 +30,7 @@ def max_pool_downsample(x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
 
 
 @MODELS.register_module()
-class GMGNeck(BaseModule):
+class GMGNeck(BasePyramidNeck):
     """Feature pyramid of GMG blocks with max-pool downsampling.
 
     The encoder of CLTDR-GMG after its two conv + ReLU projection layers
@@ -53,6 +53,8 @@ class GMGNeck(BaseModule):
             Default: ``in_channels``.
         num_levels (int): pyramid levels ``L`` (THUMOS14: 6, ActivityNet: 7).
         num_stem (int): full-resolution GMG blocks before level 0.
+        **block_kwargs: the options of every :class:`GMGBlock`, with its
+            defaults:
         ffn_dims (int, optional): FFN hidden size (THUMOS14 config: 768).
         local_kernel_size (int): local branch kernel (official THUMOS14: 1).
         use_instant, use_local, use_global (bool): branch switches (Tab. 6).
@@ -80,21 +82,9 @@ class GMGNeck(BaseModule):
                  embed_dims: Optional[int] = None,
                  num_levels: int = 6,
                  num_stem: int = 2,
-                 ffn_dims: Optional[int] = None,
-                 local_kernel_size: int = 3,
-                 use_instant: bool = True,
-                 use_local: bool = True,
-                 use_global: bool = True,
-                 gate: str = 'paper',
-                 global_mixer: str = 'fft',
-                 global_filter: Optional[dict] = None,
-                 num_heads: int = 4,
-                 instant_depthwise: bool = False,
-                 num_groups: int = 16,
-                 drop_path: float = 0.0,
-                 layer_scale_init: Optional[float] = None,
                  out_norm: bool = True,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 **block_kwargs):
         super().__init__(init_cfg=init_cfg)
         if num_levels < 1:
             raise ValueError(f'num_levels must be >= 1, got {num_levels}.')
@@ -105,27 +95,23 @@ class GMGNeck(BaseModule):
                            if in_channels != embed_dims else None)
 
         def block():
-            return GMGBlock(
-                embed_dims, ffn_dims=ffn_dims,
-                local_kernel_size=local_kernel_size, use_instant=use_instant,
-                use_local=use_local, use_global=use_global, gate=gate,
-                global_mixer=global_mixer, global_filter=global_filter,
-                num_heads=num_heads, instant_depthwise=instant_depthwise,
-                num_groups=num_groups, drop_path=drop_path,
-                layer_scale_init=layer_scale_init)
+            # the block options (ffn_dims ... layer_scale_init) and their
+            # defaults are GMGBlock's
+            return GMGBlock(embed_dims, **block_kwargs)
 
         self.stem = nn.ModuleList(block() for _ in range(num_stem))
         self.branch = nn.ModuleList(block() for _ in range(num_levels - 1))
-        self.out_norms = nn.ModuleList(
-            LayerNorm1d(embed_dims) if out_norm else nn.Identity()
-            for _ in range(num_levels))
+        self.out_norms = self.build_out_norms(embed_dims, num_levels,
+                                              out_norm)
+
+    def downsample(self, x: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """Max-pool by 2 before each branch block."""
+        return max_pool_downsample(x, mask)
 
     def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor]
                 ) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
-        if len(feats) != 1:
-            raise ValueError('GMGNeck builds the pyramid from one level; got '
-                             f'{len(feats)} levels.')
-        x, mask = feats[0], masks[0].bool()
+        x, mask = self.single_level('GMGNeck', feats, masks)
+        mask = mask.bool()
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f'GMGNeck expects {self.in_channels}-d features (B, C, T), '
@@ -134,16 +120,4 @@ class GMGNeck(BaseModule):
         x = x * mask[:, None].to(x.dtype)
         if self.input_proj is not None:
             x, mask = self.input_proj(x, mask)
-        for blk in self.stem:
-            x, mask = blk(x, mask)
-        out_feats, out_masks = [x], [mask]
-        for blk in self.branch:
-            x, mask = max_pool_downsample(x, mask)
-            x, mask = blk(x, mask)
-            out_feats.append(x)
-            out_masks.append(mask)
-        out_feats = [
-            norm(f) * m[:, None].to(f.dtype)
-            for norm, f, m in zip(self.out_norms, out_feats, out_masks)
-        ]
-        return tuple(out_feats), tuple(out_masks)
+        return self.pyramid(x, mask)

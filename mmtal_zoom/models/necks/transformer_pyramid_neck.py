@@ -1,15 +1,15 @@
 """ActionFormer's transformer feature pyramid (stem + stride-2 branch)."""
 from typing import Optional, Sequence, Tuple
 
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-from ..layers import LayerNorm1d, TransformerBlock1d
+from ..layers import TransformerBlock1d
+from .base_pyramid_neck import BasePyramidNeck
 
 
 @MODELS.register_module()
-class TransformerPyramidNeck(BaseModule):
+class TransformerPyramidNeck(BasePyramidNeck):
     """Local-window transformer stem, then stride-2 transformer blocks.
 
     Follows ActionFormer (Zhang et al., ECCV 2022, Sec. 3.2 / its
@@ -56,25 +56,10 @@ class TransformerPyramidNeck(BaseModule):
         self.num_levels = num_levels
         self.stem = nn.ModuleList(block(1) for _ in range(num_stem))
         self.branch = nn.ModuleList(block(2) for _ in range(num_levels - 1))
-        self.out_norms = nn.ModuleList(
-            LayerNorm1d(in_channels) if out_norm else nn.Identity()
-            for _ in range(num_levels))
+        self.out_norms = self.build_out_norms(in_channels, num_levels,
+                                              out_norm)
 
     def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor]
                 ) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
-        if len(feats) != 1:
-            raise ValueError('TransformerPyramidNeck builds the pyramid from '
-                             f'one level; got {len(feats)} levels.')
-        x, mask = feats[0], masks[0]
-        for blk in self.stem:
-            x, mask = blk(x, mask)
-        out_feats, out_masks = [x], [mask]
-        for blk in self.branch:
-            x, mask = blk(x, mask)
-            out_feats.append(x)
-            out_masks.append(mask)
-        out_feats = [
-            norm(f) * m[:, None].to(f.dtype)
-            for norm, f, m in zip(self.out_norms, out_feats, out_masks)
-        ]
-        return tuple(out_feats), tuple(out_masks)
+        x, mask = self.single_level('TransformerPyramidNeck', feats, masks)
+        return self.pyramid(x, mask)
