@@ -2,7 +2,8 @@
 
 * JSON in and out (atomic writes: an interrupted driver never leaves a
   half-written result that a resumed run would trust);
-* running a repository tool in a fresh single-threaded process;
+* running a repository tool in a fresh single-threaded process, and a
+  driver's own resumable training runs (:func:`run_logged`);
 * a small job queue for independent runs (``--jobs``);
 * mean +- std formatting and Markdown tables.
 """
@@ -62,6 +63,32 @@ def run_tool(args: Sequence[str], log_path: str, threads: int = 1,
         raise RuntimeError(f'{" ".join(args[:2])} failed with exit code {rc}'
                            f'; see {log_path}')
     return rc
+
+
+def require_embedded_dataset(data_root: str) -> None:
+    """``FileNotFoundError`` with the command that generates the dataset
+    when ``<data_root>/annotations.json`` is missing."""
+    if not osp.isfile(osp.join(data_root, 'annotations.json')):
+        raise FileNotFoundError(
+            f'{data_root}/annotations.json is missing: generate the '
+            'embedded dataset first (python tools/make_synthetic_'
+            f'dataset.py --out {data_root}).')
+
+
+def run_logged(cmd: Sequence[str], run_dir: str, what: str,
+               env: Optional[Dict[str, str]] = None,
+               cwd: Optional[str] = None, announce_done: bool = False
+               ) -> None:
+    """Run ``cmd`` with its output in ``<run_dir>/stdout.log`` (raises
+    ``CalledProcessError`` on failure), announcing ``training <what>`` (and
+    ``done <what>``) with the time."""
+    print(f'[{time.strftime("%H:%M:%S")}] training {what}', flush=True)
+    os.makedirs(run_dir, exist_ok=True)
+    with open(osp.join(run_dir, 'stdout.log'), 'w') as log:
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT,
+                       env=env, cwd=cwd)
+    if announce_done:
+        print(f'[{time.strftime("%H:%M:%S")}] done {what}', flush=True)
 
 
 def run_jobs(fn: Callable, items: Iterable, jobs: int = 1) -> List:

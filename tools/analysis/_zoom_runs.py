@@ -4,7 +4,6 @@ configs on the experiment's data and short schedule, and the ``_run`` /
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +11,8 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _common import REPO, read_json, write_json  # noqa: E402
+from _common import (REPO, read_json, require_embedded_dataset,  # noqa
+                     run_logged, write_json)
 
 # the command line that trains one run (``_run``)
 TOOL = osp.join(osp.dirname(osp.abspath(__file__)), 'zoom_experiments.py')
@@ -167,11 +167,7 @@ def run_training(args, name: str, config: str, seed: int,
     run_dir = osp.join(args.work_dir, 'runs', f'{name}_seed{seed}')
     out = osp.join(run_dir, 'metrics.json')
     if not osp.isfile(out):
-        if not osp.isfile(osp.join(args.data_root, 'annotations.json')):
-            raise FileNotFoundError(
-                f'{args.data_root}/annotations.json is missing: generate the '
-                'embedded dataset first (python tools/make_synthetic_'
-                f'dataset.py --out {args.data_root}).')
+        require_embedded_dataset(args.data_root)
         cmd = [sys.executable, TOOL, '_run', '--config',
                config, '--seed', str(seed), '--run-dir', run_dir,
                '--data-root', args.data_root, '--work-dir', args.work_dir,
@@ -187,15 +183,9 @@ def run_training(args, name: str, config: str, seed: int,
         if teacher:
             cmd += ['--teacher', teacher, '--teacher-config', CFG['uniform'],
                     '--kd-term', kd_term]
-        print(f'[{time.strftime("%H:%M:%S")}] training {name} seed {seed}',
-              flush=True)
-        os.makedirs(run_dir, exist_ok=True)
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-        with open(osp.join(run_dir, 'stdout.log'), 'w') as log:
-            subprocess.run(cmd, check=True, stdout=log,
-                           stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        print(f'[{time.strftime("%H:%M:%S")}] done {name} seed {seed}',
-              flush=True)
+        run_logged(cmd, run_dir, f'{name} seed {seed}', env=env, cwd=REPO,
+                   announce_done=True)
     return read_json(out)
 
 

@@ -33,14 +33,14 @@ import json
 import os
 import os.path as osp
 import statistics
-import subprocess
 import sys
 import time
 from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _common import REPO, read_json, write_json  # noqa: E402
+from _common import (REPO, read_json, require_embedded_dataset,  # noqa
+                     run_logged, write_json)
 
 BASELINE = osp.join(REPO, 'configs', 'baseline',
                     'actionformer_synthetic-feat_1xb2-30e_embedded.py')
@@ -232,22 +232,13 @@ def run_training(args, name: str, config: str, seed: int) -> Dict:
     run_dir = osp.join(args.work_dir, 'runs', f'{name}_seed{seed}')
     out = osp.join(run_dir, 'metrics.json')
     if not osp.isfile(out):
-        if not osp.isfile(osp.join(args.data_root, 'annotations.json')):
-            raise FileNotFoundError(
-                f'{args.data_root}/annotations.json is missing: generate the '
-                'embedded dataset first (python tools/make_synthetic_'
-                f'dataset.py --out {args.data_root}).')
+        require_embedded_dataset(args.data_root)
         cmd = [sys.executable, osp.abspath(__file__), '_run', '--config',
                config, '--seed', str(seed), '--run-dir', run_dir,
                '--data-root', args.data_root, '--work-dir', args.work_dir]
         if args.max_epochs:
             cmd += ['--max-epochs', str(args.max_epochs)]
-        print(f'[{time.strftime("%H:%M:%S")}] training {name} seed {seed}',
-              flush=True)
-        os.makedirs(run_dir, exist_ok=True)
-        with open(osp.join(run_dir, 'stdout.log'), 'w') as log:
-            subprocess.run(cmd, check=True, stdout=log,
-                           stderr=subprocess.STDOUT)
+        run_logged(cmd, run_dir, f'{name} seed {seed}')
     return read_json(out)
 
 
