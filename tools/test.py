@@ -28,7 +28,7 @@ from mmtal_zoom.apis.checkpoint import (add_trust_args,
                                         check_checkpoint_matches_model,
                                         trust_context)
 from mmtal_zoom.utils import load_config
-from mmtal_zoom.utils.cli import cli_main, ratio
+from mmtal_zoom.utils.cli import cli_main, ratio, set_launcher_and_work_dir
 
 
 def parse_args(argv=None):
@@ -70,12 +70,7 @@ def _evaluators(cfg):
 
 
 def merge_args(cfg, args):
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
     evaluators = _evaluators(cfg)
     if args.out is not None:
         if not args.out.endswith('.json'):

@@ -24,7 +24,7 @@ import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
 from mmaction.registry import RUNNERS
 from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.utils import load_config
-from mmtal_zoom.utils.cli import cli_main
+from mmtal_zoom.utils.cli import cli_main, set_launcher_and_work_dir
 
 
 def parse_args(argv=None):
@@ -74,12 +74,7 @@ def merge_args(cfg, args):
         cfg.val_cfg = None
         cfg.val_dataloader = None
         cfg.val_evaluator = None
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

@@ -13,6 +13,7 @@ Tests call ``main([...])`` in-process and read the return code and stderr.
 """
 import functools
 import os
+import os.path as osp
 import pickle
 import re
 import sys
@@ -121,3 +122,15 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f'must be a positive integer, got {text!r}')
     return value
+
+
+def set_launcher_and_work_dir(cfg, args) -> None:
+    """``tools/train.py`` / ``tools/test.py``: ``cfg.launcher`` from
+    ``--launcher``; ``cfg.work_dir`` from ``--work-dir``, else the config's,
+    else ``./work_dirs/<config name>`` (as MMAction2's tools do)."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
