@@ -1,6 +1,6 @@
 """tools/convert_annotations.py on small crafted inputs of every format."""
-import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +11,12 @@ from mmtal_zoom.datasets.converters import (ConversionError, convert,
                                             read_class_list, to_standard)
 
 REPO = Path(__file__).resolve().parents[2]
-TOOL = REPO / 'tools' / 'convert_annotations.py'
+sys.path.insert(0, str(REPO / 'tests'))
+import cli_helpers  # noqa: E402
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('convert_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli_helpers.load_tool('convert_annotations')
 
 
 def test_anet13(tmp_path):

@@ -1,5 +1,4 @@
 """tools/eval_detection.py on small annotation / results files."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -9,14 +8,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / 'tests'))
+import cli_helpers  # noqa: E402
+
 TOOL = REPO / 'tools' / 'eval_detection.py'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('eval_detection_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli_helpers.load_tool('eval_detection')
 
 
 def run_tool(*args):

@@ -1,6 +1,5 @@
 """tools/validate_dataset.py: a broken dataset shows every problem, the real
 sample dataset passes."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,14 +12,14 @@ import pytest
 from mmtal_zoom.datasets.validation import validate_tal_dataset
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / 'tests'))
+import cli_helpers  # noqa: E402
+
 TOOL = REPO / 'tools' / 'validate_dataset.py'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('validate_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli_helpers.load_tool('validate_dataset')
 
 
 def ann(label, s, e, label_id=None):
