@@ -1,5 +1,5 @@
 """The small CLTDR head, its detector and inputs shared by
-test_cltdr_head.py and test_cltdr_ablations.py. Not a test module."""
+test_cltdr_head.py and test_cltdr_head_ablations.py. Not a test module."""
 import os.path as osp
 import sys
 

@@ -4,7 +4,8 @@ import copy
 
 import pytest
 import torch
-from test_baseline_model import detector_cfg, make_sample
+from tal_batches import make_sample
+from test_baseline_model import detector_cfg
 
 from mmaction.registry import MODELS
 
