@@ -1,8 +1,19 @@
 """Post-processing of class-agnostic proposals (BMN-style localizers)."""
+from typing import Optional
+
 import torch
 from torch import Tensor
 
 from .segment_ops import multiclass_segment_nms
+
+
+def blend_scores(conf: Tensor, prior: Optional[Tensor],
+                 weight: float) -> Tensor:
+    """``conf^(1 - w) * prior^w`` of two scorers' confidences of the same
+    proposals (any shape); ``conf`` alone without a prior."""
+    if prior is None:
+        return conf
+    return conf.clamp(min=0).pow(1 - weight) * prior.clamp(min=0).pow(weight)
 
 
 def proposal_nms(segments: Tensor, scores: Tensor, nms_cfg: dict,

@@ -308,3 +308,31 @@ def test_test_time_stage_candidates_and_bmn_soft_nms():
     with pytest.raises(ValueError, match='start/end probabilities'):
         head.test_cfg['candidates'] = 'boundary_peaks'
         head.predict_raw(feats)
+
+
+def test_grid_candidates_keep_the_unrefined_grid_beside_the_car():
+    torch.manual_seed(0)
+    t = 16
+    feats = torch.randn(2, 4, t)
+    start, end = torch.rand(2, t), torch.rand(2, t)
+    head = small_head(t=t, test_cfg=dict(stage='car',
+                                         candidates='boundary_peaks',
+                                         use_boundary_probs=False)).eval()
+    with torch.no_grad():
+        segs, scores = head.predict_raw(feats, start_probs=start,
+                                        end_probs=end)
+        head.test_cfg['grid_candidates'] = 0.5
+        segs2, scores2 = head.predict_raw(feats, start_probs=start,
+                                          end_probs=end)
+    q = segs.shape[1]
+    grid = head.sampler.grid_queries()
+    # the CAR estimates first, unchanged; then every grid query unrefined
+    assert segs2.shape == (2, 2 * q, 2) and torch.equal(segs2[:, :q], segs)
+    assert torch.equal(segs2[:, q:], grid[None].expand(2, -1, -1))
+    assert not torch.allclose(segs, segs2[:, q:])
+    # scored as their refined estimate times the factor; non-candidates of
+    # the grid stay non-candidates
+    cand = scores >= 0
+    assert torch.equal(scores2[:, :q], scores)
+    assert torch.allclose(scores2[:, q:][cand], 0.5 * scores[cand])
+    assert (scores2[:, q:][~cand] < 0).all()

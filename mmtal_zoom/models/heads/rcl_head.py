@@ -22,7 +22,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS, TASK_UTILS
-from ...structures.proposal_ops import proposal_nms
+from ...structures.proposal_ops import blend_scores, proposal_nms
 from ..layers.coordinate_encoding import encode_coordinates
 from ..layers.temporal_roi_align import interpolate_1d, segment_roi_features
 from ..losses.rcl_losses import rcl_multi_stage_loss, rcl_stage_loss
@@ -37,6 +37,11 @@ DEFAULT_TEST_CFG = dict(
     # candidate beside the refined ones: the refined queries converge onto a
     # few segments, the grid keeps the candidate set diverse (own design)
     car_candidates=False,
+    # also keep every candidate grid query unrefined, with the score of its
+    # refined estimate times this factor, beside the CAR estimate ('car'
+    # stage; 0: off): where the one-step offset moves a good grid segment
+    # away, the original still competes in Soft-NMS (own design)
+    grid_candidates=0.0,
     # which estimate is proposed: 'refined' (the last RRM iteration, as the
     # paper) or 'car' (the CAR's one-step offset estimate; the RRM is then
     # skipped at test time)
@@ -434,31 +439,33 @@ class RCLHead(BaseModule):
                 or self.refine is None):
             _, logits, offsets = self.car(self.project(feats, masks), queries)
             segments = self.decode(queries, offsets, min_len)
-            scores = self._blend(torch.sigmoid(logits).prod(-1), prior_scores,
-                                 prior_weight)
+            scores = blend_scores(torch.sigmoid(logits).prod(-1),
+                                  prior_scores, prior_weight)
+            grid_weight = float(self.test_cfg.get('grid_candidates', 0.0))
+            if grid_weight > 0:
+                segments = torch.cat([segments, queries], dim=1)
+                scores = torch.cat([scores, scores * grid_weight], dim=1)
+                keep = None if keep is None else keep.repeat(1, 2)
         else:
             stages = self.forward(feats, queries, masks, min_lengths=min_len,
                                   refine_topk=self.test_cfg.get('refine_topk'))
             last = stages[-1]
             segments = self.decode(last['queries'], last['offsets'], min_len)
-            scores = self._blend(
+            scores = blend_scores(
                 torch.sigmoid(last['logits']).prod(-1),
                 None if prior_scores is None else prior_scores.gather(
                     1, last['index']), prior_weight)
-            if keep is not None:
-                keep_r = keep.gather(1, last['index'])
+            keep_r = None if keep is None else keep.gather(1, last['index'])
             if self.test_cfg.get('car_candidates', False):
                 car = stages[0]
                 segments = torch.cat(
                     [segments, self.decode(car['queries'], car['offsets'],
                                            min_len)], dim=1)
-                scores = torch.cat(
-                    [scores, self._blend(torch.sigmoid(car['logits']).prod(-1),
-                                         prior_scores, prior_weight)], dim=1)
-                if keep is not None:
-                    keep_r = torch.cat([keep_r, keep], dim=1)
-            if keep is not None:
-                keep = keep_r
+                car_scores = torch.sigmoid(car['logits']).prod(-1)
+                scores = torch.cat([scores, blend_scores(
+                    car_scores, prior_scores, prior_weight)], dim=1)
+                keep_r = None if keep is None else torch.cat([keep_r, keep], 1)
+            keep = keep_r
         if have_probs and self.test_cfg.get('use_boundary_probs', True):
             scores = scores * interpolate_1d(
                 start_probs[:, None], segments[..., 0])[:, 0]
@@ -468,15 +475,6 @@ class RCLHead(BaseModule):
             # a query that is not a candidate is never proposed
             scores = scores.masked_fill(~keep, -1.0)
         return segments, scores
-
-    @staticmethod
-    def _blend(conf: Tensor, prior: Optional[Tensor], weight: float
-               ) -> Tensor:
-        """``conf^(1 - w) * prior^w`` (``conf`` without a prior)."""
-        if prior is None:
-            return conf
-        return conf.clamp(min=0).pow(1 - weight) * prior.clamp(
-            min=0).pow(weight)
 
     def nms_single(self, segments: Tensor, scores: Tensor
                    ) -> Tuple[Tensor, Tensor]:
