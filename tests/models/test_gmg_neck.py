@@ -119,6 +119,21 @@ def test_official_filter_softshrink_zeroes_small_filters():
     assert (out == 0).all()
 
 
+@pytest.mark.parametrize('filter_type', ['conv', 'mlp'])
+def test_identity_init_starts_near_the_all_pass_filter(filter_type):
+    """The official N(0, 0.02) start gives f_global ~ 0, which shuts Eq. 4's
+    gates; identity_init starts at f_global ~ h, with the gates open."""
+    torch.manual_seed(0)
+    x = torch.randn(2, C, 40)
+    mask = torch.ones(2, 40, dtype=torch.bool)
+    kwargs = dict(filter_type=filter_type, sparsity_threshold=0.0)
+    with torch.no_grad():
+        near_zero = GlobalFilter(C, **kwargs)(x, mask)
+        all_pass = GlobalFilter(C, identity_init=True, **kwargs)(x, mask)
+    assert near_zero.norm() < 0.05 * x.norm()
+    assert (all_pass - x).norm() < 0.1 * x.norm()
+
+
 class _Const(torch.nn.Module):
     def __init__(self, value):
         super().__init__()

@@ -48,6 +48,13 @@ class GlobalFilter(nn.Module):
             official code).
         init_std (float): std of the normal initialisation of the filter's
             weights and biases (0.02, the official code's).
+        identity_init (bool): add 1 to the real part of ``W_phi``'s output
+            bias, so that the filter starts near the all-pass filter
+            (``f_global ~ h``) instead of near zero. Own design, an option
+            (the paper gives no initialisation): Eq. 4 gates the local and
+            instant branches by ``ReLU(f_global)``, which the N(0, 0.02)
+            start keeps nearly shut through training; opening it measured
+            worse (docs/cltdr_gmg.md, "Why CLTDR-GMG falls behind").
 
     Shapes:
         x: ``(B, C, T)`` (zero at padded positions), mask: ``(B, T)`` bool ->
@@ -56,7 +63,8 @@ class GlobalFilter(nn.Module):
 
     def __init__(self, embed_dims: int, filter_type: str = 'conv',
                  kernel_size: int = 3, sparsity_threshold: float = 0.001,
-                 fft_norm: str = 'ortho', init_std: float = 0.02):
+                 fft_norm: str = 'ortho', init_std: float = 0.02,
+                 identity_init: bool = False):
         super().__init__()
         if filter_type not in FILTER_TYPES:
             raise ValueError(f'GlobalFilter filter_type must be one of '
@@ -83,6 +91,9 @@ class GlobalFilter(nn.Module):
             for conv in (self.conv1, self.conv2):
                 nn.init.normal_(conv.weight, std=init_std)
                 nn.init.normal_(conv.bias, std=init_std)
+            if identity_init:  # channel 2c: real part of channel c
+                with torch.no_grad():
+                    self.conv2.bias[0::2] += 1.0
         else:
             # (real, imaginary) parts of complex per-channel weights / biases
             def param():
@@ -90,6 +101,9 @@ class GlobalFilter(nn.Module):
 
             self.w1, self.b1, self.w2, self.b2 = (param(), param(), param(),
                                                   param())
+            if identity_init:
+                with torch.no_grad():
+                    self.b2[0] += 1.0
 
     # ------------------------------------------------------------------
     def _spectral_filter(self, spec: Tensor) -> Tensor:
