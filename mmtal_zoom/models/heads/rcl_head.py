@@ -30,6 +30,7 @@ from ..task_modules.rcl_assigner import RCLAssigner
 from ..task_modules.rcl_sampler import (apply_min_length,
                                         gather_refine_queries,
                                         grid_boundary_peaks)
+from .base_tal_head import merge_test_cfg
 
 DEFAULT_TEST_CFG = dict(
     refine_topk=None,  # refine only the best CAR queries (None: all)
@@ -166,10 +167,7 @@ class RCLHead(BaseModule):
         self.loss_weight_reg = loss_weight_reg
         self.loss_weight_offset = loss_weight_offset
         self.stage_decay = stage_decay
-        cfg = dict(DEFAULT_TEST_CFG)
-        cfg.update(test_cfg or {})
-        cfg['nms'] = {**DEFAULT_TEST_CFG['nms'], **cfg.get('nms', {})}
-        self.test_cfg = cfg
+        self.test_cfg = merge_test_cfg(DEFAULT_TEST_CFG, test_cfg)
 
         self.input_proj = nn.Sequential(
             nn.Conv1d(in_channels, feat_channels, 3, padding=1),
