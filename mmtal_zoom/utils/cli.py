@@ -134,3 +134,15 @@ def set_launcher_and_work_dir(cfg, args) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+
+
+def localizer_parser(doc: str):
+    """The parser of a tool that runs a trained localizer (``tools/infer.py``,
+    ``tools/export_onnx.py``): the module docstring ``doc`` as its help, kept
+    as written, and the positional ``config`` and ``checkpoint``."""
+    import argparse
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='localizer config')
+    parser.add_argument('checkpoint', help='localizer checkpoint (.pth)')
+    return parser
