@@ -136,13 +136,27 @@ def set_launcher_and_work_dir(cfg, args) -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
 
+def doc_parser(doc: str, description: Optional[str] = None):
+    """A tool's parser whose help is its module docstring ``doc``, kept as
+    written: all of it as the description; or, given ``description``, the
+    docstring after its first paragraph (the usage examples) as the
+    epilog."""
+    import argparse
+    if description is None:
+        return argparse.ArgumentParser(
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+    return argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc.split('\n\n', 1)[1])
+
+
 def localizer_parser(doc: str):
     """The parser of a tool that runs a trained localizer (``tools/infer.py``,
-    ``tools/export_onnx.py``): the module docstring ``doc`` as its help, kept
-    as written, and the positional ``config`` and ``checkpoint``."""
-    import argparse
-    parser = argparse.ArgumentParser(
-        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ``tools/export_onnx.py``): :func:`doc_parser` with the positional
+    ``config`` and ``checkpoint``."""
+    parser = doc_parser(doc)
     parser.add_argument('config', help='localizer config')
     parser.add_argument('checkpoint', help='localizer checkpoint (.pth)')
     return parser

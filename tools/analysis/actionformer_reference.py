@@ -29,7 +29,6 @@ training videos = 640 iterations)::
         --data data/family/thumos-sparse --warmup-epochs 2 --epochs 14 \\
         --seeds 0 1
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -39,6 +38,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (fmt_mean_std, markdown_table, read_json,  # noqa: E402
                      run_jobs, run_tool, single_thread_env, write_json)
 from robustness import adapt_config, last_checkpoint, tal_data_info  # noqa
+
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
 # recipe -> (our config, overrides of the official THUMOS14 I3D config)
@@ -58,10 +59,7 @@ RECIPES = {
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__, __doc__.split('\n\n')[0])
     p.add_argument('--official', required=True,
                    help='checkout of happyharrycn/actionformer_release')
     p.add_argument('--official-python', default=sys.executable,

@@ -50,7 +50,6 @@ table and writes JSON (and optionally a PNG). Example::
 
 Runs in about ten minutes on one idle CPU core with the defaults.
 """
-import argparse
 import math
 import os
 import sys
@@ -68,17 +67,17 @@ from mmtal_zoom.models.losses.signed_distance_loss import \
 from mmtal_zoom.models.task_modules.zero_crossing import \
     zero_crossings  # noqa: E402
 from mmtal_zoom.utils import io as mmtal_io  # noqa: E402
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 DEFAULT_KAPPAS = (0.8, 1.5, 2.5, 3.5, 5.0, 6.2)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description='Variance of boundary localisation by a classification '
+    p = doc_parser(
+        __doc__,
+        'Variance of boundary localisation by a classification '
         'detector vs Boundary Distance Regression in the seed\'s Theorem 1/2 '
-        'setting (Gaussian similarity kernel + noise), trained models.',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+        'setting (Gaussian similarity kernel + noise), trained models.')
     p.add_argument('--kappas', type=float, nargs='+',
                    default=list(DEFAULT_KAPPAS),
                    help='kernel widths kappa (snippets)')

@@ -41,7 +41,6 @@ Examples::
         --cfg-options train_cfg.max_epochs=4
     python tools/analysis/cltdr_ablations.py --table 9 --report-only
 """
-import argparse
 import hashlib
 import os
 import os.path as osp
@@ -55,6 +54,7 @@ import robustness  # noqa: E402
 from _common import REPO, fmt_mean_std, markdown_table  # noqa: E402
 
 from mmtal_zoom.utils import atomic_write_text  # noqa: E402
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 BASE = 'configs/cltdr_gmg/cltdr_gmg_embedded.py'
 ROBUSTNESS = 'tools/analysis/robustness.py'
@@ -122,10 +122,7 @@ TABLES: Dict[str, Tuple[str, List[Tuple[str, str, dict]]]] = {
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__, __doc__.split('\n\n')[0])
     p.add_argument('--table', required=True, choices=list(TABLES),
                    help='the paper table to run')
     p.add_argument('--base', default=BASE,

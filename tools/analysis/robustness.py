@@ -33,7 +33,6 @@ Examples::
         --models bmn bmn_rcl --seeds 0 1 2
     python tools/analysis/robustness.py --report-only
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -45,6 +44,7 @@ from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
                      run_jobs, run_tool, write_json)
 
 from mmtal_zoom.utils import atomic_write_text  # noqa: E402
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 # name -> (config, kind); 'det': TALFeatureDataset + mAP, 'prop': MMAction2
 # ActivityNet proposals + AR@AN
@@ -68,10 +68,7 @@ SHORT_FRACTION = 0.1  # "short" proposals' ground truth: < 10 % of the video
 
 def parse_args(argv=None):
     from mmtal_zoom.datasets.generators import FAMILY
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__, __doc__.split('\n\n')[0])
     p.add_argument('--presets', nargs='+', default=list(FAMILY),
                    help=f'generator presets (default: the family {FAMILY})')
     p.add_argument('--models', nargs='+', default=list(DET_MODELS),

@@ -77,15 +77,16 @@ from _zoom_report import cmd_pareto, cmd_report  # noqa: E402
 from _zoom_runs import (CFG, COMPARE_DEFAULT, KD_TERMS,  # noqa: E402
                         cmd_budgets, cmd_compare, cmd_kd, cmd_run)
 
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
+
 __all__ = ['main', 'parse_args', 'auroc', 'token_zones']
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description='Re-run the Temporal Zoom (ATR + BDR) measurements of '
-        'docs/zoom.md on the embedded benchmark.',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(
+        __doc__,
+        'Re-run the Temporal Zoom (ATR + BDR) measurements of '
+        'docs/zoom.md on the embedded benchmark.')
     p.add_argument('command', choices=['bench', 'compare', 'budgets', 'kd',
                                        'cost', 'pareto', 'report',
                                        'adaptivity', '_run'])
