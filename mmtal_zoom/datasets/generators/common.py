@@ -2,11 +2,13 @@
 seeded random streams, the timings (parametric, or those of a real
 annotation file), boundary sharpness ``kappa``, AR(1) noise, the blurred-box
 ramp, and the per-video loop that turns timings into a database and
-features (:func:`render_videos`)."""
+features (:func:`render_videos`), and the driver both generators run
+(:func:`generate_database_with`)."""
 import json
 import os.path as osp
 import zlib
-from typing import Callable, Dict, List, Optional, Tuple
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from scipy.signal import lfilter
@@ -253,3 +255,116 @@ def render_videos(videos: list, classes: List[str], num_classes: int,
             annotations=[_annotation(s, e, y, classes, vfps, k)
                          for (s, e, y), k in zip(insts, kappas)])
     return database, features
+
+
+def _model_as_is(model, *args):
+    return model
+
+
+def _pairs_as_is(pairs, *args):
+    return pairs
+
+
+@dataclass(frozen=True)
+class FeatureGenerator:
+    """What a feature model brings to :func:`generate_database_with`."""
+
+    name: str  # the generator record's name, 'mmtal_zoom.<name>'
+    version: int
+    model_cls: type  # the model's parameters (a dataclass)
+    stream: int  # the random stream of its per-video features
+    # (seed, num_classes, feat_dim, pairs, model) -> synthesize(rng, T,
+    # grid_insts, kappas, vclasses, duration, snippets_per_second), see
+    # render_videos
+    synthesizer: Callable
+    # (model, feat_dim) -> the model fitted to the requested width
+    fit_model: Callable = _model_as_is
+    # model -> the FeatureModel whose timing fields draw parametric videos
+    timing_model: Callable = _model_as_is
+    # (pairs, num_classes, pair_fraction) -> the confusable pairs of real
+    # timings (their co-occurring classes)
+    complete_pairs: Callable = _pairs_as_is
+    # whether the generator record names the timings file
+    records_timings: bool = False
+
+
+def generate_database_with(
+        generator: FeatureGenerator,
+        num_videos: Optional[Dict[str, int]] = None,
+        num_classes: int = 10,
+        feat_dim: int = 256,
+        seed: int = 0,
+        timings: Optional[str] = None,
+        max_duration: Optional[float] = None,
+        duration_range: Tuple[float, float] = (30.0, 120.0),
+        fps: float = 30.0,
+        feat_stride: int = 4,
+        num_frames: int = 16,
+        val_fraction: float = 0.0,
+        model: Optional[Union[Any, dict]] = None,
+        progress: bool = False) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """Generate timings and the features of ``generator``'s model.
+
+    Args:
+        generator (FeatureGenerator): which feature model.
+        num_videos (dict, optional): videos per subset, e.g.
+            ``dict(train=150, val=50, test=50)`` (the default). With
+            ``timings``: the maximum per subset (first ones by name; a
+            subset not named gets none; ``None`` = all).
+        num_classes (int): classes (parametric timings only).
+        feat_dim (int): feature channels ``C``.
+        seed (int): everything is deterministic given the seed.
+        timings (str, optional): a standard annotation file whose real videos,
+            durations, fps and instances are used (``Validation`` -> ``train``,
+            ``Test`` -> ``test``).
+        max_duration (float, optional): with ``timings``, leave out the
+            videos longer than this (s).
+        duration_range (tuple): video durations in seconds (parametric).
+        fps, feat_stride, num_frames: the feature grid (fps of the timings
+            file wins when given there).
+        val_fraction (float): with ``timings``, the fraction of training
+            videos (chosen by seed) moved to ``val``.
+        model (dataclass | dict, optional): generative parameters, a
+            ``generator.model_cls`` or its keyword arguments.
+        progress (bool): show a tqdm progress bar.
+
+    Returns:
+        tuple: ``database`` (the standard annotation format, plus
+        ``boundary_kappa`` per annotation and a ``generator`` record) and
+        ``features`` ``{video: float32 (T, C)}``.
+    """
+    if model is None:
+        model = generator.model_cls()
+    elif isinstance(model, dict):
+        model = generator.model_cls(**model)
+    model = generator.fit_model(model, feat_dim)
+    if timings is not None:
+        classes, pairs, videos = _real_timings(timings, seed, val_fraction,
+                                               num_videos, max_duration)
+        num_classes = len(classes)
+        pairs = generator.complete_pairs(pairs, num_classes,
+                                         model.pair_fraction)
+    else:
+        classes, pairs, videos = parametric_timings(
+            num_videos, num_classes, model.pair_fraction, seed,
+            duration_range, fps, generator.timing_model(model))
+    synthesize = generator.synthesizer(seed, num_classes, feat_dim, pairs,
+                                       model)
+    database, features = render_videos(videos, classes, num_classes, seed,
+                                       generator.stream, feat_stride,
+                                       num_frames, synthesize, progress)
+    meta = dict(name=f'mmtal_zoom.{generator.name}',
+                version=generator.version,
+                seed=seed)
+    if generator.records_timings:
+        meta['timings'] = None if timings is None else osp.basename(timings)
+    meta.update(num_classes=num_classes,
+                feat_dim=feat_dim,
+                feat_stride=feat_stride,
+                num_frames=num_frames,
+                confusable_pairs=[[classes[a], classes[b]]
+                                  for a, b in pairs],
+                model=asdict(model))
+    return dict(version=f'mmtal_zoom-{generator.name}-v{generator.version}',
+                generator=meta,
+                database=database), features

@@ -34,13 +34,13 @@ Timings come from :func:`.common._parametric_video` or from a real
 annotation file (``timings=``; videos longer than ``max_duration`` are left
 out), so the same timing options as the embedded default apply.
 """
-from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .common import (_ramp, _real_timings, _rng, ar1, parametric_timings,
-                     render_videos, sample_kappa)
+from .common import (FeatureGenerator, _ramp, _rng, ar1,
+                     generate_database_with, sample_kappa)
 from .synthetic import FeatureModel
 
 GENERATOR_VERSION = 1
@@ -171,59 +171,32 @@ def synthesize_sparse_features(rng: np.random.Generator, P: _SparseClasses,
     return np.maximum(x, 0.0).astype(np.float32)
 
 
-def generate_sparse_database(
-        num_videos: Optional[Dict[str, int]] = None,
-        num_classes: int = 20,
-        feat_dim: int = 256,
-        seed: int = 0,
-        timings: Optional[str] = None,
-        max_duration: Optional[float] = None,
-        duration_range: Tuple[float, float] = (30.0, 120.0),
-        fps: float = 30.0,
-        feat_stride: int = 4,
-        num_frames: int = 16,
-        val_fraction: float = 0.0,
-        model: Optional[Union[SparseFeatureModel, dict]] = None,
-        progress: bool = False) -> Tuple[dict, Dict[str, np.ndarray]]:
-    """Generate timings and sparse-model features.
-
-    Arguments as :func:`.synthetic.generate_synthetic_database`.
-
-    Returns:
-        tuple: ``database`` (standard annotation format with a ``generator``
-        record) and ``features`` ``{video: float32 (T, C)}``.
-    """
-    if model is None:
-        model = SparseFeatureModel()
-    elif isinstance(model, dict):
-        model = SparseFeatureModel(**model)
-    tm = model.timing_model()
-    if timings is not None:
-        classes, pairs, videos = _real_timings(timings, seed, val_fraction,
-                                               num_videos, max_duration)
-        num_classes = len(classes)
-        # the real co-occurring classes, completed to the requested fraction
-        pairs = _complete_pairs(pairs, num_classes, model.pair_fraction)
-    else:
-        classes, pairs, videos = parametric_timings(
-            num_videos, num_classes, model.pair_fraction, seed,
-            duration_range, fps, tm)
+def _sparse_synthesizer(seed: int, num_classes: int, feat_dim: int,
+                        pairs: List[tuple], model: SparseFeatureModel):
     P = _SparseClasses(seed, num_classes, feat_dim, pairs, model)
 
     def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
         return synthesize_sparse_features(rng, P, T, grid_insts, kappas,
                                           vclasses, D, rate, model)
 
-    database, features = render_videos(videos, classes, num_classes, seed,
-                                       12, feat_stride, num_frames,
-                                       synthesize, progress)
-    meta = dict(name='mmtal_zoom.sparse', version=GENERATOR_VERSION,
-                seed=seed, num_classes=num_classes, feat_dim=feat_dim,
-                feat_stride=feat_stride, num_frames=num_frames,
-                confusable_pairs=[[classes[a], classes[b]] for a, b in pairs],
-                model=asdict(model))
-    return dict(version=f'mmtal_zoom-sparse-v{GENERATOR_VERSION}',
-                generator=meta, database=database), features
+    return synthesize
+
+
+def generate_sparse_database(
+        num_videos: Optional[Dict[str, int]] = None,
+        num_classes: int = 20,
+        **kwargs) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """Generate timings and sparse-model features.
+
+    Arguments (``model``: a :class:`SparseFeatureModel` or its keyword
+    arguments) as :func:`.common.generate_database_with`.
+
+    Returns:
+        tuple: ``database`` (standard annotation format with a ``generator``
+        record) and ``features`` ``{video: float32 (T, C)}``.
+    """
+    return generate_database_with(SPARSE_GENERATOR, num_videos, num_classes,
+                                  **kwargs)
 
 
 def _complete_pairs(pairs: List[tuple], num_classes: int,
@@ -238,6 +211,17 @@ def _complete_pairs(pairs: List[tuple], num_classes: int,
         pairs.append((free.pop(0), free.pop(0)))
     return pairs
 
+
+# with real timings, the co-occurring classes completed to the model's
+# pair_fraction
+SPARSE_GENERATOR = FeatureGenerator(
+    name='sparse',
+    version=GENERATOR_VERSION,
+    model_cls=SparseFeatureModel,
+    stream=12,
+    synthesizer=_sparse_synthesizer,
+    timing_model=SparseFeatureModel.timing_model,
+    complete_pairs=_complete_pairs)
 
 __all__ = ['SparseFeatureModel', 'generate_sparse_database',
            'synthesize_sparse_features']
