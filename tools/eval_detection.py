@@ -99,6 +99,17 @@ def _load_json(path: str, what: str) -> dict:
         raise EvalInputError(str(e)) from None
 
 
+def _load_json_object(path: str, what: str, key: str, expected: str) -> dict:
+    """The object under ``key`` of the ``what`` file ``path``, whose layout
+    the error message shows as ``expected``."""
+    data = _load_json(path, what)
+    obj = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise EvalInputError(f'{what} file {path} has no "{key}" object; '
+                             f'expected {expected}')
+    return obj
+
+
 def _segment(value, where: str, prediction: bool = False
              ) -> Tuple[float, float]:
     """``[start, end]`` checked by the validator's :func:`segment_problem`:
@@ -131,12 +142,9 @@ def load_ground_truth(path: str, subsets: Optional[Sequence[str]] = None
         without one by name) and ``subset_of`` (video -> subset, all
         videos).
     """
-    data = _load_json(path, 'annotation')
-    database = data.get('database') if isinstance(data, dict) else None
-    if not isinstance(database, dict):
-        raise EvalInputError(
-            f'annotation file {path} has no "database" object; expected '
-            '{"database": {video: {"subset", "annotations": [...]}}}')
+    database = _load_json_object(
+        path, 'annotation', 'database',
+        '{"database": {video: {"subset", "annotations": [...]}}}')
     for video, info in database.items():
         if not isinstance(info, dict):
             raise EvalInputError(f'{path}: video {video!r} must be an '
@@ -199,12 +207,9 @@ def load_predictions(path: str, class_names: Sequence[str],
                      subset_of: Dict[str, str]) -> Tuple[Dict[str, dict], int]:
     """Read ActivityNet-format results; returns (predictions, number of
     videos skipped because they belong to another subset)."""
-    data = _load_json(path, 'results')
-    results = data.get('results') if isinstance(data, dict) else None
-    if not isinstance(results, dict):
-        raise EvalInputError(
-            f'results file {path} has no "results" object; expected '
-            '{"results": {video: [{"label", "segment", "score"}]}}')
+    results = _load_json_object(
+        path, 'results', 'results',
+        '{"results": {video: [{"label", "segment", "score"}]}}')
     index = {name: i for i, name in enumerate(class_names)}
     predictions, skipped = {}, 0
     for video, dets in results.items():
