@@ -40,7 +40,7 @@ from typing import Dict, List
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _common import (REPO, read_json, require_embedded_dataset,  # noqa
-                     run_logged, write_json)
+                     run_logged, train_timed, write_json)
 
 from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
@@ -217,9 +217,7 @@ def cmd_run(args):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
                                         save_last=False)
     runner = Runner.from_cfg(cfg)
-    t0 = time.time()
-    runner.train()
-    train_s = time.time() - t0
+    train_s, _ = train_timed(runner)
     val = runner.val()
     test = runner.test()
     write_json(dict(config=args.config, seed=args.seed, train_s=train_s,

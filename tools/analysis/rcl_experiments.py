@@ -43,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _common import REPO  # noqa: E402
+from _common import REPO, train_timed  # noqa: E402
 
 from mmtal_zoom.utils import atomic_write_json, atomic_write_text  # noqa
 
@@ -200,10 +200,7 @@ def run_one(args):
     cfg = build_cfg(variant, seed, args.data_dir, work_dir, args.epochs,
                     args.eval_split)
     runner = Runner.from_cfg(cfg)
-    t0 = time.time()
-    runner.train()
-    train_s = time.time() - t0
-    iters = runner.iter
+    train_s, iters = train_timed(runner)
     t0 = time.time()
     metrics = runner.test()
     test_s = time.time() - t0
