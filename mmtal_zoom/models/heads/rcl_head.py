@@ -482,15 +482,10 @@ class RCLHead(BaseModule):
                             int(self.test_cfg['pre_nms_topk']))
 
     def predict(self, feats: Tensor, masks: Optional[Tensor] = None,
-                start_probs: Optional[Tensor] = None,
-                end_probs: Optional[Tensor] = None,
-                min_lengths: Optional[Tensor] = None,
-                prior_scores: Optional[Tensor] = None,
-                prior_weight: float = 0.5
-                ) -> List[Tuple[Tensor, Tensor]]:
+                **raw_kwargs) -> List[Tuple[Tensor, Tensor]]:
         """Per video ``(segments (K, 2) normalised, scores (K,))`` after
-        Soft-NMS, at most ``test_cfg['nms']['max_num']`` (top-Q)."""
-        segments, scores = self.predict_raw(feats, masks, start_probs,
-                                            end_probs, min_lengths,
-                                            prior_scores, prior_weight)
+        Soft-NMS, at most ``test_cfg['nms']['max_num']`` (top-Q).
+        ``raw_kwargs``: the keyword arguments of :meth:`predict_raw`
+        (boundary probabilities, SPF floors, prior scores)."""
+        segments, scores = self.predict_raw(feats, masks, **raw_kwargs)
         return [self.nms_single(s, p) for s, p in zip(segments, scores)]
