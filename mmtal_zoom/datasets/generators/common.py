@@ -20,6 +20,25 @@ KAPPA_BINS = ((0.8, 2.0), (2.0, 4.0), (4.0, 6.2))
 KAPPA_PROBS = (0.32, 0.40, 0.28)
 
 
+@dataclass
+class TimingModel:
+    """The timing parameters both feature models share (when and how long
+    the actions are); see :mod:`.synthetic`."""
+    p_pair_video: float = 0.2
+    instance_rate: float = 0.08
+    length_median: float = 3.0
+    length_sigma: float = 0.83
+    max_coverage: float = 0.6
+    p_adjacent: float = 0.12
+    p_overlap: float = 0.08
+    # ActivityNet-style timings (both None: THUMOS14-style, above):
+    # instances per video ``1 + Poisson(n - 1)`` instead of a rate per
+    # second, and lengths as a log-normal fraction ``(median, sigma)`` of
+    # the video instead of seconds
+    instances_per_video: Optional[float] = None
+    relative_length: Optional[Tuple[float, float]] = None
+
+
 def _rng(seed: int, stream: int, name: str = '') -> np.random.Generator:
     key = zlib.crc32(name.encode('utf-8')) if name else 0
     return np.random.default_rng(np.random.SeedSequence([seed, stream, key]))

@@ -34,12 +34,12 @@ Timings come from :func:`.common._parametric_video` or from a real
 annotation file (``timings=``; videos longer than ``max_duration`` are left
 out), so the same timing options as the embedded default apply.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .common import (FeatureGenerator, _ramp, _rng, ar1,
+from .common import (FeatureGenerator, TimingModel, _ramp, _rng, ar1,
                      generate_database_with, sample_kappa)
 from .synthetic import FeatureModel
 
@@ -47,12 +47,8 @@ GENERATOR_VERSION = 1
 
 
 @dataclass
-class SparseFeatureModel:
-    """Parameters of the sparse model (see the module docstring).
-
-    The timing parameters (``instance_rate`` ... ``p_overlap``,
-    ``p_pair_video``) mean what they mean in :class:`.FeatureModel`.
-    """
+class _SparseParameters:
+    """The sparse model's own parameters (see the module docstring)."""
     sparsity: float = 1 / 6
     pair_fraction: float = 1.0
     pair_share: float = 0.7
@@ -67,22 +63,18 @@ class SparseFeatureModel:
     distractor_amp: Tuple[float, float] = (0.25, 0.5)
     base_mean: float = 0.15
     negative_fraction: float = 0.2  # support channels that decrease
-    # timings (as FeatureModel)
-    p_pair_video: float = 0.2
-    instance_rate: float = 0.08
-    length_median: float = 3.0
-    length_sigma: float = 0.83
-    max_coverage: float = 0.6
-    p_adjacent: float = 0.12
-    p_overlap: float = 0.08
-    instances_per_video: Optional[float] = None
-    relative_length: Optional[Tuple[float, float]] = None
+
+
+@dataclass
+class SparseFeatureModel(TimingModel, _SparseParameters):
+    """Parameters of the sparse model (see the module docstring): the sparse
+    model's, then the timings' (:class:`.common.TimingModel`, as in
+    :class:`.FeatureModel`; bases in this order keep the sparse parameters
+    first in the generator record)."""
 
     def timing_model(self) -> FeatureModel:
-        keys = ('p_pair_video', 'instance_rate', 'length_median',
-                'length_sigma', 'max_coverage', 'p_adjacent', 'p_overlap',
-                'instances_per_video', 'relative_length')
-        return FeatureModel(**{k: getattr(self, k) for k in keys})
+        return FeatureModel(**{f.name: getattr(self, f.name)
+                               for f in fields(TimingModel)})
 
 
 class _SparseClasses:

@@ -105,15 +105,16 @@ import numpy as np
 from ...utils import atomic_write_bytes
 # the timings, noise and per-video loop shared with .sparse live in .common;
 # KAPPA_BINS, sample_kappa and num_snippets stay importable from here
-from .common import (KAPPA_BINS, KAPPA_PROBS, FeatureGenerator, _ramp, _rng,
-                     ar1, generate_database_with, num_snippets, sample_kappa)
+from .common import (KAPPA_BINS, KAPPA_PROBS, FeatureGenerator, TimingModel,
+                     _ramp, _rng, ar1, generate_database_with, num_snippets,
+                     sample_kappa)
 
 GENERATOR_VERSION = 1
 
 
 @dataclass
-class FeatureModel:
-    """Parameters of the generative model (see the module docstring)."""
+class _LatentParameters:
+    """The latent model's own parameters (see the module docstring)."""
     latent_dim: int = 32
     w_act: float = 0.3
     w_pair: float = 0.5
@@ -132,20 +133,17 @@ class FeatureModel:
     lam: float = 0.4
     theta: float = 0.35
     scale: float = 0.175
-    # timings
-    p_pair_video: float = 0.2
-    instance_rate: float = 0.08
-    length_median: float = 3.0
-    length_sigma: float = 0.83
-    max_coverage: float = 0.6
-    p_adjacent: float = 0.12
-    p_overlap: float = 0.08
-    # ActivityNet-style timings (both None: THUMOS14-style, above):
-    # instances per video ``1 + Poisson(n - 1)`` instead of a rate per
-    # second, and lengths as a log-normal fraction ``(median, sigma)`` of
-    # the video instead of seconds
-    instances_per_video: Optional[float] = None
-    relative_length: Optional[Tuple[float, float]] = None
+
+
+@dataclass
+class FeatureModel(TimingModel, _LatentParameters):
+    """Parameters of the generative model (see the module docstring): the
+    latent model's, then the timings' (:class:`.common.TimingModel`).
+
+    A dataclass takes its bases' fields from the last base to the first, so
+    this order keeps the latent parameters first, as the generator record
+    has always listed them.
+    """
 
 
 # ----------------------------------------------------------------------
