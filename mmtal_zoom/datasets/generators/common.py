@@ -78,6 +78,28 @@ def _ramp(grid: np.ndarray, s: float, e: float, ks: float,
     return ndtr((grid - s) / ks) * ndtr((e - grid) / ke)
 
 
+def distractor_bursts(rng: np.random.Generator, rate: float, duration: float,
+                      grid: np.ndarray, grid_per_sec: float,
+                      video_classes: List[int], num_classes: int):
+    """Unannotated bursts that partly look like an action:
+    ``Poisson(rate * duration)`` of them, about 1.5 s long; yields, per
+    burst, the class it resembles (one of ``video_classes`` with probability
+    0.7, else any) and its blurred-box ramp over ``grid`` ``(T,)``.
+
+    It draws from ``rng`` one burst at a time, so the caller's own draws for
+    a burst come between this burst's and the next one's.
+    """
+    T = len(grid)
+    for _ in range(int(rng.poisson(rate * duration))):
+        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
+        length *= grid_per_sec
+        s = rng.uniform(-0.5 * length, T - 0.5 * length)
+        ks, ke = sample_kappa(rng, 2)
+        k = (video_classes[rng.integers(len(video_classes))]
+             if rng.random() < 0.7 else int(rng.integers(num_classes)))
+        yield k, _ramp(grid, s, s + length, ks, ke)
+
+
 def _confusable_pairs(num_classes: int, fraction: float) -> List[tuple]:
     n_pairs = int(round(fraction * num_classes / 2))
     return [(2 * i, 2 * i + 1) for i in range(n_pairs)]
@@ -292,10 +314,12 @@ class FeatureGenerator:
     version: int
     model_cls: type  # the model's parameters (a dataclass)
     stream: int  # the random stream of its per-video features
-    # (seed, num_classes, feat_dim, pairs, model) -> synthesize(rng, T,
-    # grid_insts, kappas, vclasses, duration, snippets_per_second), see
-    # render_videos
-    synthesizer: Callable
+    # (seed, num_classes, feat_dim, pairs, model) -> the dataset-level
+    # parameters P (class signals, prototypes)
+    dataset_params: Callable
+    # (rng, P, T, grid_insts, kappas, vclasses, duration,
+    # snippets_per_second, model) -> one video's (T, C) features
+    synthesize: Callable
     # (model, feat_dim) -> the model fitted to the requested width
     fit_model: Callable = _model_as_is
     # model -> the FeatureModel whose timing fields draw parametric videos
@@ -367,8 +391,12 @@ def generate_database_with(
         classes, pairs, videos = parametric_timings(
             num_videos, num_classes, model.pair_fraction, seed,
             duration_range, fps, generator.timing_model(model))
-    synthesize = generator.synthesizer(seed, num_classes, feat_dim, pairs,
-                                       model)
+    P = generator.dataset_params(seed, num_classes, feat_dim, pairs, model)
+
+    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
+        return generator.synthesize(rng, P, T, grid_insts, kappas, vclasses,
+                                    D, rate, model)
+
     database, features = render_videos(videos, classes, num_classes, seed,
                                        generator.stream, feat_stride,
                                        num_frames, synthesize, progress)

@@ -40,7 +40,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .common import (FeatureGenerator, TimingModel, _ramp, _rng, ar1,
-                     generate_database_with, sample_kappa)
+                     distractor_bursts, generate_database_with)
 from .synthetic import FeatureModel
 
 GENERATOR_VERSION = 1
@@ -147,31 +147,14 @@ def synthesize_sparse_features(rng: np.random.Generator, P: _SparseClasses,
         amp = rng.uniform(*m.amp_range)
         x += amp * rho[:, None] * jitter * (
             (1 - w)[:, None] * P.approach[y] + w[:, None] * P.execution[y])
-    for _ in range(int(rng.poisson(m.distractor_rate * duration))):
-        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
-        length *= grid_per_sec
-        s = rng.uniform(-0.5 * length, T - 0.5 * length)
-        ks, ke = sample_kappa(rng, 2)
-        a = (video_classes[rng.integers(len(video_classes))]
-             if rng.random() < 0.7 else int(rng.integers(K)))
+    for a, ramp in distractor_bursts(rng, m.distractor_rate, duration, g,
+                                     grid_per_sec, video_classes, K):
         b = int(rng.integers(K))
         mix = 0.5 * (P.approach[a] + P.execution[a] + P.approach[b] +
                      P.execution[b]) / 2
-        x += rng.uniform(*m.distractor_amp) * _ramp(
-            g, s, s + length, ks, ke)[:, None] * mix
+        x += rng.uniform(*m.distractor_amp) * ramp[:, None] * mix
     x += ar1(rng, T, C, m.noise_rho, m.noise_std)
     return np.maximum(x, 0.0).astype(np.float32)
-
-
-def _sparse_synthesizer(seed: int, num_classes: int, feat_dim: int,
-                        pairs: List[tuple], model: SparseFeatureModel):
-    P = _SparseClasses(seed, num_classes, feat_dim, pairs, model)
-
-    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
-        return synthesize_sparse_features(rng, P, T, grid_insts, kappas,
-                                          vclasses, D, rate, model)
-
-    return synthesize
 
 
 def generate_sparse_database(
@@ -211,7 +194,8 @@ SPARSE_GENERATOR = FeatureGenerator(
     version=GENERATOR_VERSION,
     model_cls=SparseFeatureModel,
     stream=12,
-    synthesizer=_sparse_synthesizer,
+    dataset_params=_SparseClasses,
+    synthesize=synthesize_sparse_features,
     timing_model=SparseFeatureModel.timing_model,
     complete_pairs=_complete_pairs)
 

@@ -106,8 +106,8 @@ from ...utils import atomic_write_bytes
 # the timings, noise and per-video loop shared with .sparse live in .common;
 # KAPPA_BINS, sample_kappa and num_snippets stay importable from here
 from .common import (KAPPA_BINS, KAPPA_PROBS, FeatureGenerator, TimingModel,
-                     _ramp, _rng, ar1, generate_database_with, num_snippets,
-                     sample_kappa)
+                     _ramp, _rng, ar1, distractor_bursts,
+                     generate_database_with, num_snippets, sample_kappa)
 
 GENERATOR_VERSION = 1
 
@@ -236,18 +236,12 @@ def synthesize_features(rng: np.random.Generator, P: _Prototypes, T: int,
                    m.sigma_inst * rng.standard_normal(r)[None])
         h += rng.uniform(*m.amp_range) * rho[:, None] * pattern
     # distractors: unannotated bursts that partly look like an action
-    for _ in range(int(rng.poisson(m.distractor_rate * duration))):
-        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
-        length *= grid_per_sec
-        s = rng.uniform(-0.5 * length, T - 0.5 * length)
-        ks, ke = sample_kappa(rng, 2)
-        k = (video_classes[rng.integers(len(video_classes))]
-             if rng.random() < 0.7 else int(rng.integers(K)))
+    for k, ramp in distractor_bursts(rng, m.distractor_rate, duration, g,
+                                     grid_per_sec, video_classes, K):
         eta = rng.uniform(0.4, 0.75)
         pattern = eta * P.proto[k] + np.sqrt(1 - eta**2) * \
             rng.standard_normal(r)
-        h += rng.uniform(*m.amp_range) * _ramp(g, s, s + length, ks,
-                                               ke)[:, None] * pattern[None]
+        h += rng.uniform(*m.amp_range) * ramp[:, None] * pattern[None]
     h += ar1(rng, T, r, m.phi_latent, m.sigma_latent)
     # observed channels
     z = h @ P.W.T
@@ -269,22 +263,12 @@ def _fit_latent_dim(model: FeatureModel, feat_dim: int) -> FeatureModel:
     return model
 
 
-def _latent_synthesizer(seed: int, num_classes: int, feat_dim: int,
-                        pairs: List[tuple], model: FeatureModel):
-    P = _Prototypes(seed, num_classes, feat_dim, pairs, model)
-
-    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
-        return synthesize_features(rng, P, T, grid_insts, kappas, vclasses, D,
-                                   rate, model)
-
-    return synthesize
-
-
 LATENT_GENERATOR = FeatureGenerator(name='synthetic',
                                     version=GENERATOR_VERSION,
                                     model_cls=FeatureModel,
                                     stream=2,
-                                    synthesizer=_latent_synthesizer,
+                                    dataset_params=_Prototypes,
+                                    synthesize=synthesize_features,
                                     fit_model=_fit_latent_dim,
                                     records_timings=True)
 
