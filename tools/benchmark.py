@@ -42,7 +42,7 @@ Example::
 from mmtal_zoom.utils import atomic_write_json
 from mmtal_zoom.utils.benchmark import (FFT_FLOPS, MODES,  # noqa: F401
                                         benchmark_configs, format_table)
-from mmtal_zoom.utils.cli import doc_parser
+from mmtal_zoom.utils.cli import add_switches, doc_parser
 
 
 def parse_args(argv=None):
@@ -72,9 +72,11 @@ def parse_args(argv=None):
                         '(backbone / neck / head in_channels)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random weights and inputs')
-    parser.add_argument('--no-isolate', action='store_true',
-                        help='measure every config in this process instead '
-                        'of one fresh worker process per config')
+    add_switches(parser, {
+        '--no-isolate':
+            'measure every config in this process instead '
+            'of one fresh worker process per config',
+    })
     parser.add_argument('--out', default=None,
                         help='write the rows as a JSON list to this file')
     return parser.parse_args(argv)

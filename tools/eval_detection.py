@@ -31,7 +31,7 @@ from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
     average_recall_at_an, format_detection_report, nan_to_none)
 from mmtal_zoom.utils import JSONInputError, atomic_write_json, load_json
 from mmtal_zoom.utils.annotations import classes_from_database
-from mmtal_zoom.utils.cli import cli_main, fraction, positive_int
+from mmtal_zoom.utils.cli import add_switches, cli_main, fraction, positive_int
 
 
 class EvalInputError(ValueError):
@@ -73,17 +73,18 @@ def parse_args(argv=None):
                         default=list(DEFAULT_RECALL_TOPK),
                         help='k of recall@k, predictions per video '
                         '(default: %(default)s)')
-    parser.add_argument('--no-length-buckets', action='store_true',
-                        help='skip mAP by instance length (default buckets '
-                        '<2s, 2-5s, 5-10s, >10s)')
-    parser.add_argument('--no-per-class', action='store_true',
-                        help='do not print the per-class AP table')
-    parser.add_argument('--ar-an', action='store_true',
-                        help='also report class-agnostic AR@AN (AN = 1..100) '
-                        'and its AUC by the ActivityNet proposal protocol '
-                        '(tIoU 0.5:0.05:0.95; equal to MMAction2\'s '
-                        'ANetMetric on the same detections), so detectors '
-                        'compare with proposal generators')
+    add_switches(parser, {
+        '--no-length-buckets':
+            'skip mAP by instance length (default buckets '
+            '<2s, 2-5s, 5-10s, >10s)',
+        '--no-per-class': 'do not print the per-class AP table',
+        '--ar-an':
+            'also report class-agnostic AR@AN (AN = 1..100) '
+            'and its AUC by the ActivityNet proposal protocol '
+            '(tIoU 0.5:0.05:0.95; equal to MMAction2\'s '
+            'ANetMetric on the same detections), so detectors '
+            'compare with proposal generators',
+    })
     parser.add_argument('--out', default=None, metavar='metrics.json',
                         help='write the metrics as JSON (atomically): '
                         '{"mAP": {"0.3": ...}, "average_mAP", "per_class_AP", '

@@ -23,7 +23,7 @@ from mmtal_zoom.datasets.generators import PRESETS  # noqa: E402
 from mmtal_zoom.datasets.generators import feature_stats  # noqa: E402
 from mmtal_zoom.datasets.generators import make_embedded_dataset  # noqa: E402
 from mmtal_zoom.datasets.generators.synthetic import KAPPA_BINS  # noqa: E402
-from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
+from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
 
 
 def parse_num_videos(items):
@@ -79,9 +79,9 @@ def parse_args(argv=None):
                    type=int,
                    help='number of classes (parametric timings)')
     p.add_argument('--feat-dim', type=int, help='feature channels C')
-    p.add_argument('--force',
-                   action='store_true',
-                   help='regenerate even if OUT already holds a dataset')
+    add_switches(p, {
+        '--force': 'regenerate even if OUT already holds a dataset',
+    })
     p.add_argument('--compare-stats',
                    metavar='DIR',
                    help='print the marginal statistics of the generated '

@@ -28,8 +28,8 @@ import sys
 
 from mmtal_zoom.datasets.converters import read_class_list
 from mmtal_zoom.datasets.validation import format_summary, validate_tal_dataset
-from mmtal_zoom.utils.cli import (cli_main, doc_parser, positive_float,
-                                  positive_int, report_error)
+from mmtal_zoom.utils.cli import (add_switches, cli_main, doc_parser,
+                                  positive_float, positive_int, report_error)
 
 
 def parse_args(argv=None):
@@ -58,8 +58,9 @@ def parse_args(argv=None):
                         default=0.3,
                         help='relative tolerance on T (default 0.3, as '
                         'LoadTALFeatures)')
-    parser.add_argument('--strict', action='store_true',
-                        help='exit 1 on warnings too')
+    add_switches(parser, {
+        '--strict': 'exit 1 on warnings too',
+    })
     parser.add_argument('--max-lines', type=positive_int, default=200,
                         help='print at most this many problems (default 200)')
     return parser.parse_args(argv)

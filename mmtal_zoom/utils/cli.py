@@ -124,6 +124,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_switches(parser, switches: dict) -> None:
+    """Add on/off options (``action='store_true'``) to an argparse
+    ``parser``, in order: ``switches`` maps each flag to its help."""
+    for flag, help_ in switches.items():
+        parser.add_argument(flag, action='store_true', help=help_)
+
+
 def set_launcher_and_work_dir(cfg, args) -> None:
     """``tools/train.py`` / ``tools/test.py``: ``cfg.launcher`` from
     ``--launcher``; ``cfg.work_dir`` from ``--work-dir``, else the config's,

@@ -77,7 +77,7 @@ from _zoom_report import cmd_pareto, cmd_report  # noqa: E402
 from _zoom_runs import (CFG, COMPARE_DEFAULT, KD_TERMS,  # noqa: E402
                         cmd_budgets, cmd_compare, cmd_kd, cmd_run)
 
-from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
+from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
 
 __all__ = ['main', 'parse_args', 'auroc', 'token_zones']
 
@@ -107,11 +107,13 @@ def parse_args(argv=None):
     p.add_argument('--max-epochs', type=int, default=6)
     p.add_argument('--crop', type=int, default=384,
                    help='training crop (max_seq_len) in snippets')
-    p.add_argument('--tiny', action='store_true',
-                   help='shrink every model to 32-d, 4 pyramid levels, '
-                   'window 5 (the learning smoke test\'s sizes; input '
-                   'width from the data): minute-long CPU runs on the tiny '
-                   'preset, for checks, not for the benchmark tables')
+    add_switches(p, {
+        '--tiny':
+            'shrink every model to 32-d, 4 pyramid levels, '
+            'window 5 (the learning smoke test\'s sizes; input '
+            'width from the data): minute-long CPU runs on the tiny '
+            'preset, for checks, not for the benchmark tables',
+    })
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    default=None, help='compare / adaptivity: override '
                    'config keys of every model (mmengine syntax, e.g. '
