@@ -38,20 +38,19 @@ Example::
         configs/cltdr_gmg/cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py \\
         --seq-len 2304 --repeats 10 --mode train --out work_dirs/bench.json
 """
-import argparse
 
 from mmtal_zoom.utils import atomic_write_json
 from mmtal_zoom.utils.benchmark import (FFT_FLOPS, MODES,  # noqa: F401
                                         benchmark_configs, format_table)
+from mmtal_zoom.utils.cli import add_switches, doc_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Params, GFLOPs, latency and peak memory of the models '
+    parser = doc_parser(
+        __doc__,
+        'Params, GFLOPs, latency and peak memory of the models '
         'of one or more configs on random features of length T; ratios '
-        'against the first config.',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+        'against the first config.')
     parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument('--seq-len', type=int, default=2304,
                         help='input length T in snippets (default 2304)')
@@ -73,9 +72,11 @@ def parse_args(argv=None):
                         '(backbone / neck / head in_channels)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random weights and inputs')
-    parser.add_argument('--no-isolate', action='store_true',
-                        help='measure every config in this process instead '
-                        'of one fresh worker process per config')
+    add_switches(parser, {
+        '--no-isolate':
+            'measure every config in this process instead '
+            'of one fresh worker process per config',
+    })
     parser.add_argument('--out', default=None,
                         help='write the rows as a JSON list to this file')
     return parser.parse_args(argv)

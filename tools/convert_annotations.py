@@ -41,7 +41,6 @@ alphabetically. The result is checked like tools/validate_dataset.py does for
 annotations; exit code 1 if it has errors (the file is written anyway, so you
 can inspect it), 2 if the input cannot be converted.
 """
-import argparse
 import sys
 
 from mmtal_zoom.datasets.converters import (FORMATS, convert, fill_durations,
@@ -49,13 +48,12 @@ from mmtal_zoom.datasets.converters import (FORMATS, convert, fill_durations,
 from mmtal_zoom.datasets.validation import (ValidationReport,
                                             check_annotations, format_summary)
 from mmtal_zoom.utils import atomic_write_json, load_json
-from mmtal_zoom.utils.cli import cli_main, positive_float, report_error
+from mmtal_zoom.utils.cli import (add_switches, cli_main, doc_parser,
+                                  positive_float, report_error)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = doc_parser(__doc__)
     parser.add_argument('format', choices=FORMATS, help='source format')
     parser.add_argument('inputs', nargs='+', help='source file(s) / folder')
     parser.add_argument('--out', required=True, help='output .json')
@@ -74,8 +72,9 @@ def parse_args(argv=None):
                         help='subset for sources without one (csv rows '
                         'without a subset column, an mmaction-anet, charades '
                         'or epic-sounds file whose name says none)')
-    parser.add_argument('--include-ambiguous', action='store_true',
-                        help='thumos-txt: keep the "Ambiguous" class')
+    add_switches(parser, {
+        '--include-ambiguous': 'thumos-txt: keep the "Ambiguous" class',
+    })
     parser.add_argument('--encoding', default='utf-8',
                         help='text encoding of the input files (default '
                         'utf-8; e.g. latin-1 for files written by older '

@@ -31,7 +31,7 @@ from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
     average_recall_at_an, format_detection_report, nan_to_none)
 from mmtal_zoom.utils import JSONInputError, atomic_write_json, load_json
 from mmtal_zoom.utils.annotations import classes_from_database
-from mmtal_zoom.utils.cli import cli_main, fraction, positive_int
+from mmtal_zoom.utils.cli import add_switches, cli_main, fraction, positive_int
 
 
 class EvalInputError(ValueError):
@@ -73,17 +73,18 @@ def parse_args(argv=None):
                         default=list(DEFAULT_RECALL_TOPK),
                         help='k of recall@k, predictions per video '
                         '(default: %(default)s)')
-    parser.add_argument('--no-length-buckets', action='store_true',
-                        help='skip mAP by instance length (default buckets '
-                        '<2s, 2-5s, 5-10s, >10s)')
-    parser.add_argument('--no-per-class', action='store_true',
-                        help='do not print the per-class AP table')
-    parser.add_argument('--ar-an', action='store_true',
-                        help='also report class-agnostic AR@AN (AN = 1..100) '
-                        'and its AUC by the ActivityNet proposal protocol '
-                        '(tIoU 0.5:0.05:0.95; equal to MMAction2\'s '
-                        'ANetMetric on the same detections), so detectors '
-                        'compare with proposal generators')
+    add_switches(parser, {
+        '--no-length-buckets':
+            'skip mAP by instance length (default buckets '
+            '<2s, 2-5s, 5-10s, >10s)',
+        '--no-per-class': 'do not print the per-class AP table',
+        '--ar-an':
+            'also report class-agnostic AR@AN (AN = 1..100) '
+            'and its AUC by the ActivityNet proposal protocol '
+            '(tIoU 0.5:0.05:0.95; equal to MMAction2\'s '
+            'ANetMetric on the same detections), so detectors '
+            'compare with proposal generators',
+    })
     parser.add_argument('--out', default=None, metavar='metrics.json',
                         help='write the metrics as JSON (atomically): '
                         '{"mAP": {"0.3": ...}, "average_mAP", "per_class_AP", '
@@ -97,6 +98,17 @@ def _load_json(path: str, what: str) -> dict:
         return load_json(path, f'{what} file')
     except (FileNotFoundError, JSONInputError) as e:
         raise EvalInputError(str(e)) from None
+
+
+def _load_json_object(path: str, what: str, key: str, expected: str) -> dict:
+    """The object under ``key`` of the ``what`` file ``path``, whose layout
+    the error message shows as ``expected``."""
+    data = _load_json(path, what)
+    obj = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise EvalInputError(f'{what} file {path} has no "{key}" object; '
+                             f'expected {expected}')
+    return obj
 
 
 def _segment(value, where: str, prediction: bool = False
@@ -131,12 +143,9 @@ def load_ground_truth(path: str, subsets: Optional[Sequence[str]] = None
         without one by name) and ``subset_of`` (video -> subset, all
         videos).
     """
-    data = _load_json(path, 'annotation')
-    database = data.get('database') if isinstance(data, dict) else None
-    if not isinstance(database, dict):
-        raise EvalInputError(
-            f'annotation file {path} has no "database" object; expected '
-            '{"database": {video: {"subset", "annotations": [...]}}}')
+    database = _load_json_object(
+        path, 'annotation', 'database',
+        '{"database": {video: {"subset", "annotations": [...]}}}')
     for video, info in database.items():
         if not isinstance(info, dict):
             raise EvalInputError(f'{path}: video {video!r} must be an '
@@ -199,12 +208,9 @@ def load_predictions(path: str, class_names: Sequence[str],
                      subset_of: Dict[str, str]) -> Tuple[Dict[str, dict], int]:
     """Read ActivityNet-format results; returns (predictions, number of
     videos skipped because they belong to another subset)."""
-    data = _load_json(path, 'results')
-    results = data.get('results') if isinstance(data, dict) else None
-    if not isinstance(results, dict):
-        raise EvalInputError(
-            f'results file {path} has no "results" object; expected '
-            '{"results": {video: [{"label", "segment", "score"}]}}')
+    results = _load_json_object(
+        path, 'results', 'results',
+        '{"results": {video: [{"label", "segment", "score"}]}}')
     index = {name: i for i, name in enumerate(class_names)}
     predictions, skipped = {}, 0
     for video, dets in results.items():

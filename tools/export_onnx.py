@@ -20,7 +20,6 @@ After export, onnxruntime must match PyTorch to --atol (default 1e-4) at
 --seq-len and at a second length (about half of it), which catches shapes
 that tracing would have frozen; otherwise the command fails (exit 1).
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -30,16 +29,12 @@ import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
 from mmtal_zoom.apis.checkpoint import add_trust_args, trust_context
 from mmtal_zoom.apis.inference import init_localizer
 from mmtal_zoom.apis.onnx_export import DEFAULT_OPSET, export_onnx
-from mmtal_zoom.utils.cli import (cli_main, one_line, positive_float,
-                                  positive_int, report_error)
+from mmtal_zoom.utils.cli import (cli_main, localizer_parser, one_line,
+                                  positive_float, positive_int, report_error)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='localizer config')
-    parser.add_argument('checkpoint', help='localizer checkpoint (.pth)')
+    parser = localizer_parser(__doc__)
     parser.add_argument('--out', default=None,
                         help='output .onnx (default: next to the checkpoint, '
                         'same name)')

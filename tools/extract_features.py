@@ -24,7 +24,6 @@ A video that cannot be decoded is skipped and recorded under "failed" in
 manifest.json; the others are extracted, and the command exits 2 at the end
 naming it.
 """
-import argparse
 import sys
 import textwrap
 
@@ -34,14 +33,12 @@ from mmtal_zoom.apis.feature_extraction import (ClipFeatureExtractor,
                                                 collect_videos,
                                                 dataset_settings_from_manifest,
                                                 extract_features)
-from mmtal_zoom.utils.cli import (cli_main, positive_float, positive_int,
-                                  report_error)
+from mmtal_zoom.utils.cli import (add_switches, cli_main, doc_parser,
+                                  positive_float, positive_int, report_error)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = doc_parser(__doc__)
     parser.add_argument('config', help='MMAction2 recognizer config (3D, '
                         "FormatShape input_format='NCTHW')")
     parser.add_argument('videos', nargs='+',
@@ -73,13 +70,13 @@ def parse_args(argv=None):
                         'checkpoint is given')
     parser.add_argument('--decode-threads', type=positive_int, default=1,
                         help='decord decoding threads')
-    parser.add_argument('--no-resume', action='store_true',
-                        help='re-extract videos that are already done')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='start over even if the folder holds features '
-                        'extracted with other settings')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='no progress bars')
+    add_switches(parser, {
+        '--no-resume': 're-extract videos that are already done',
+        '--overwrite':
+            'start over even if the folder holds features '
+            'extracted with other settings',
+        '--no-progress': 'no progress bars',
+    })
     add_trust_args(parser, 'the --checkpoint file')
     return parser.parse_args(argv)
 

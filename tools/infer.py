@@ -23,7 +23,6 @@ else what T snippets cover).
 (tools/export_onnx.py); decoding and Soft-NMS stay the head's own Python
 code, so both backends give the same detections.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -39,16 +38,12 @@ from mmtal_zoom.apis.inference import (FEATURE_SUFFIXES, dump_anet_results,
 from mmtal_zoom.datasets.validation import (DATASET_ERRORS, ValidationReport,
                                             check_annotations, raise_on_errors)
 from mmtal_zoom.utils import load_json
-from mmtal_zoom.utils.cli import (cli_main, finite_float, positive_float,
-                                  positive_int)
+from mmtal_zoom.utils.cli import (cli_main, finite_float, localizer_parser,
+                                  positive_float, positive_int)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='localizer config')
-    parser.add_argument('checkpoint', help='localizer checkpoint (.pth)')
+    parser = localizer_parser(__doc__)
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='feature file, video, or folder of them')
     parser.add_argument('--out', help='ActivityNet-format results .json')

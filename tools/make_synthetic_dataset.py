@@ -10,7 +10,6 @@ Examples:
   python tools/make_synthetic_dataset.py --out data/thumos_semisyn \\
       --timings ../shared/data/thumos14/thumos14.json --val-fraction 0.2
 """
-import argparse
 import json
 import os.path as osp
 import sys
@@ -24,6 +23,7 @@ from mmtal_zoom.datasets.generators import PRESETS  # noqa: E402
 from mmtal_zoom.datasets.generators import feature_stats  # noqa: E402
 from mmtal_zoom.datasets.generators import make_embedded_dataset  # noqa: E402
 from mmtal_zoom.datasets.generators.synthetic import KAPPA_BINS  # noqa: E402
+from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
 
 
 def parse_num_videos(items):
@@ -44,9 +44,7 @@ def parse_num_videos(items):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = doc_parser(__doc__)
     p.add_argument('--out',
                    default='data/embedded',
                    help='output folder (default data/embedded)')
@@ -81,9 +79,9 @@ def parse_args(argv=None):
                    type=int,
                    help='number of classes (parametric timings)')
     p.add_argument('--feat-dim', type=int, help='feature channels C')
-    p.add_argument('--force',
-                   action='store_true',
-                   help='regenerate even if OUT already holds a dataset')
+    add_switches(p, {
+        '--force': 'regenerate even if OUT already holds a dataset',
+    })
     p.add_argument('--compare-stats',
                    metavar='DIR',
                    help='print the marginal statistics of the generated '

@@ -24,19 +24,16 @@ first one; 0 otherwise. Checked:
 feat_stride / num_frames default to FEATURE_DIR/manifest.json (written by
 tools/extract_features.py), else 4 / 16 (the THUMOS14 I3D convention).
 """
-import argparse
 import sys
 
 from mmtal_zoom.datasets.converters import read_class_list
 from mmtal_zoom.datasets.validation import format_summary, validate_tal_dataset
-from mmtal_zoom.utils.cli import (cli_main, positive_float, positive_int,
-                                  report_error)
+from mmtal_zoom.utils.cli import (add_switches, cli_main, doc_parser,
+                                  positive_float, positive_int, report_error)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = doc_parser(__doc__)
     parser.add_argument('ann_file', metavar='ANNOTATION.json',
                         help='standard TAL annotation JSON')
     parser.add_argument('feature_dir', metavar='FEATURE_DIR', nargs='?',
@@ -61,8 +58,9 @@ def parse_args(argv=None):
                         default=0.3,
                         help='relative tolerance on T (default 0.3, as '
                         'LoadTALFeatures)')
-    parser.add_argument('--strict', action='store_true',
-                        help='exit 1 on warnings too')
+    add_switches(parser, {
+        '--strict': 'exit 1 on warnings too',
+    })
     parser.add_argument('--max-lines', type=positive_int, default=200,
                         help='print at most this many problems (default 200)')
     return parser.parse_args(argv)

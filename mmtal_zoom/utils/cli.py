@@ -124,6 +124,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_switches(parser, switches: dict) -> None:
+    """Add on/off options (``action='store_true'``) to an argparse
+    ``parser``, in order: ``switches`` maps each flag to its help."""
+    for flag, help_ in switches.items():
+        parser.add_argument(flag, action='store_true', help=help_)
+
+
 def set_launcher_and_work_dir(cfg, args) -> None:
     """``tools/train.py`` / ``tools/test.py``: ``cfg.launcher`` from
     ``--launcher``; ``cfg.work_dir`` from ``--work-dir``, else the config's,
@@ -134,3 +141,29 @@ def set_launcher_and_work_dir(cfg, args) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+
+
+def doc_parser(doc: str, description: Optional[str] = None):
+    """A tool's parser whose help is its module docstring ``doc``, kept as
+    written: all of it as the description; or, given ``description``, the
+    docstring after its first paragraph (the usage examples) as the
+    epilog."""
+    import argparse
+    if description is None:
+        return argparse.ArgumentParser(
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+    return argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc.split('\n\n', 1)[1])
+
+
+def localizer_parser(doc: str):
+    """The parser of a tool that runs a trained localizer (``tools/infer.py``,
+    ``tools/export_onnx.py``): :func:`doc_parser` with the positional
+    ``config`` and ``checkpoint``."""
+    parser = doc_parser(doc)
+    parser.add_argument('config', help='localizer config')
+    parser.add_argument('checkpoint', help='localizer checkpoint (.pth)')
+    return parser

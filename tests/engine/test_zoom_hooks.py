@@ -2,7 +2,9 @@
 and logs ATR's statistics; DistillationHook loads a uniform-depth teacher
 safely, runs it on the batch and makes the student's head add KD terms."""
 import math
+import os.path as osp
 import pickle
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -13,29 +15,16 @@ from mmengine.structures import InstanceData
 from mmaction.registry import HOOKS, MODELS
 from mmaction.structures import ActionDataSample
 
-STRIDES = [1, 2, 4, 8]
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                            'models'))
+from tal_batches import actionformer_head, atr_detector  # noqa: E402
 
 
 def model_cfg(router=True, head='DistillationHead'):
-    base = dict(type='ActionFormerHead', num_classes=3, in_channels=16,
-                feat_channels=16,
-                prior_generator=dict(
-                    type='PointGenerator1D', strides=STRIDES,
-                    regression_ranges=[(0, 4), (4, 8), (8, 16),
-                                       (16, 10000)]))
-    return dict(
-        type='TALDetector',
-        data_preprocessor=dict(type='TALDataPreprocessor', max_seq_len=64,
-                               pad_size_divisor=8),
-        backbone=dict(type='ATRBackbone', in_channels=8, embed_dims=16,
-                      num_heads=2, window_size=5, num_deep=2,
-                      drop_path=0.0,
-                      router=dict(type='ATRDepthRouter') if router else None),
-        neck=dict(type='TransformerPyramidNeck', in_channels=16,
-                  num_levels=4, num_stem=0, num_heads=2, window_size=5,
-                  drop_path=0.0),
-        head=dict(type=head, student=base, reg_index=1) if head
-        else base)
+    base = actionformer_head()
+    return atr_detector(
+        dict(type=head, student=base, reg_index=1) if head else base,
+        router=dict(type='ATRDepthRouter') if router else None)
 
 
 def runner(model, epoch=0, max_epochs=10, it=0, max_iters=100, n_batches=4):

@@ -1,7 +1,7 @@
 """Shared pieces of the model tests: ``ActionDataSample`` ground truth, the
-two-video toy batch, and the small ActionFormer parts (ConvProjection ->
-TransformerPyramidNeck -> ActionFormerHead) the detector tests build on.
-Not a test module."""
+two-video toy batch, masked random inputs, and the small ActionFormer parts
+(ConvProjection or ATRBackbone -> TransformerPyramidNeck ->
+ActionFormerHead) the detector tests build on. Not a test module."""
 import torch
 from mmengine.structures import InstanceData
 
@@ -38,6 +38,16 @@ def make_batch(seed=0):
         make_sample(40, [[5, 25]], [0], 'b')])
 
 
+def masked_inputs(b, t, valid, seed=0):
+    """``b`` random ``(8, t)`` inputs and their ``(b, t)`` masks; the second
+    video is valid for its first ``valid`` snippets (its padding zeroed)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, 8, t, generator=g)
+    mask = torch.ones(b, t, dtype=torch.bool)
+    mask[1, valid:] = False
+    return x * mask[:, None], mask
+
+
 def actionformer_head(**overrides):
     """ActionFormerHead config: 3 classes, 16 channels, 4 levels."""
     head = dict(
@@ -59,3 +69,20 @@ def baseline_body(num_levels=4):
         neck=dict(type='TransformerPyramidNeck', in_channels=16,
                   num_levels=num_levels, num_heads=2, window_size=5,
                   drop_path=0.0))
+
+
+def atr_detector(head, router=dict(type='ATRDepthRouter'), max_seq_len=64):
+    """TALDetector config of the small ATR model: 8-channel inputs, a 16-d
+    ATRBackbone with two deep layers and ``router`` (``None``: uniform
+    depth), a 4-level TransformerPyramidNeck, then ``head``."""
+    return dict(
+        type='TALDetector',
+        data_preprocessor=dict(type='TALDataPreprocessor',
+                               max_seq_len=max_seq_len, pad_size_divisor=8),
+        backbone=dict(type='ATRBackbone', in_channels=8, embed_dims=16,
+                      num_heads=2, window_size=5, num_deep=2,
+                      drop_path=0.0, router=router),
+        neck=dict(type='TransformerPyramidNeck', in_channels=16,
+                  num_levels=4, num_stem=0, num_heads=2, window_size=5,
+                  drop_path=0.0),
+        head=head)

@@ -1,6 +1,9 @@
 """ATR: tau's range and gradient, continuous-depth weights, real skipping at
 inference (sparse path == dense training path, fewer executed tokens and
 FLOPs as tau falls), pruning, the budget term, the uniform special case."""
+import os.path as osp
+import sys
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -11,6 +14,9 @@ from mmtal_zoom.models.layers.continuous_depth import (attach_aux_loss,
                                                        depth_weights,
                                                        gather_tokens,
                                                        scatter_tokens)
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tal_batches import masked_inputs  # noqa: E402
 
 
 def backbone(router=dict(type='ATRDepthRouter'), **kw):
@@ -31,11 +37,7 @@ def spread_router(bb, std=2.0, seed=0):
 
 
 def inputs(b=2, t=48, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, 8, t, generator=g)
-    mask = torch.ones(b, t, dtype=torch.bool)
-    mask[1, 30:] = False
-    return x * mask[:, None], mask
+    return masked_inputs(b, t, 30, seed)
 
 
 def test_depth_weights_formula():

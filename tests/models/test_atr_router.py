@@ -3,6 +3,8 @@ every tau in [0, 1] (straight-through depth weights, straight-through
 pruning), the coarse cues are supervised through the backbone's auxiliary
 loss contract, and the optional per-video variance incentive."""
 import math
+import os.path as osp
+import sys
 
 import pytest
 import torch
@@ -14,6 +16,10 @@ from mmtal_zoom.models.layers import TransformerBlock1d
 from mmtal_zoom.models.layers.continuous_depth import (
     computed_layers, continuous_depth_forward, depth_weights)
 from mmtal_zoom.models.losses import balanced_bce_with_logits
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tal_batches import masked_inputs  # noqa: E402
+from tal_batches import actionformer_head, atr_detector  # noqa: E402
 
 K = 4
 GRID = torch.linspace(0.0, 1.0, 21)
@@ -99,11 +105,7 @@ def backbone(**router):
 
 
 def inputs(b=2, t=40, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, 8, t, generator=g)
-    mask = torch.ones(b, t, dtype=torch.bool)
-    mask[1, 28:] = False
-    return x * mask[:, None], mask
+    return masked_inputs(b, t, 28, seed)
 
 
 def beta_grad(bb, tau0):
@@ -180,26 +182,11 @@ def test_balanced_bce_weights_classes_equally():
 
 
 def detector(aux_loss_weight):
-    base = dict(type='ActionFormerHead', num_classes=2, in_channels=16,
-                feat_channels=16,
-                prior_generator=dict(
-                    type='PointGenerator1D', strides=[1, 2, 4, 8],
-                    regression_ranges=[(0, 4), (4, 8), (8, 16),
-                                       (16, 10000)]))
     torch.manual_seed(0)
-    return MODELS.build(dict(
-        type='TALDetector',
-        data_preprocessor=dict(type='TALDataPreprocessor', max_seq_len=40,
-                               pad_size_divisor=8),
-        backbone=dict(type='ATRBackbone', in_channels=8, embed_dims=16,
-                      num_heads=2, window_size=5, num_deep=2,
-                      drop_path=0.0,
-                      router=dict(type='ATRDepthRouter',
-                                  aux_loss_weight=aux_loss_weight)),
-        neck=dict(type='TransformerPyramidNeck', in_channels=16,
-                  num_levels=4, num_stem=0, num_heads=2, window_size=5,
-                  drop_path=0.0),
-        head=base))
+    return MODELS.build(atr_detector(
+        actionformer_head(num_classes=2),
+        router=dict(type='ATRDepthRouter', aux_loss_weight=aux_loss_weight),
+        max_seq_len=40))
 
 
 def test_detector_adds_the_backbones_aux_losses():

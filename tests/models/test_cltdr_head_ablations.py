@@ -12,6 +12,8 @@ from mmaction.registry import MODELS
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from cltdr_parts import LEVELS, head_cfg, pyramid  # noqa: E402
 
+MIDDLE = range(1, LEVELS - 1)  # the levels with neighbours on both sides
+
 
 def _twin_heads(**kw):
     """The default head and a variant with every shared weight copied, so
@@ -24,6 +26,14 @@ def _twin_heads(**kw):
     return ref, alt, missing
 
 
+def _twin_outputs(**kw):
+    """The forward outputs of :func:`_twin_heads` on the same pyramid."""
+    ref, alt, _ = _twin_heads(**kw)
+    feats, masks = pyramid()
+    with torch.no_grad():
+        return ref(feats, masks), alt(feats, masks)
+
+
 def _max_diff(a, b, levels=range(LEVELS)):
     return max((a[lvl] - b[lvl]).abs().max().item() for lvl in levels)
 
@@ -31,12 +41,9 @@ def _max_diff(a, b, levels=range(LEVELS)):
 # cls_layers rows of Table 9 change the classification feature only
 @pytest.mark.parametrize('layers', [[0], [0, -1], [1, 0, -1]])
 def test_table9_cls_layers_change_only_classification(layers):
-    ref, alt, _ = _twin_heads(cls_layers=layers)
-    feats, masks = pyramid()
-    with torch.no_grad():
-        a, b = ref(feats, masks), alt(feats, masks)
-    middle = range(1, LEVELS - 1)  # edge levels have no fusion ('plain')
-    assert _max_diff(a[0], b[0], middle) > 1e-4  # class logits
+    a, b = _twin_outputs(cls_layers=layers)
+    # edge levels have no fusion ('plain')
+    assert _max_diff(a[0], b[0], MIDDLE) > 1e-4  # class logits
     for i in (1, 2, 3, 4, 5):  # refinement, Trident: untouched
         assert _max_diff(a[i], b[i]) == 0
     assert _max_diff(a[0], b[0], (0, LEVELS - 1)) == 0
@@ -44,13 +51,9 @@ def test_table9_cls_layers_change_only_classification(layers):
 
 @pytest.mark.parametrize('layers', [[0], [1, 0], [1, 0, -1]])
 def test_table9_reg_layers_change_only_regression(layers):
-    ref, alt, _ = _twin_heads(reg_layers=layers)
-    feats, masks = pyramid()
-    with torch.no_grad():
-        a, b = ref(feats, masks), alt(feats, masks)
-    middle = range(1, LEVELS - 1)
+    a, b = _twin_outputs(reg_layers=layers)
     for i in (2, 3, 4):  # Trident offsets and start / end (from f_reg)
-        assert _max_diff(a[i], b[i], middle) > 1e-4
+        assert _max_diff(a[i], b[i], MIDDLE) > 1e-4
     for i in (0, 1, 5):
         assert _max_diff(a[i], b[i]) == 0
 
@@ -121,10 +124,6 @@ def test_table10_refine_switches_change_only_their_output(
 
 @pytest.mark.parametrize('fusion', ['add', 'concat'])
 def test_table11_fusions_differ_from_attention(fusion):
-    ref, alt, _ = _twin_heads(fusion=fusion)
-    feats, masks = pyramid()
-    with torch.no_grad():
-        a, b = ref(feats, masks), alt(feats, masks)
-    middle = range(1, LEVELS - 1)
-    assert _max_diff(a[0], b[0], middle) > 1e-4
-    assert _max_diff(a[2], b[2], middle) > 1e-4
+    a, b = _twin_outputs(fusion=fusion)
+    assert _max_diff(a[0], b[0], MIDDLE) > 1e-4
+    assert _max_diff(a[2], b[2], MIDDLE) > 1e-4

@@ -164,10 +164,6 @@ ARGV = dict(train=_train, test=_test, infer=_infer, export_onnx=_export,
 # ----------------------------------------------------------------------
 # the catalogue: (tool, kind, defect)
 # ----------------------------------------------------------------------
-def _rows(tool, kind, defects):
-    return [(tool, kind, d) for d in defects]
-
-
 _ALL_ANN = list(ANNOTATION)
 # eval reads neither fps nor duration (they cannot change its numbers)
 _EVAL_ANN = [d for d in _ALL_ANN if 'fps' not in d and 'duration' not in d
@@ -179,52 +175,50 @@ _CONVERT_ANN = ['missing-file', 'empty-file', 'not-json', 'not-utf8',
                 'entry-not-object', 'unicode-name-nan-segment']
 _CKPT_ALL = list(CHECKPOINT)
 
-CATALOGUE: List[tuple] = (
-    _rows('validate_dataset', 'annotation', _ALL_ANN)
-    + _rows('validate_dataset', 'features', FEATURES)
-    + _rows('validate_dataset', 'option', ['fps-nan', 'feat-stride-zero'])
-    + _rows('train', 'annotation', _ALL_ANN)
-    + _rows('train', 'features', FEATURES)
-    + _rows('train', 'config', CONFIG)
-    + _rows('train', 'checkpoint', ['missing-file', 'empty-file',
-                                    'truncated', 'not-torch', 'payload',
-                                    'payload-trusted'])
-    + _rows('test', 'annotation', ['duplicate-video-key', 'nan-segment',
-                                   'infinite-fps', 'reversed-segment',
-                                   'label-null'])
-    + _rows('test', 'features', ['empty-npy', 'truncated-npy',
-                                 'complex-dtype', 'nan-values'])
-    + _rows('test', 'checkpoint', _CKPT_ALL)
-    + _rows('test', 'config', ['missing-file'])
-    + _rows('test', 'option', ['out-not-json', 'dump-not-pkl',
-                               'min-match-above-one', 'trust-code-global'])
-    + _rows('infer', 'features', FEATURES)
-    + _rows('infer', 'checkpoint', _CKPT_ALL)
-    + _rows('infer', 'config', CONFIG)
-    + _rows('infer', 'annotation', ['not-json', 'duplicate-video-key',
-                                    'nan-fps', 'zero-fps', 'nan-duration'])
-    + _rows('infer', 'option', ['fps-nan', 'fps-zero', 'fps-negative',
-                                'fps-inf', 'duration-negative',
-                                'score-thr-nan', 'topk-zero',
-                                'out-not-json', 'trust-code-global'])
-    + [('infer', 'duplicates', 'same-name-in-two-folders')]
-    + _rows('export_onnx', 'checkpoint', _CKPT_ALL)
-    + _rows('export_onnx', 'config', ['missing-file'])
-    + _rows('export_onnx', 'option', ['out-not-onnx', 'seq-len-zero',
-                                      'atol-nan', 'trust-code-global'])
-    + _rows('eval_detection', 'annotation', _EVAL_ANN)
-    + _rows('eval_detection', 'results', RESULTS)
-    + _rows('eval_detection', 'option', ['tious-nan', 'tious-zero',
-                                         'tious-above-one',
-                                         'recall-topk-zero'])
-    + _rows('convert_annotations', 'annotation', _CONVERT_ANN)
-    + _rows('convert_annotations', 'csv', CSV)
-    + _rows('convert_annotations', 'manifest', MANIFEST)
-    + _rows('convert_annotations', 'option', ['fps-zero', 'out-not-json'])
-    + _rows('extract_features', 'videos', VIDEOS)
-    + _rows('extract_features', 'checkpoint', ['missing-file', 'empty-file',
-                                               'truncated', 'payload'])
-    + _rows('extract_features', 'option', ['fps-nan', 'batch-size-zero',
-                                           'feat-stride-zero'])
-    + _rows('demo', 'config', CONFIG)
-)
+# tool -> input kind -> defects
+_DEFECTS = {
+    'validate_dataset': dict(
+        annotation=_ALL_ANN, features=FEATURES,
+        option=['fps-nan', 'feat-stride-zero']),
+    'train': dict(
+        annotation=_ALL_ANN, features=FEATURES, config=CONFIG,
+        checkpoint=['missing-file', 'empty-file', 'truncated', 'not-torch',
+                    'payload', 'payload-trusted']),
+    'test': dict(
+        annotation=['duplicate-video-key', 'nan-segment', 'infinite-fps',
+                    'reversed-segment', 'label-null'],
+        features=['empty-npy', 'truncated-npy', 'complex-dtype',
+                  'nan-values'],
+        checkpoint=_CKPT_ALL, config=['missing-file'],
+        option=['out-not-json', 'dump-not-pkl', 'min-match-above-one',
+                'trust-code-global']),
+    'infer': dict(
+        features=FEATURES, checkpoint=_CKPT_ALL, config=CONFIG,
+        annotation=['not-json', 'duplicate-video-key', 'nan-fps',
+                    'zero-fps', 'nan-duration'],
+        option=['fps-nan', 'fps-zero', 'fps-negative', 'fps-inf',
+                'duration-negative', 'score-thr-nan', 'topk-zero',
+                'out-not-json', 'trust-code-global'],
+        duplicates=['same-name-in-two-folders']),
+    'export_onnx': dict(
+        checkpoint=_CKPT_ALL, config=['missing-file'],
+        option=['out-not-onnx', 'seq-len-zero', 'atol-nan',
+                'trust-code-global']),
+    'eval_detection': dict(
+        annotation=_EVAL_ANN, results=RESULTS,
+        option=['tious-nan', 'tious-zero', 'tious-above-one',
+                'recall-topk-zero']),
+    'convert_annotations': dict(
+        annotation=_CONVERT_ANN, csv=CSV, manifest=MANIFEST,
+        option=['fps-zero', 'out-not-json']),
+    'extract_features': dict(
+        videos=VIDEOS,
+        checkpoint=['missing-file', 'empty-file', 'truncated', 'payload'],
+        option=['fps-nan', 'batch-size-zero', 'feat-stride-zero']),
+    'demo': dict(config=CONFIG),
+}
+
+CATALOGUE: List[tuple] = [(tool, kind, defect)
+                          for tool, kinds in _DEFECTS.items()
+                          for kind, defects in kinds.items()
+                          for defect in defects]

@@ -56,6 +56,15 @@ def files(tmp_path):
     return gt, pred, tmp_path
 
 
+def with_detection(pred, out, **fields):
+    """A copy of the results file ``pred`` at ``out`` whose detection 1 of
+    vid_a has ``fields`` changed."""
+    data = json.loads(pred.read_text())
+    data['results']['vid_a'][1].update(fields)
+    out.write_text(json.dumps(data))
+    return out
+
+
 def test_cli_end_to_end(files):
     gt, pred, tmp = files
     out = tmp / 'sub' / 'metrics.json'
@@ -89,15 +98,10 @@ def test_cli_errors_name_the_culprit(files):
     assert "unknown video 'vid_zzz'" in proc.stderr
 
     tool = load_tool()
-    data = json.loads(pred.read_text())
-    data['results']['vid_a'][1]['label'] = 'Dance'
-    bad_label = tmp / 'bad_label.json'
-    bad_label.write_text(json.dumps(data))
+    bad_label = with_detection(pred, tmp / 'bad_label.json', label='Dance')
     assert tool.main(['--gt', str(gt), '--pred', str(bad_label)]) == 2
-    data['results']['vid_a'][1]['label'] = 'Throw'
-    data['results']['vid_a'][1]['segment'] = [3]
-    bad_label.write_text(json.dumps(data))
-    assert tool.main(['--gt', str(gt), '--pred', str(bad_label)]) == 2
+    bad_segment = with_detection(pred, tmp / 'bad_segment.json', segment=[3])
+    assert tool.main(['--gt', str(gt), '--pred', str(bad_segment)]) == 2
     assert tool.main(['--gt', str(gt), '--pred', str(pred), '--subset',
                       'Training']) == 2
     assert tool.main(['--gt', str(tmp / 'missing.json'), '--pred',
@@ -107,10 +111,7 @@ def test_cli_errors_name_the_culprit(files):
 def test_cli_messages_in_process(files, capsys):
     gt, pred, tmp = files
     tool = load_tool()
-    data = json.loads(pred.read_text())
-    data['results']['vid_a'][1]['label'] = 'Dance'
-    bad = tmp / 'bad.json'
-    bad.write_text(json.dumps(data))
+    bad = with_detection(pred, tmp / 'bad.json', label='Dance')
     assert tool.main(['--gt', str(gt), '--pred', str(bad)]) == 2
     err = capsys.readouterr().err
     assert "detection 1 of video 'vid_a'" in err

@@ -29,6 +29,11 @@ def ann(label, s, e, label_id=None):
     return a
 
 
+def video(subset, *annotations, duration=20.0):
+    return dict(subset=subset, duration=duration, fps=30.0,
+                annotations=list(annotations))
+
+
 def feats_for(duration, fps=30.0, dim=16, stride=4, nf=16):
     t = max(1, int((duration * fps - nf) // stride + 1))
     return np.random.default_rng(0).random((t, dim), dtype=np.float32)
@@ -38,35 +43,21 @@ def feats_for(duration, fps=30.0, dim=16, stride=4, nf=16):
 def broken(tmp_path):
     """One video per problem (names say which)."""
     db = {
-        'ok': dict(subset='train', duration=20.0, fps=30.0,
-                   annotations=[ann('Jump', 1.0, 3.0, 0)]),
-        'missing_features': dict(subset='train', duration=20.0, fps=30.0,
-                                 annotations=[ann('Jump', 1.0, 3.0, 0)]),
-        'wrong_dim': dict(subset='train', duration=20.0, fps=30.0,
-                          annotations=[ann('Jump', 1.0, 3.0, 0)]),
-        'too_long': dict(subset='train', duration=20.0, fps=30.0,
-                         annotations=[ann('Jump', 1.0, 3.0, 0)]),
-        'outside': dict(subset='train', duration=20.0, fps=30.0,
-                        annotations=[ann('Jump', 25.0, 27.0, 0)]),
-        'reversed': dict(subset='train', duration=20.0, fps=30.0,
-                         annotations=[ann('Jump', 5.0, 4.0, 0)]),
-        'unknown_label': dict(subset='val', duration=20.0, fps=30.0,
-                              annotations=[ann('Dance', 1.0, 2.0, 1)]),
-        'id_mismatch': dict(subset='val', duration=20.0, fps=30.0,
-                            annotations=[ann('Jump', 1.0, 2.0, 7)]),
-        'duplicate': dict(subset='val', duration=20.0, fps=30.0,
-                          annotations=[ann('Jump', 1.0, 2.0, 0),
-                                       ann('Jump', 1.0, 2.0, 0)]),
-        'nan_values': dict(subset='val', duration=20.0, fps=30.0,
-                           annotations=[ann('Jump', 1.0, 2.0, 0)]),
-        'not_2d': dict(subset='val', duration=20.0, fps=30.0,
-                       annotations=[ann('Jump', 1.0, 2.0, 0)]),
-        'no_label': dict(subset='val', duration=20.0, fps=30.0,
-                         annotations=[dict(segment=[1.0, 2.0])]),
-        'bad_duration': dict(subset='val', duration=-3, fps=30.0,
-                             annotations=[]),
-        'beyond': dict(subset='val', duration=20.0, fps=30.0,
-                       annotations=[ann('Jump', 18.0, 21.0, 0)]),
+        'ok': video('train', ann('Jump', 1.0, 3.0, 0)),
+        'missing_features': video('train', ann('Jump', 1.0, 3.0, 0)),
+        'wrong_dim': video('train', ann('Jump', 1.0, 3.0, 0)),
+        'too_long': video('train', ann('Jump', 1.0, 3.0, 0)),
+        'outside': video('train', ann('Jump', 25.0, 27.0, 0)),
+        'reversed': video('train', ann('Jump', 5.0, 4.0, 0)),
+        'unknown_label': video('val', ann('Dance', 1.0, 2.0, 1)),
+        'id_mismatch': video('val', ann('Jump', 1.0, 2.0, 7)),
+        'duplicate': video('val', ann('Jump', 1.0, 2.0, 0),
+                           ann('Jump', 1.0, 2.0, 0)),
+        'nan_values': video('val', ann('Jump', 1.0, 2.0, 0)),
+        'not_2d': video('val', ann('Jump', 1.0, 2.0, 0)),
+        'no_label': video('val', dict(segment=[1.0, 2.0])),
+        'bad_duration': video('val', duration=-3),
+        'beyond': video('val', ann('Jump', 18.0, 21.0, 0)),
     }
     ann_file = tmp_path / 'ann.json'
     ann_file.write_text(json.dumps(dict(database=db)))

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
@@ -89,6 +89,14 @@ def run_logged(cmd: Sequence[str], run_dir: str, what: str,
                        env=env, cwd=cwd)
     if announce_done:
         print(f'[{time.strftime("%H:%M:%S")}] done {what}', flush=True)
+
+
+def train_timed(runner) -> Tuple[float, int]:
+    """``runner.train()`` (an mmengine ``Runner``); returns its wall time in
+    seconds and the iterations it ran."""
+    t0 = time.time()
+    runner.train()
+    return time.time() - t0, runner.iter
 
 
 def run_jobs(fn: Callable, items: Iterable, jobs: int = 1) -> List:

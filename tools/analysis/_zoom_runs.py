@@ -5,14 +5,13 @@ import json
 import os
 import os.path as osp
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _common import (REPO, read_json, require_embedded_dataset,  # noqa
-                     run_logged, write_json)
+                     run_logged, train_timed, write_json)
 
 # the command line that trains one run (``_run``)
 TOOL = osp.join(osp.dirname(osp.abspath(__file__)), 'zoom_experiments.py')
@@ -146,10 +145,7 @@ def cmd_run(args):
             dict(type='DistillationHook', teacher_config=teacher_cfg,
                  teacher_checkpoint=args.teacher)]
     runner = Runner.from_cfg(cfg)
-    t0 = time.time()
-    runner.train()
-    train_s = time.time() - t0
-    iters = runner.iter
+    train_s, iters = train_timed(runner)
     val = runner.val()
     test = runner.test()
     write_json(dict(config=args.config, seed=args.seed, budget=args.budget,

@@ -29,7 +29,6 @@ training videos = 640 iterations)::
         --data data/family/thumos-sparse --warmup-epochs 2 --epochs 14 \\
         --seeds 0 1
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -39,6 +38,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (fmt_mean_std, markdown_table, read_json,  # noqa: E402
                      run_jobs, run_tool, single_thread_env, write_json)
 from robustness import adapt_config, last_checkpoint, tal_data_info  # noqa
+
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
 # recipe -> (our config, overrides of the official THUMOS14 I3D config)
@@ -58,10 +59,7 @@ RECIPES = {
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__, __doc__.split('\n\n')[0])
     p.add_argument('--official', required=True,
                    help='checkout of happyharrycn/actionformer_release')
     p.add_argument('--official-python', default=sys.executable,
@@ -92,16 +90,25 @@ def evaluate(data: str, pred: str, out: str, log: str) -> dict:
     return read_json(out)
 
 
-def run_official(args, seed: int) -> dict:
-    import subprocess
+def run_side(args, side: str, seed: int) -> dict:
+    """One training + evaluation of ``side`` (``'official'`` | ``'ours'``)
+    in ``<work_dir>/<recipe>_<side>_seed<seed>``; a finished run (its
+    ``metrics.json`` written) is read back instead."""
     run_dir = osp.abspath(
-        osp.join(args.work_dir, f'{args.recipe}_official_seed{seed}'))
+        osp.join(args.work_dir, f'{args.recipe}_{side}_seed{seed}'))
     done = osp.join(run_dir, 'metrics.json')
     if osp.isfile(done):
         return read_json(done)
     os.makedirs(run_dir, exist_ok=True)
+    train = dict(official=train_official, ours=train_ours)[side]
+    out = train(args, seed, run_dir, osp.join(run_dir, 'run.log'))
+    write_json(out, done)
+    return out
+
+
+def train_official(args, seed: int, run_dir: str, log: str) -> dict:
+    import subprocess
     info = tal_data_info(args.data)
-    log = osp.join(run_dir, 'run.log')
     cmd = [args.official_python,
            osp.join(osp.dirname(osp.abspath(__file__)),
                     'actionformer_official_run.py'),
@@ -125,18 +132,11 @@ def run_official(args, seed: int) -> dict:
                                 osp.join(run_dir, f'results_{weights}.json'),
                                 osp.join(run_dir, f'metrics_{weights}.json'),
                                 log)
-    write_json(out, done)
     return out
 
 
-def run_ours(args, seed: int) -> dict:
+def train_ours(args, seed: int, run_dir: str, log: str) -> dict:
     from mmengine.config import Config
-    run_dir = osp.abspath(
-        osp.join(args.work_dir, f'{args.recipe}_ours_seed{seed}'))
-    done = osp.join(run_dir, 'metrics.json')
-    if osp.isfile(done):
-        return read_json(done)
-    os.makedirs(run_dir, exist_ok=True)
     cfg_path = adapt_config(RECIPES[args.recipe][0], 'det',
                             osp.abspath(args.data),
                             osp.join(run_dir, 'config.py'))
@@ -150,7 +150,6 @@ def run_ours(args, seed: int) -> dict:
     cfg.custom_hooks = []  # the final raw weights, like the official side
     cfg.default_hooks.checkpoint.update(interval=total, max_keep_ckpts=1)
     cfg.dump(cfg_path)
-    log = osp.join(run_dir, 'run.log')
     run_tool(['tools/train.py', cfg_path, '--work-dir', run_dir, '--seed',
               str(seed)], log)
     pred = osp.join(run_dir, 'results_raw.json')
@@ -159,7 +158,6 @@ def run_ours(args, seed: int) -> dict:
     out = dict(side='ours', seed=seed,
                raw=evaluate(args.data, pred,
                             osp.join(run_dir, 'metrics_raw.json'), log))
-    write_json(out, done)
     return out
 
 
@@ -180,10 +178,8 @@ def table(results) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    runners = dict(official=run_official, ours=run_ours)
     items = [(side, s) for s in args.seeds for side in args.sides]
-    results = run_jobs(lambda it: runners[it[0]](args, it[1]), items,
-                       args.jobs)
+    results = run_jobs(lambda it: run_side(args, *it), items, args.jobs)
     text = table(results)
     print(text)
     write_json(dict(results=[r for r in results if r], table=text),

@@ -50,7 +50,6 @@ table and writes JSON (and optionally a PNG). Example::
 
 Runs in about ten minutes on one idle CPU core with the defaults.
 """
-import argparse
 import math
 import os
 import sys
@@ -68,45 +67,43 @@ from mmtal_zoom.models.losses.signed_distance_loss import \
 from mmtal_zoom.models.task_modules.zero_crossing import \
     zero_crossings  # noqa: E402
 from mmtal_zoom.utils import io as mmtal_io  # noqa: E402
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 DEFAULT_KAPPAS = (0.8, 1.5, 2.5, 3.5, 5.0, 6.2)
 
+# the setting, the detectors and their training: (option, type, default, help)
+SETTINGS = (
+    ('--sigma', float, 0.5, 'noise std per feature dimension'),
+    ('--dim', int, 16, 'feature dimension D'),
+    ('--length', int, 64, 'steps per sequence L'),
+    ('--radius', int, 12, 'receptive-field radius r of both detectors'),
+    ('--hidden', int, 32, 'hidden channels'),
+    ('--search', float, 6.0,
+     'both localisers search [centre - s, centre + s] (b* is drawn in '
+     'centre +- 4): the theorems are local'),
+    ('--votes', float, 3.0, 'bdr_votes: radius of the voting steps'),
+    ('--truncation', float, 16.0, 'BDR truncation R'),
+    ('--steps', int, 600, 'training steps per model'),
+    ('--batch', int, 128, 'sequences per training step'),
+    ('--test', int, 2000, 'held-out sequences per setting'),
+    ('--seed', int, 0, None),
+    ('--threads', int, 1, None),
+)
+
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description='Variance of boundary localisation by a classification '
+    p = doc_parser(
+        __doc__,
+        'Variance of boundary localisation by a classification '
         'detector vs Boundary Distance Regression in the seed\'s Theorem 1/2 '
-        'setting (Gaussian similarity kernel + noise), trained models.',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+        'setting (Gaussian similarity kernel + noise), trained models.')
     p.add_argument('--kappas', type=float, nargs='+',
                    default=list(DEFAULT_KAPPAS),
                    help='kernel widths kappa (snippets)')
     p.add_argument('--rhos', type=float, nargs='+', default=[0.0, 0.4],
                    help='AR(1) temporal correlation of the noise')
-    p.add_argument('--sigma', type=float, default=0.5,
-                   help='noise std per feature dimension')
-    p.add_argument('--dim', type=int, default=16, help='feature dimension D')
-    p.add_argument('--length', type=int, default=64,
-                   help='steps per sequence L')
-    p.add_argument('--radius', type=int, default=12,
-                   help='receptive-field radius r of both detectors')
-    p.add_argument('--hidden', type=int, default=32, help='hidden channels')
-    p.add_argument('--search', type=float, default=6.0,
-                   help='both localisers search [centre - s, centre + s] '
-                   '(b* is drawn in centre +- 4): the theorems are local')
-    p.add_argument('--votes', type=float, default=3.0,
-                   help='bdr_votes: radius of the voting steps')
-    p.add_argument('--truncation', type=float, default=16.0,
-                   help='BDR truncation R')
-    p.add_argument('--steps', type=int, default=600,
-                   help='training steps per model')
-    p.add_argument('--batch', type=int, default=128,
-                   help='sequences per training step')
-    p.add_argument('--test', type=int, default=2000,
-                   help='held-out sequences per setting')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--threads', type=int, default=1)
+    for flag, type_, default, help_ in SETTINGS:
+        p.add_argument(flag, type=type_, default=default, help=help_)
     p.add_argument('--out', default=None, help='JSON output')
     p.add_argument('--plot', default=None, help='PNG of variance vs kappa')
     return p.parse_args(argv)

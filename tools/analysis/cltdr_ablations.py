@@ -41,7 +41,6 @@ Examples::
         --cfg-options train_cfg.max_epochs=4
     python tools/analysis/cltdr_ablations.py --table 9 --report-only
 """
-import argparse
 import hashlib
 import os
 import os.path as osp
@@ -55,6 +54,7 @@ import robustness  # noqa: E402
 from _common import REPO, fmt_mean_std, markdown_table  # noqa: E402
 
 from mmtal_zoom.utils import atomic_write_text  # noqa: E402
+from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
 
 BASE = 'configs/cltdr_gmg/cltdr_gmg_embedded.py'
 ROBUSTNESS = 'tools/analysis/robustness.py'
@@ -122,10 +122,7 @@ TABLES: Dict[str, Tuple[str, List[Tuple[str, str, dict]]]] = {
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__, __doc__.split('\n\n')[0])
     p.add_argument('--table', required=True, choices=list(TABLES),
                    help='the paper table to run')
     p.add_argument('--base', default=BASE,
@@ -135,21 +132,18 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+',
                    default=list(range(MIN_SEEDS)),
                    help=f'training seeds (default {MIN_SEEDS}: 0 1 2)')
-    p.add_argument('--data-root', default='data/family',
-                   help='one folder per preset (default data/family)')
+    robustness.add_shared_options(p, '--data-root')
     p.add_argument('--work-dir', default='work_dirs/cltdr_ablations')
-    p.add_argument('--jobs', type=int, default=1,
-                   help='runs at a time (one core each)')
-    p.add_argument('--make-data', action='store_true',
-                   help='generate missing presets first')
+    robustness.add_shared_options(p, '--jobs', '--make-data')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    default={}, help='options applied to every row, '
                    'e.g. train_cfg.max_epochs=4')
-    p.add_argument('--dry-run', action='store_true',
-                   help='write the row configs and print the commands; '
-                   'train nothing')
-    p.add_argument('--report-only', action='store_true',
-                   help='print the table of the runs done so far')
+    add_switches(p, {
+        '--dry-run':
+            'write the row configs and print the commands; '
+            'train nothing',
+        '--report-only': 'print the table of the runs done so far',
+    })
     return p.parse_args(argv)
 
 

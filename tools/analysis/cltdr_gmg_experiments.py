@@ -40,7 +40,9 @@ from typing import Dict, List
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _common import (REPO, read_json, require_embedded_dataset,  # noqa
-                     run_logged, write_json)
+                     run_logged, train_timed, write_json)
+
+from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 BASELINE = osp.join(REPO, 'configs', 'baseline',
                     'actionformer_synthetic-feat_1xb2-30e_embedded.py')
@@ -59,11 +61,10 @@ ABLATIONS = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Re-run the CLTDR-GMG measurements of '
-        'docs/cltdr_gmg.md on the embedded benchmark.',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    parser = doc_parser(
+        __doc__,
+        'Re-run the CLTDR-GMG measurements of '
+        'docs/cltdr_gmg.md on the embedded benchmark.')
     parser.add_argument('command',
                         choices=['speed', 'compare', 'ablation', 'report',
                                  '_run'])
@@ -216,9 +217,7 @@ def cmd_run(args):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
                                         save_last=False)
     runner = Runner.from_cfg(cfg)
-    t0 = time.time()
-    runner.train()
-    train_s = time.time() - t0
+    train_s, _ = train_timed(runner)
     val = runner.val()
     test = runner.test()
     write_json(dict(config=args.config, seed=args.seed, train_s=train_s,

@@ -43,9 +43,10 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _common import REPO  # noqa: E402
+from _common import REPO, train_timed  # noqa: E402
 
 from mmtal_zoom.utils import atomic_write_json, atomic_write_text  # noqa
+from mmtal_zoom.utils.cli import add_switches  # noqa: E402
 
 RCL_CFG = osp.join(REPO, 'configs', 'rcl',
                    'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py')
@@ -82,8 +83,9 @@ def parse_args(argv=None):
                                                   'anet_embedded'),
                    help='embedded ActivityNet-format set '
                    '(tools/make_anet_embedded.py)')
-    p.add_argument('--make-data', action='store_true',
-                   help='generate --data-dir first when it is absent')
+    add_switches(p, {
+        '--make-data': 'generate --data-dir first when it is absent',
+    })
     p.add_argument('--gen-kwargs', default='{}',
                    help='JSON dict for make_anet_embedded (with --make-data)'
                    )
@@ -105,9 +107,10 @@ def parse_args(argv=None):
                    help='runs in parallel (each with --threads threads)')
     p.add_argument('--threads', type=int, default=1,
                    help='torch threads per run')
-    p.add_argument('--skip-existing', action='store_true',
-                   help='reuse finished runs found in --out-dir')
-    p.add_argument('--no-flops', action='store_true')
+    add_switches(p, {
+        '--skip-existing': 'reuse finished runs found in --out-dir',
+        '--no-flops': None,
+    })
     # internal: one run in a child process
     p.add_argument('--run-one', nargs=2, metavar=('VARIANT', 'SEED'),
                    help=argparse.SUPPRESS)
@@ -200,10 +203,7 @@ def run_one(args):
     cfg = build_cfg(variant, seed, args.data_dir, work_dir, args.epochs,
                     args.eval_split)
     runner = Runner.from_cfg(cfg)
-    t0 = time.time()
-    runner.train()
-    train_s = time.time() - t0
-    iters = runner.iter
+    train_s, iters = train_timed(runner)
     t0 = time.time()
     metrics = runner.test()
     test_s = time.time() - t0

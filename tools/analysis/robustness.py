@@ -33,7 +33,6 @@ Examples::
         --models bmn bmn_rcl --seeds 0 1 2
     python tools/analysis/robustness.py --report-only
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -45,6 +44,7 @@ from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
                      run_jobs, run_tool, write_json)
 
 from mmtal_zoom.utils import atomic_write_text  # noqa: E402
+from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
 
 # name -> (config, kind); 'det': TALFeatureDataset + mAP, 'prop': MMAction2
 # ActivityNet proposals + AR@AN
@@ -65,31 +65,41 @@ MODELS = {
 DET_MODELS = ('baseline', 'cltdr_gmg', 'zoom_uniform', 'zoom_atr')
 SHORT_FRACTION = 0.1  # "short" proposals' ground truth: < 10 % of the video
 
+# the options cltdr_ablations.py shares with this driver: flag -> keywords
+SHARED_OPTIONS = {
+    '--data-root': dict(default='data/family',
+                        help='one folder per preset (default data/family)'),
+    '--make-data': dict(action='store_true',
+                        help='generate missing presets first'),
+    '--jobs': dict(type=int, default=1,
+                   help='runs at a time (one core each)'),
+}
+
+
+def add_shared_options(p, *flags: str) -> None:
+    """Add the :data:`SHARED_OPTIONS` ``flags`` to ``p``, in that order."""
+    for flag in flags:
+        p.add_argument(flag, **SHARED_OPTIONS[flag])
+
 
 def parse_args(argv=None):
     from mmtal_zoom.datasets.generators import FAMILY
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(__doc__, __doc__.split('\n\n')[0])
     p.add_argument('--presets', nargs='+', default=list(FAMILY),
                    help=f'generator presets (default: the family {FAMILY})')
     p.add_argument('--models', nargs='+', default=list(DET_MODELS),
                    help=f'model names {sorted(MODELS)} or config paths '
                    '(default: the four detectors)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--data-root', default='data/family',
-                   help='one folder per preset (default data/family)')
+    add_shared_options(p, '--data-root')
     p.add_argument('--work-dir', default='work_dirs/robustness')
-    p.add_argument('--make-data', action='store_true',
-                   help='generate missing presets first')
-    p.add_argument('--jobs', type=int, default=1,
-                   help='runs at a time (one core each)')
-    p.add_argument('--report-only', action='store_true',
-                   help='print the tables of the runs done so far')
-    p.add_argument('--rescore', action='store_true',
-                   help='re-score the finished detector runs that lack '
-                   'AR@AN / AUC from their saved detections, then report')
+    add_shared_options(p, '--make-data', '--jobs')
+    add_switches(p, {
+        '--report-only': 'print the tables of the runs done so far',
+        '--rescore':
+            're-score the finished detector runs that lack '
+            'AR@AN / AUC from their saved detections, then report',
+    })
     return p.parse_args(argv)
 
 

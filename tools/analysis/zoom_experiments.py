@@ -77,15 +77,16 @@ from _zoom_report import cmd_pareto, cmd_report  # noqa: E402
 from _zoom_runs import (CFG, COMPARE_DEFAULT, KD_TERMS,  # noqa: E402
                         cmd_budgets, cmd_compare, cmd_kd, cmd_run)
 
+from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
+
 __all__ = ['main', 'parse_args', 'auroc', 'token_zones']
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description='Re-run the Temporal Zoom (ATR + BDR) measurements of '
-        'docs/zoom.md on the embedded benchmark.',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    p = doc_parser(
+        __doc__,
+        'Re-run the Temporal Zoom (ATR + BDR) measurements of '
+        'docs/zoom.md on the embedded benchmark.')
     p.add_argument('command', choices=['bench', 'compare', 'budgets', 'kd',
                                        'cost', 'pareto', 'report',
                                        'adaptivity', '_run'])
@@ -106,11 +107,13 @@ def parse_args(argv=None):
     p.add_argument('--max-epochs', type=int, default=6)
     p.add_argument('--crop', type=int, default=384,
                    help='training crop (max_seq_len) in snippets')
-    p.add_argument('--tiny', action='store_true',
-                   help='shrink every model to 32-d, 4 pyramid levels, '
-                   'window 5 (the learning smoke test\'s sizes; input '
-                   'width from the data): minute-long CPU runs on the tiny '
-                   'preset, for checks, not for the benchmark tables')
+    add_switches(p, {
+        '--tiny':
+            'shrink every model to 32-d, 4 pyramid levels, '
+            'window 5 (the learning smoke test\'s sizes; input '
+            'width from the data): minute-long CPU runs on the tiny '
+            'preset, for checks, not for the benchmark tables',
+    })
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    default=None, help='compare / adaptivity: override '
                    'config keys of every model (mmengine syntax, e.g. '

@@ -71,6 +71,7 @@ and the output side in ``standard``; every name stays importable from
 """
 from typing import Sequence
 
+from ...utils.dicts import update_disjoint
 from ._common import (THUMOS_SUBSETS, ConversionError, Converted, Videos,
                       _csv_rows, _field, _number, _read_json, _read_lines,
                       _segment, _subset_from_name, _subset_of)
@@ -133,10 +134,8 @@ def convert(fmt: str, inputs: Sequence[str], **kwargs) -> Videos:
                               f'{FORMATS}.')
     out: Videos = {}
     for p in inputs:
-        part = readers[fmt](p, encoding)
-        clash = set(part) & set(out)
+        clash = update_disjoint(out, readers[fmt](p, encoding))
         if clash:
             raise ConversionError(f'{p}: videos already read from another '
-                                  f'file: {sorted(clash)[:5]}.')
-        out.update(part)
+                                  f'file: {clash[:5]}.')
     return out

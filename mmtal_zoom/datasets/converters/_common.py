@@ -37,6 +37,17 @@ def _read_json(path: str, encoding: str = 'utf-8'):
         raise ConversionError(str(exc).replace('file ', '', 1)) from None
 
 
+def _read_json_member(path: str, encoding: str, key: str, kind: type,
+                      expected: str):
+    """``data[key]`` of the JSON file ``path``, which must be a ``kind``
+    (``dict`` / ``list``); else an error: ``<path>: expected <expected>.``"""
+    data = _read_json(path, encoding)
+    member = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(member, kind):
+        raise ConversionError(f'{path}: expected {expected}.')
+    return member
+
+
 def _read_lines(path: str, encoding: str) -> List[str]:
     """Text lines of ``path``; a file in another encoding is one error
     naming it (``--encoding`` to read it)."""

@@ -4,8 +4,8 @@
 import json
 from typing import List, Optional, Sequence, Tuple
 
-from ._common import (ConversionError, Videos, _field, _read_json, _segment,
-                      _subset_from_name)
+from ._common import (ConversionError, Videos, _field, _read_json,
+                      _read_json_member, _segment, _subset_from_name)
 
 
 def _instances(anns, where: str) -> List[Tuple[str, float, float]]:
@@ -32,11 +32,8 @@ def _instances(anns, where: str) -> List[Tuple[str, float, float]]:
 
 def from_anet13(path: str, encoding: str = 'utf-8') -> Videos:
     """ActivityNet-1.3 JSON."""
-    data = _read_json(path, encoding)
-    db = data.get('database') if isinstance(data, dict) else None
-    if not isinstance(db, dict):
-        raise ConversionError(f'{path}: expected an ActivityNet-1.3 JSON '
-                              'with a "database" object.')
+    db = _read_json_member(path, encoding, 'database', dict,
+                           'an ActivityNet-1.3 JSON with a "database" object')
     videos: Videos = {}
     for vid, entry in db.items():
         where = f'{path}: video "{vid}"'

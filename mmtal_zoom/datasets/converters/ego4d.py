@@ -1,15 +1,13 @@
 """The ``ego4d-mq`` source: Ego4D Moment Queries ``moments_<split>.json``,
 one entry per clip."""
-from ._common import ConversionError, Videos, _field, _read_json, _segment
+from ._common import (ConversionError, Videos, _field, _read_json_member,
+                      _segment)
 
 
 def from_ego4d_mq(path: str, encoding: str = 'utf-8') -> Videos:
     """Ego4D Moment Queries annotations (``moments_<split>.json``)."""
-    data = _read_json(path, encoding)
-    vids = data.get('videos') if isinstance(data, dict) else None
-    if not isinstance(vids, list):
-        raise ConversionError(f'{path}: expected Ego4D\'s moments JSON with '
-                              'a "videos" list.')
+    vids = _read_json_member(path, encoding, 'videos', list,
+                             'Ego4D\'s moments JSON with a "videos" list')
     videos: Videos = {}
     for i, video in enumerate(vids):
         vwhere = f'{path}: videos[{i}]'

@@ -2,11 +2,13 @@
 seeded random streams, the timings (parametric, or those of a real
 annotation file), boundary sharpness ``kappa``, AR(1) noise, the blurred-box
 ramp, and the per-video loop that turns timings into a database and
-features (:func:`render_videos`)."""
+features (:func:`render_videos`), and the driver both generators run
+(:func:`generate_database_with`)."""
 import json
 import os.path as osp
 import zlib
-from typing import Callable, Dict, List, Optional, Tuple
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from scipy.signal import lfilter
@@ -16,6 +18,25 @@ from ...structures.time_grid import seconds_to_grid
 
 KAPPA_BINS = ((0.8, 2.0), (2.0, 4.0), (4.0, 6.2))
 KAPPA_PROBS = (0.32, 0.40, 0.28)
+
+
+@dataclass
+class TimingModel:
+    """The timing parameters both feature models share (when and how long
+    the actions are); see :mod:`.synthetic`."""
+    p_pair_video: float = 0.2
+    instance_rate: float = 0.08
+    length_median: float = 3.0
+    length_sigma: float = 0.83
+    max_coverage: float = 0.6
+    p_adjacent: float = 0.12
+    p_overlap: float = 0.08
+    # ActivityNet-style timings (both None: THUMOS14-style, above):
+    # instances per video ``1 + Poisson(n - 1)`` instead of a rate per
+    # second, and lengths as a log-normal fraction ``(median, sigma)`` of
+    # the video instead of seconds
+    instances_per_video: Optional[float] = None
+    relative_length: Optional[Tuple[float, float]] = None
 
 
 def _rng(seed: int, stream: int, name: str = '') -> np.random.Generator:
@@ -55,6 +76,28 @@ def ar1(rng: np.random.Generator, T: int, dim: int, phi: float,
 def _ramp(grid: np.ndarray, s: float, e: float, ks: float,
           ke: float) -> np.ndarray:
     return ndtr((grid - s) / ks) * ndtr((e - grid) / ke)
+
+
+def distractor_bursts(rng: np.random.Generator, rate: float, duration: float,
+                      grid: np.ndarray, grid_per_sec: float,
+                      video_classes: List[int], num_classes: int):
+    """Unannotated bursts that partly look like an action:
+    ``Poisson(rate * duration)`` of them, about 1.5 s long; yields, per
+    burst, the class it resembles (one of ``video_classes`` with probability
+    0.7, else any) and its blurred-box ramp over ``grid`` ``(T,)``.
+
+    It draws from ``rng`` one burst at a time, so the caller's own draws for
+    a burst come between this burst's and the next one's.
+    """
+    T = len(grid)
+    for _ in range(int(rng.poisson(rate * duration))):
+        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
+        length *= grid_per_sec
+        s = rng.uniform(-0.5 * length, T - 0.5 * length)
+        ks, ke = sample_kappa(rng, 2)
+        k = (video_classes[rng.integers(len(video_classes))]
+             if rng.random() < 0.7 else int(rng.integers(num_classes)))
+        yield k, _ramp(grid, s, s + length, ks, ke)
 
 
 def _confusable_pairs(num_classes: int, fraction: float) -> List[tuple]:
@@ -253,3 +296,122 @@ def render_videos(videos: list, classes: List[str], num_classes: int,
             annotations=[_annotation(s, e, y, classes, vfps, k)
                          for (s, e, y), k in zip(insts, kappas)])
     return database, features
+
+
+def _model_as_is(model, *args):
+    return model
+
+
+def _pairs_as_is(pairs, *args):
+    return pairs
+
+
+@dataclass(frozen=True)
+class FeatureGenerator:
+    """What a feature model brings to :func:`generate_database_with`."""
+
+    name: str  # the generator record's name, 'mmtal_zoom.<name>'
+    version: int
+    model_cls: type  # the model's parameters (a dataclass)
+    stream: int  # the random stream of its per-video features
+    # (seed, num_classes, feat_dim, pairs, model) -> the dataset-level
+    # parameters P (class signals, prototypes)
+    dataset_params: Callable
+    # (rng, P, T, grid_insts, kappas, vclasses, duration,
+    # snippets_per_second, model) -> one video's (T, C) features
+    synthesize: Callable
+    # (model, feat_dim) -> the model fitted to the requested width
+    fit_model: Callable = _model_as_is
+    # model -> the FeatureModel whose timing fields draw parametric videos
+    timing_model: Callable = _model_as_is
+    # (pairs, num_classes, pair_fraction) -> the confusable pairs of real
+    # timings (their co-occurring classes)
+    complete_pairs: Callable = _pairs_as_is
+    # whether the generator record names the timings file
+    records_timings: bool = False
+
+
+def generate_database_with(
+        generator: FeatureGenerator,
+        num_videos: Optional[Dict[str, int]] = None,
+        num_classes: int = 10,
+        feat_dim: int = 256,
+        seed: int = 0,
+        timings: Optional[str] = None,
+        max_duration: Optional[float] = None,
+        duration_range: Tuple[float, float] = (30.0, 120.0),
+        fps: float = 30.0,
+        feat_stride: int = 4,
+        num_frames: int = 16,
+        val_fraction: float = 0.0,
+        model: Optional[Union[Any, dict]] = None,
+        progress: bool = False) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """Generate timings and the features of ``generator``'s model.
+
+    Args:
+        generator (FeatureGenerator): which feature model.
+        num_videos (dict, optional): videos per subset, e.g.
+            ``dict(train=150, val=50, test=50)`` (the default). With
+            ``timings``: the maximum per subset (first ones by name; a
+            subset not named gets none; ``None`` = all).
+        num_classes (int): classes (parametric timings only).
+        feat_dim (int): feature channels ``C``.
+        seed (int): everything is deterministic given the seed.
+        timings (str, optional): a standard annotation file whose real videos,
+            durations, fps and instances are used (``Validation`` -> ``train``,
+            ``Test`` -> ``test``).
+        max_duration (float, optional): with ``timings``, leave out the
+            videos longer than this (s).
+        duration_range (tuple): video durations in seconds (parametric).
+        fps, feat_stride, num_frames: the feature grid (fps of the timings
+            file wins when given there).
+        val_fraction (float): with ``timings``, the fraction of training
+            videos (chosen by seed) moved to ``val``.
+        model (dataclass | dict, optional): generative parameters, a
+            ``generator.model_cls`` or its keyword arguments.
+        progress (bool): show a tqdm progress bar.
+
+    Returns:
+        tuple: ``database`` (the standard annotation format, plus
+        ``boundary_kappa`` per annotation and a ``generator`` record) and
+        ``features`` ``{video: float32 (T, C)}``.
+    """
+    if model is None:
+        model = generator.model_cls()
+    elif isinstance(model, dict):
+        model = generator.model_cls(**model)
+    model = generator.fit_model(model, feat_dim)
+    if timings is not None:
+        classes, pairs, videos = _real_timings(timings, seed, val_fraction,
+                                               num_videos, max_duration)
+        num_classes = len(classes)
+        pairs = generator.complete_pairs(pairs, num_classes,
+                                         model.pair_fraction)
+    else:
+        classes, pairs, videos = parametric_timings(
+            num_videos, num_classes, model.pair_fraction, seed,
+            duration_range, fps, generator.timing_model(model))
+    P = generator.dataset_params(seed, num_classes, feat_dim, pairs, model)
+
+    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
+        return generator.synthesize(rng, P, T, grid_insts, kappas, vclasses,
+                                    D, rate, model)
+
+    database, features = render_videos(videos, classes, num_classes, seed,
+                                       generator.stream, feat_stride,
+                                       num_frames, synthesize, progress)
+    meta = dict(name=f'mmtal_zoom.{generator.name}',
+                version=generator.version,
+                seed=seed)
+    if generator.records_timings:
+        meta['timings'] = None if timings is None else osp.basename(timings)
+    meta.update(num_classes=num_classes,
+                feat_dim=feat_dim,
+                feat_stride=feat_stride,
+                num_frames=num_frames,
+                confusable_pairs=[[classes[a], classes[b]]
+                                  for a, b in pairs],
+                model=asdict(model))
+    return dict(version=f'mmtal_zoom-{generator.name}-v{generator.version}',
+                generator=meta,
+                database=database), features

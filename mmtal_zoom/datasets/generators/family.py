@@ -44,7 +44,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import asdict
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from .sparse import SparseFeatureModel, generate_sparse_database
 from .synthetic import (FeatureModel, generate_synthetic_database,
@@ -54,80 +54,77 @@ THUMOS14_TIMINGS = osp.join(
     osp.dirname(__file__), '..', '..', '..', '..', 'shared', 'data',
     'thumos14', 'thumos14.json')
 
+
+def _parametric(generator: str, videos: Tuple[int, int, int],
+                num_classes: int, feat_dim: int,
+                duration_range: Tuple[float, float], **extra) -> dict:
+    """A preset with parametric timings: ``videos`` = (train, val, test)
+    counts; ``extra``: more generator arguments (``model``, ...)."""
+    train, val, test = videos
+    return dict(generator=generator,
+                num_videos=dict(train=train, val=val, test=test),
+                num_classes=num_classes,
+                feat_dim=feat_dim,
+                duration_range=duration_range,
+                **extra)
+
+
+def _thumos_timings(generator: str) -> dict:
+    """A preset on the real THUMOS14 timings (videos <= 240 s)."""
+    return dict(generator=generator,
+                timings='thumos14',
+                max_duration=240.0,
+                val_fraction=0.2,
+                num_videos=dict(train=80, val=20, test=60),
+                feat_dim=256)
+
+
 PRESETS: Dict[str, dict] = {
     # The embedded benchmark: a CPU-sized baseline trains and evaluates on it
     # in minutes.
     'default':
-    dict(generator='latent',
-         num_videos=dict(train=150, val=50, test=50),
-         num_classes=10,
-         feat_dim=256,
-         duration_range=(30.0, 120.0)),
+    _parametric('latent', (150, 50, 50), num_classes=10, feat_dim=256,
+                duration_range=(30.0, 120.0)),
     # For tests: generated in well under a second; an easier model (less
     # noise, no distractors, more instances) so that a model can fit its
     # 12 training videos within a few iterations.
     'tiny':
-    dict(generator='latent',
-         num_videos=dict(train=12, val=4, test=4),
-         num_classes=4,
-         feat_dim=32,
-         duration_range=(10.0, 24.0),
-         model=dict(sigma_latent=0.4,
-                    distractor_rate=0.0,
-                    instance_rate=0.15,
-                    gamma_video=0.3,
-                    sigma_drift=0.2,
-                    sigma_inst=0.2)),
-    'thumos-sparse':
-    dict(generator='sparse',
-         timings='thumos14',
-         max_duration=240.0,
-         val_fraction=0.2,
-         num_videos=dict(train=80, val=20, test=60),
-         feat_dim=256),
-    'thumos-latent':
-    dict(generator='latent',
-         timings='thumos14',
-         max_duration=240.0,
-         val_fraction=0.2,
-         num_videos=dict(train=80, val=20, test=60),
-         feat_dim=256),
+    _parametric('latent', (12, 4, 4), num_classes=4, feat_dim=32,
+                duration_range=(10.0, 24.0),
+                model=dict(sigma_latent=0.4,
+                           distractor_rate=0.0,
+                           instance_rate=0.15,
+                           gamma_video=0.3,
+                           sigma_drift=0.2,
+                           sigma_inst=0.2)),
+    'thumos-sparse': _thumos_timings('sparse'),
+    'thumos-latent': _thumos_timings('latent'),
     'long-1024':
-    dict(generator='sparse',
-         num_videos=dict(train=60, val=20, test=40),
-         num_classes=12,
-         feat_dim=1024,
-         duration_range=(60.0, 240.0),
-         model=dict(sparsity=0.1, pair_fraction=0.5, noise_rho=0.75,
-                    noise_std=0.09, signal_amp=0.1, instance_rate=0.06,
-                    length_median=4.0, distractor_rate=0.02)),
+    _parametric('sparse', (60, 20, 40), num_classes=12, feat_dim=1024,
+                duration_range=(60.0, 240.0),
+                model=dict(sparsity=0.1, pair_fraction=0.5, noise_rho=0.75,
+                           noise_std=0.09, signal_amp=0.1, instance_rate=0.06,
+                           length_median=4.0, distractor_rate=0.02)),
     'short-2048':
-    dict(generator='sparse',
-         num_videos=dict(train=60, val=20, test=40),
-         num_classes=16,
-         feat_dim=2048,
-         duration_range=(30.0, 150.0),
-         model=dict(sparsity=0.25, pair_fraction=0.75, noise_rho=0.3,
-                    noise_std=0.12, signal_amp=0.06, instance_rate=0.12,
-                    length_median=2.0, length_sigma=0.7,
-                    distractor_rate=0.08)),
+    _parametric('sparse', (60, 20, 40), num_classes=16, feat_dim=2048,
+                duration_range=(30.0, 150.0),
+                model=dict(sparsity=0.25, pair_fraction=0.75, noise_rho=0.3,
+                           noise_std=0.12, signal_amp=0.06, instance_rate=0.12,
+                           length_median=2.0, length_sigma=0.7,
+                           distractor_rate=0.08)),
     'many-classes':
-    dict(generator='latent',
-         num_videos=dict(train=120, val=30, test=60),
-         num_classes=40,
-         feat_dim=512,
-         duration_range=(30.0, 120.0),
-         model=dict(phi_latent=0.8, distractor_rate=0.06, pair_fraction=0.8)),
+    _parametric('latent', (120, 30, 60), num_classes=40, feat_dim=512,
+                duration_range=(30.0, 120.0),
+                model=dict(phi_latent=0.8, distractor_rate=0.06,
+                           pair_fraction=0.8)),
     'anet-style':
-    dict(generator='sparse',
-         num_videos=dict(train=200, val=50, test=100),
-         num_classes=20,
-         feat_dim=400,
-         duration_range=(30.0, 240.0),
-         feat_stride=16,
-         model=dict(instances_per_video=1.5, relative_length=(0.22, 1.1),
-                    max_coverage=0.95, p_adjacent=0.05, p_overlap=0.02,
-                    p_pair_video=0.1, distractor_rate=0.01)),
+    _parametric('sparse', (200, 50, 100), num_classes=20, feat_dim=400,
+                duration_range=(30.0, 240.0),
+                feat_stride=16,
+                model=dict(instances_per_video=1.5,
+                           relative_length=(0.22, 1.1), max_coverage=0.95,
+                           p_adjacent=0.05, p_overlap=0.02, p_pair_video=0.1,
+                           distractor_rate=0.01)),
 }
 
 # the presets a claim of "better" is checked on (``tiny`` is for tests)

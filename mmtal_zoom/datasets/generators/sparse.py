@@ -34,25 +34,21 @@ Timings come from :func:`.common._parametric_video` or from a real
 annotation file (``timings=``; videos longer than ``max_duration`` are left
 out), so the same timing options as the embedded default apply.
 """
-from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, fields
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .common import (_ramp, _real_timings, _rng, ar1, parametric_timings,
-                     render_videos, sample_kappa)
+from .common import (FeatureGenerator, TimingModel, _ramp, _rng, ar1,
+                     distractor_bursts, generate_database_with)
 from .synthetic import FeatureModel
 
 GENERATOR_VERSION = 1
 
 
 @dataclass
-class SparseFeatureModel:
-    """Parameters of the sparse model (see the module docstring).
-
-    The timing parameters (``instance_rate`` ... ``p_overlap``,
-    ``p_pair_video``) mean what they mean in :class:`.FeatureModel`.
-    """
+class _SparseParameters:
+    """The sparse model's own parameters (see the module docstring)."""
     sparsity: float = 1 / 6
     pair_fraction: float = 1.0
     pair_share: float = 0.7
@@ -67,22 +63,18 @@ class SparseFeatureModel:
     distractor_amp: Tuple[float, float] = (0.25, 0.5)
     base_mean: float = 0.15
     negative_fraction: float = 0.2  # support channels that decrease
-    # timings (as FeatureModel)
-    p_pair_video: float = 0.2
-    instance_rate: float = 0.08
-    length_median: float = 3.0
-    length_sigma: float = 0.83
-    max_coverage: float = 0.6
-    p_adjacent: float = 0.12
-    p_overlap: float = 0.08
-    instances_per_video: Optional[float] = None
-    relative_length: Optional[Tuple[float, float]] = None
+
+
+@dataclass
+class SparseFeatureModel(TimingModel, _SparseParameters):
+    """Parameters of the sparse model (see the module docstring): the sparse
+    model's, then the timings' (:class:`.common.TimingModel`, as in
+    :class:`.FeatureModel`; bases in this order keep the sparse parameters
+    first in the generator record)."""
 
     def timing_model(self) -> FeatureModel:
-        keys = ('p_pair_video', 'instance_rate', 'length_median',
-                'length_sigma', 'max_coverage', 'p_adjacent', 'p_overlap',
-                'instances_per_video', 'relative_length')
-        return FeatureModel(**{k: getattr(self, k) for k in keys})
+        return FeatureModel(**{f.name: getattr(self, f.name)
+                               for f in fields(TimingModel)})
 
 
 class _SparseClasses:
@@ -155,18 +147,12 @@ def synthesize_sparse_features(rng: np.random.Generator, P: _SparseClasses,
         amp = rng.uniform(*m.amp_range)
         x += amp * rho[:, None] * jitter * (
             (1 - w)[:, None] * P.approach[y] + w[:, None] * P.execution[y])
-    for _ in range(int(rng.poisson(m.distractor_rate * duration))):
-        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
-        length *= grid_per_sec
-        s = rng.uniform(-0.5 * length, T - 0.5 * length)
-        ks, ke = sample_kappa(rng, 2)
-        a = (video_classes[rng.integers(len(video_classes))]
-             if rng.random() < 0.7 else int(rng.integers(K)))
+    for a, ramp in distractor_bursts(rng, m.distractor_rate, duration, g,
+                                     grid_per_sec, video_classes, K):
         b = int(rng.integers(K))
         mix = 0.5 * (P.approach[a] + P.execution[a] + P.approach[b] +
                      P.execution[b]) / 2
-        x += rng.uniform(*m.distractor_amp) * _ramp(
-            g, s, s + length, ks, ke)[:, None] * mix
+        x += rng.uniform(*m.distractor_amp) * ramp[:, None] * mix
     x += ar1(rng, T, C, m.noise_rho, m.noise_std)
     return np.maximum(x, 0.0).astype(np.float32)
 
@@ -174,56 +160,18 @@ def synthesize_sparse_features(rng: np.random.Generator, P: _SparseClasses,
 def generate_sparse_database(
         num_videos: Optional[Dict[str, int]] = None,
         num_classes: int = 20,
-        feat_dim: int = 256,
-        seed: int = 0,
-        timings: Optional[str] = None,
-        max_duration: Optional[float] = None,
-        duration_range: Tuple[float, float] = (30.0, 120.0),
-        fps: float = 30.0,
-        feat_stride: int = 4,
-        num_frames: int = 16,
-        val_fraction: float = 0.0,
-        model: Optional[Union[SparseFeatureModel, dict]] = None,
-        progress: bool = False) -> Tuple[dict, Dict[str, np.ndarray]]:
+        **kwargs) -> Tuple[dict, Dict[str, np.ndarray]]:
     """Generate timings and sparse-model features.
 
-    Arguments as :func:`.synthetic.generate_synthetic_database`.
+    Arguments (``model``: a :class:`SparseFeatureModel` or its keyword
+    arguments) as :func:`.common.generate_database_with`.
 
     Returns:
         tuple: ``database`` (standard annotation format with a ``generator``
         record) and ``features`` ``{video: float32 (T, C)}``.
     """
-    if model is None:
-        model = SparseFeatureModel()
-    elif isinstance(model, dict):
-        model = SparseFeatureModel(**model)
-    tm = model.timing_model()
-    if timings is not None:
-        classes, pairs, videos = _real_timings(timings, seed, val_fraction,
-                                               num_videos, max_duration)
-        num_classes = len(classes)
-        # the real co-occurring classes, completed to the requested fraction
-        pairs = _complete_pairs(pairs, num_classes, model.pair_fraction)
-    else:
-        classes, pairs, videos = parametric_timings(
-            num_videos, num_classes, model.pair_fraction, seed,
-            duration_range, fps, tm)
-    P = _SparseClasses(seed, num_classes, feat_dim, pairs, model)
-
-    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
-        return synthesize_sparse_features(rng, P, T, grid_insts, kappas,
-                                          vclasses, D, rate, model)
-
-    database, features = render_videos(videos, classes, num_classes, seed,
-                                       12, feat_stride, num_frames,
-                                       synthesize, progress)
-    meta = dict(name='mmtal_zoom.sparse', version=GENERATOR_VERSION,
-                seed=seed, num_classes=num_classes, feat_dim=feat_dim,
-                feat_stride=feat_stride, num_frames=num_frames,
-                confusable_pairs=[[classes[a], classes[b]] for a, b in pairs],
-                model=asdict(model))
-    return dict(version=f'mmtal_zoom-sparse-v{GENERATOR_VERSION}',
-                generator=meta, database=database), features
+    return generate_database_with(SPARSE_GENERATOR, num_videos, num_classes,
+                                  **kwargs)
 
 
 def _complete_pairs(pairs: List[tuple], num_classes: int,
@@ -238,6 +186,18 @@ def _complete_pairs(pairs: List[tuple], num_classes: int,
         pairs.append((free.pop(0), free.pop(0)))
     return pairs
 
+
+# with real timings, the co-occurring classes completed to the model's
+# pair_fraction
+SPARSE_GENERATOR = FeatureGenerator(
+    name='sparse',
+    version=GENERATOR_VERSION,
+    model_cls=SparseFeatureModel,
+    stream=12,
+    dataset_params=_SparseClasses,
+    synthesize=synthesize_sparse_features,
+    timing_model=SparseFeatureModel.timing_model,
+    complete_pairs=_complete_pairs)
 
 __all__ = ['SparseFeatureModel', 'generate_sparse_database',
            'synthesize_sparse_features']

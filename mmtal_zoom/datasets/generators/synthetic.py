@@ -105,16 +105,16 @@ import numpy as np
 from ...utils import atomic_write_bytes
 # the timings, noise and per-video loop shared with .sparse live in .common;
 # KAPPA_BINS, sample_kappa and num_snippets stay importable from here
-from .common import (KAPPA_BINS, KAPPA_PROBS, _ramp, _real_timings, _rng, ar1,
-                     num_snippets, parametric_timings, render_videos,
-                     sample_kappa)
+from .common import (KAPPA_BINS, KAPPA_PROBS, FeatureGenerator, TimingModel,
+                     _ramp, _rng, ar1, distractor_bursts,
+                     generate_database_with, num_snippets, sample_kappa)
 
 GENERATOR_VERSION = 1
 
 
 @dataclass
-class FeatureModel:
-    """Parameters of the generative model (see the module docstring)."""
+class _LatentParameters:
+    """The latent model's own parameters (see the module docstring)."""
     latent_dim: int = 32
     w_act: float = 0.3
     w_pair: float = 0.5
@@ -133,20 +133,17 @@ class FeatureModel:
     lam: float = 0.4
     theta: float = 0.35
     scale: float = 0.175
-    # timings
-    p_pair_video: float = 0.2
-    instance_rate: float = 0.08
-    length_median: float = 3.0
-    length_sigma: float = 0.83
-    max_coverage: float = 0.6
-    p_adjacent: float = 0.12
-    p_overlap: float = 0.08
-    # ActivityNet-style timings (both None: THUMOS14-style, above):
-    # instances per video ``1 + Poisson(n - 1)`` instead of a rate per
-    # second, and lengths as a log-normal fraction ``(median, sigma)`` of
-    # the video instead of seconds
-    instances_per_video: Optional[float] = None
-    relative_length: Optional[Tuple[float, float]] = None
+
+
+@dataclass
+class FeatureModel(TimingModel, _LatentParameters):
+    """Parameters of the generative model (see the module docstring): the
+    latent model's, then the timings' (:class:`.common.TimingModel`).
+
+    A dataclass takes its bases' fields from the last base to the first, so
+    this order keeps the latent parameters first, as the generator record
+    has always listed them.
+    """
 
 
 # ----------------------------------------------------------------------
@@ -239,18 +236,12 @@ def synthesize_features(rng: np.random.Generator, P: _Prototypes, T: int,
                    m.sigma_inst * rng.standard_normal(r)[None])
         h += rng.uniform(*m.amp_range) * rho[:, None] * pattern
     # distractors: unannotated bursts that partly look like an action
-    for _ in range(int(rng.poisson(m.distractor_rate * duration))):
-        length = np.exp(np.log(1.5) + 0.5 * rng.standard_normal())
-        length *= grid_per_sec
-        s = rng.uniform(-0.5 * length, T - 0.5 * length)
-        ks, ke = sample_kappa(rng, 2)
-        k = (video_classes[rng.integers(len(video_classes))]
-             if rng.random() < 0.7 else int(rng.integers(K)))
+    for k, ramp in distractor_bursts(rng, m.distractor_rate, duration, g,
+                                     grid_per_sec, video_classes, K):
         eta = rng.uniform(0.4, 0.75)
         pattern = eta * P.proto[k] + np.sqrt(1 - eta**2) * \
             rng.standard_normal(r)
-        h += rng.uniform(*m.amp_range) * _ramp(g, s, s + length, ks,
-                                               ke)[:, None] * pattern[None]
+        h += rng.uniform(*m.amp_range) * ramp[:, None] * pattern[None]
     h += ar1(rng, T, r, m.phi_latent, m.sigma_latent)
     # observed channels
     z = h @ P.W.T
@@ -262,89 +253,37 @@ def synthesize_features(rng: np.random.Generator, P: _Prototypes, T: int,
 # ----------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------
-def generate_synthetic_database(
-        num_videos: Optional[Dict[str, int]] = None,
-        num_classes: int = 10,
-        feat_dim: int = 256,
-        seed: int = 0,
-        timings: Optional[str] = None,
-        max_duration: Optional[float] = None,
-        duration_range: Tuple[float, float] = (30.0, 120.0),
-        fps: float = 30.0,
-        feat_stride: int = 4,
-        num_frames: int = 16,
-        val_fraction: float = 0.0,
-        model: Optional[Union[FeatureModel, dict]] = None,
-        progress: bool = False) -> Tuple[dict, Dict[str, np.ndarray]]:
-    """Generate timings and features (see the module docstring).
-
-    Args:
-        num_videos (dict, optional): videos per subset, e.g.
-            ``dict(train=150, val=50, test=50)`` (the default). With
-            ``timings``: the maximum per subset (first ones by name; a
-            subset not named gets none; ``None`` = all).
-        num_classes (int): classes (parametric timings only).
-        feat_dim (int): feature channels ``C``.
-        seed (int): everything is deterministic given the seed.
-        timings (str, optional): a standard annotation file whose real videos,
-            durations, fps and instances are used (``Validation`` -> ``train``,
-            ``Test`` -> ``test``).
-        max_duration (float, optional): with ``timings``, leave out the
-            videos longer than this (s).
-        duration_range (tuple): video durations in seconds (parametric).
-        fps, feat_stride, num_frames: the feature grid (fps of the timings
-            file wins when given there).
-        val_fraction (float): with ``timings``, the fraction of training
-            videos (chosen by seed) moved to ``val``.
-        model (FeatureModel | dict, optional): generative parameters.
-        progress (bool): show a tqdm progress bar.
-
-    Returns:
-        tuple: ``database`` (the standard annotation format, plus
-        ``boundary_kappa`` per annotation and a ``generator`` record) and
-        ``features`` ``{video: float32 (T, C)}``.
-    """
-    if model is None:
-        model = FeatureModel()
-    elif isinstance(model, dict):
-        model = FeatureModel(**model)
+def _fit_latent_dim(model: FeatureModel, feat_dim: int) -> FeatureModel:
+    """Keep the features low-rank plus noise for small ``feat_dim``."""
     if model.latent_dim > max(feat_dim // 2, 1):
-        # keep the features low-rank plus noise for small feat_dim
         model = FeatureModel(
             **{
                 **asdict(model), 'latent_dim': max(feat_dim // 2, 1)
             })
-    if timings is not None:
-        classes, pairs, videos = _real_timings(timings, seed, val_fraction,
-                                               num_videos, max_duration)
-        num_classes = len(classes)
-    else:
-        classes, pairs, videos = parametric_timings(
-            num_videos, num_classes, model.pair_fraction, seed,
-            duration_range, fps, model)
+    return model
 
-    P = _Prototypes(seed, num_classes, feat_dim, pairs, model)
 
-    def synthesize(rng, T, grid_insts, kappas, vclasses, D, rate):
-        return synthesize_features(rng, P, T, grid_insts, kappas, vclasses, D,
-                                   rate, model)
+LATENT_GENERATOR = FeatureGenerator(name='synthetic',
+                                    version=GENERATOR_VERSION,
+                                    model_cls=FeatureModel,
+                                    stream=2,
+                                    dataset_params=_Prototypes,
+                                    synthesize=synthesize_features,
+                                    fit_model=_fit_latent_dim,
+                                    records_timings=True)
 
-    database, features = render_videos(videos, classes, num_classes, seed, 2,
-                                       feat_stride, num_frames, synthesize,
-                                       progress)
-    meta = dict(name='mmtal_zoom.synthetic',
-                version=GENERATOR_VERSION,
-                seed=seed,
-                timings=None if timings is None else osp.basename(timings),
-                num_classes=num_classes,
-                feat_dim=feat_dim,
-                feat_stride=feat_stride,
-                num_frames=num_frames,
-                confusable_pairs=[[classes[a], classes[b]] for a, b in pairs],
-                model=asdict(model))
-    return dict(version=f'mmtal_zoom-synthetic-v{GENERATOR_VERSION}',
-                generator=meta,
-                database=database), features
+
+def generate_synthetic_database(
+        num_videos: Optional[Dict[str, int]] = None,
+        num_classes: int = 10,
+        **kwargs) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """Generate timings and features (see the module docstring).
+
+    Arguments (``model``: a :class:`FeatureModel` or its keyword arguments)
+    and returns as :func:`.common.generate_database_with`.
+    """
+    return generate_database_with(LATENT_GENERATOR, num_videos, num_classes,
+                                  **kwargs)
 
 
 def write_tal_dataset(out_dir: str,

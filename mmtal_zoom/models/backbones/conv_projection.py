@@ -6,7 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmaction.registry import MODELS
-from ..layers import LayerNorm1d, MaskedConv1d
+from ..layers.conv_tower import masked_conv_layers
 
 
 @MODELS.register_module()
@@ -38,14 +38,9 @@ class ConvProjection(BaseModule):
         if num_convs < 1:
             raise ValueError(f'num_convs must be >= 1, got {num_convs}.')
         self.input_dropout = nn.Dropout(input_dropout)
-        self.convs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        for i in range(num_convs):
-            self.convs.append(
-                MaskedConv1d(in_channels if i == 0 else embed_dims,
-                             embed_dims, kernel_size, bias=not with_ln))
-            self.norms.append(
-                LayerNorm1d(embed_dims) if with_ln else nn.Identity())
+        self.convs, self.norms = masked_conv_layers(in_channels, embed_dims,
+                                                    num_convs, kernel_size,
+                                                    with_ln)
         self.in_channels = in_channels
 
     def forward(self, x: Tensor,

@@ -55,15 +55,17 @@ class BMNRCL(BMN):
     """BMN with its boundary-matching map replaced by RCL.
 
     Args:
-        temporal_dim, boundary_ratio, feat_dim, feature_extraction_interval,
-        loss_cls, hidden_dim_1d: as MMAction2's ``BMN``.
-        num_samples, num_samples_per_bin, hidden_dim_2d, hidden_dim_3d,
-        soft_nms_alpha, soft_nms_low_threshold, soft_nms_high_threshold:
-            BMN's Soft-NMS; used when ``rcl_head.test_cfg.nms.method`` is
-            ``'bmn'`` (otherwise accepted so that BMN configs work
-            unchanged).
-        post_process_top_k (int): proposals per video (top-Q); overrides
-            ``rcl_head.test_cfg.nms.max_num``.
+        **bmn_kwargs: the arguments of MMAction2's ``BMN``:
+            ``temporal_dim``, ``boundary_ratio``, ``feat_dim``,
+            ``feature_extraction_interval``, ``loss_cls``,
+            ``hidden_dim_1d`` as there; ``num_samples``,
+            ``num_samples_per_bin``, ``hidden_dim_2d``, ``hidden_dim_3d``,
+            ``soft_nms_alpha``, ``soft_nms_low_threshold``,
+            ``soft_nms_high_threshold``: BMN's Soft-NMS, used when
+            ``rcl_head.test_cfg.nms.method`` is ``'bmn'`` (otherwise
+            accepted so that BMN configs work unchanged);
+            ``post_process_top_k`` (int): proposals per video (top-Q),
+            overrides ``rcl_head.test_cfg.nms.max_num``.
         rcl_head (dict): :class:`RCLHead` config; ``in_channels`` defaults
             to ``hidden_dim_1d`` and ``sampler.num_grid`` to
             ``temporal_dim``.
@@ -81,42 +83,16 @@ class BMNRCL(BMN):
     """
 
     def __init__(self,
-                 temporal_dim: int,
-                 boundary_ratio: float,
-                 num_samples: int,
-                 num_samples_per_bin: int,
-                 feat_dim: int,
-                 soft_nms_alpha: float,
-                 soft_nms_low_threshold: float,
-                 soft_nms_high_threshold: float,
-                 post_process_top_k: int,
-                 feature_extraction_interval: int = 16,
-                 loss_cls: dict = dict(type='BMNLoss'),
-                 hidden_dim_1d: int = 256,
-                 hidden_dim_2d: int = 128,
-                 hidden_dim_3d: int = 512,
                  rcl_head: dict = dict(type='RCLHead'),
                  loss_weight_tem: float = 1.0,
                  l2_weight: float = 1e-5,
                  keep_bm_map: bool = False,
-                 bm_score_weight: float = 0.5):
+                 bm_score_weight: float = 0.5,
+                 **bmn_kwargs):
         # read by _get_interp1d_mask, which BMN.__init__ calls
         object.__setattr__(self, '_keep_bm_map', bool(keep_bm_map))
-        super().__init__(
-            temporal_dim=temporal_dim,
-            boundary_ratio=boundary_ratio,
-            num_samples=num_samples,
-            num_samples_per_bin=num_samples_per_bin,
-            feat_dim=feat_dim,
-            soft_nms_alpha=soft_nms_alpha,
-            soft_nms_low_threshold=soft_nms_low_threshold,
-            soft_nms_high_threshold=soft_nms_high_threshold,
-            post_process_top_k=post_process_top_k,
-            feature_extraction_interval=feature_extraction_interval,
-            loss_cls=loss_cls,
-            hidden_dim_1d=hidden_dim_1d,
-            hidden_dim_2d=hidden_dim_2d,
-            hidden_dim_3d=hidden_dim_3d)
+        super().__init__(**bmn_kwargs)
+        temporal_dim, hidden_dim_1d = self.tscale, self.hidden_dim_1d
         if not 0.0 <= bm_score_weight <= 1.0:
             raise ValueError('bm_score_weight must be in [0, 1], got '
                              f'{bm_score_weight}')
@@ -138,12 +114,12 @@ class BMNRCL(BMN):
         head['sampler'] = sampler
         test_cfg = dict(head.get('test_cfg') or {})
         test_cfg['nms'] = {**test_cfg.get('nms', {}),
-                           'max_num': post_process_top_k}
+                           'max_num': self.post_process_top_k}
         if test_cfg['nms'].get('method') == 'bmn':
             # BMN's own Soft-NMS with the host config's parameters
-            test_cfg['nms'].setdefault('alpha', soft_nms_alpha)
-            test_cfg['nms'].setdefault('low', soft_nms_low_threshold)
-            test_cfg['nms'].setdefault('high', soft_nms_high_threshold)
+            test_cfg['nms'].setdefault('alpha', self.soft_nms_alpha)
+            test_cfg['nms'].setdefault('low', self.soft_nms_low_threshold)
+            test_cfg['nms'].setdefault('high', self.soft_nms_high_threshold)
         head['test_cfg'] = test_cfg
         self.rcl_head = MODELS.build(head)
         self.loss_weight_tem = loss_weight_tem

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from mmaction.registry import MODELS
 from ...structures.segment_ops import multiclass_segment_nms
+from ...utils.dicts import update_disjoint
 from ...utils.long_video import (resize_time, resized_grid_scale,
                                  sliding_window_starts)
 
@@ -156,12 +157,10 @@ class TALDetector(BaseModel):
         losses = self.head.loss(feats, feat_masks, data_samples)
         for part in (self.backbone, self.neck):
             if part is not None and hasattr(part, 'loss_aux'):
-                aux = part.loss_aux(data_samples)
-                clash = set(aux) & set(losses)
+                clash = update_disjoint(losses, part.loss_aux(data_samples))
                 if clash:
                     raise KeyError(f'{type(part).__name__}.loss_aux returned '
-                                   f'{sorted(clash)}, already in the losses.')
-                losses.update(aux)
+                                   f'{clash}, already in the losses.')
         return losses
 
     def predict(self, inputs: Tensor, masks: Tensor,

@@ -2,19 +2,18 @@
 from typing import Dict, List, Sequence, Tuple
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmaction.registry import MODELS
-from ..layers import Scale
 from ..layers.conv_tower import ConvTower, init_cls_bias
-from .base_tal_head import BaseTALHead
+from .conv_tower_head import ConvTowerHead
 
 # ConvTower moved to models/layers/conv_tower.py; still importable from here
 __all__ = ['ActionFormerHead', 'ConvTower']
 
 
 @MODELS.register_module()
-class ActionFormerHead(BaseTALHead):
+class ActionFormerHead(ConvTowerHead):
     """Anchor-free dense head of ActionFormer (Zhang et al., ECCV 2022).
 
     Every point of every pyramid level predicts class probabilities and the
@@ -25,12 +24,6 @@ class ActionFormerHead(BaseTALHead):
     positives. Inference (``BaseTALHead``): top-k, Soft-NMS, seconds.
 
     Args:
-        num_classes (int): ``K``.
-        in_channels (int): channels of every pyramid level.
-        feat_channels (int): channels of the conv towers.
-        num_convs (int): convs before the output conv in each tower.
-        kernel_size (int): temporal kernel size.
-        with_ln (bool): LayerNorm in the towers.
         cls_prior_prob (float): initial foreground probability (focal-loss
             bias init).
         empty_cls (Sequence[int]): classes without training instances; their
@@ -40,7 +33,9 @@ class ActionFormerHead(BaseTALHead):
         loss_reg (dict): regression loss config (on stride-normalised
             distances).
         reg_loss_weight (float): weight of the regression loss.
-        **kwargs: ``prior_generator``, ``assigner``, ``bbox_coder``,
+        **kwargs: ``num_classes``, ``in_channels``, ``feat_channels``,
+            ``num_convs``, ``kernel_size``, ``with_ln`` and ``assigner`` of
+            :class:`ConvTowerHead`; ``prior_generator``, ``bbox_coder``,
             ``loss_normalizer``, ``test_cfg``... of :class:`BaseTALHead`.
 
     Outputs of :meth:`forward`: ``cls_logits`` list of ``(B, K, T_l)`` and
@@ -48,28 +43,17 @@ class ActionFormerHead(BaseTALHead):
     """
 
     def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 feat_channels: int,
-                 num_convs: int = 2,
-                 kernel_size: int = 3,
-                 with_ln: bool = True,
                  cls_prior_prob: float = 0.01,
                  empty_cls: Sequence[int] = (),
                  label_smoothing: float = 0.0,
                  loss_cls: dict = dict(type='SigmoidFocalLoss'),
                  loss_reg: dict = dict(type='IoU1DLoss', mode='diou'),
                  reg_loss_weight: float = 1.0,
-                 assigner: dict = dict(type='CenterSamplingAssigner'),
                  **kwargs):
-        super().__init__(num_classes=num_classes, assigner=assigner,
-                         **kwargs)
-        self.cls_tower = ConvTower(in_channels, feat_channels, num_classes,
-                                   num_convs, kernel_size, with_ln)
-        self.reg_tower = ConvTower(in_channels, feat_channels, 2, num_convs,
-                                   kernel_size, with_ln)
-        self.scales = nn.ModuleList(
-            Scale() for _ in range(self.prior_generator.num_levels))
+        super().__init__(**kwargs)
+        self.cls_tower = self.build_tower(self.num_classes)
+        self.reg_tower = self.build_tower(2)
+        self.scales = self.build_level_scales()
         self.label_smoothing = label_smoothing
         self.reg_loss_weight = reg_loss_weight
         self.loss_cls = MODELS.build(loss_cls)

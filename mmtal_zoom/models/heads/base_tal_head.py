@@ -36,6 +36,15 @@ DEFAULT_TEST_CFG = dict(
 )
 
 
+def merge_test_cfg(defaults: dict, test_cfg: Optional[dict]) -> dict:
+    """A head's inference settings: ``defaults`` updated by ``test_cfg``,
+    whose ``nms`` dict updates the default ``nms`` key by key."""
+    cfg = dict(defaults)
+    cfg.update(test_cfg or {})
+    cfg['nms'] = {**defaults['nms'], **cfg.get('nms', {})}
+    return cfg
+
+
 class BaseTALHead(BaseModule, metaclass=ABCMeta):
     """Base class of dense (per time step) temporal-localization heads.
 
@@ -69,10 +78,7 @@ class BaseTALHead(BaseModule, metaclass=ABCMeta):
         self.bbox_coder = TASK_UTILS.build(bbox_coder)
         self.loss_normalizer = loss_normalizer
         self.loss_normalizer_momentum = loss_normalizer_momentum
-        cfg = dict(DEFAULT_TEST_CFG)
-        cfg.update(test_cfg or {})
-        cfg['nms'] = {**DEFAULT_TEST_CFG['nms'], **cfg.get('nms', {})}
-        self.test_cfg = cfg
+        self.test_cfg = merge_test_cfg(DEFAULT_TEST_CFG, test_cfg)
 
     # ------------------------------------------------------------------
     # training

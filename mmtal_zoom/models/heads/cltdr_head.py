@@ -9,8 +9,7 @@ from torch import Tensor, nn
 
 from mmaction.registry import MODELS
 from ...utils.dist import reduce_mean
-from ..layers import Scale
-from ..layers.conv_tower import ConvTower, init_cls_bias
+from ..layers.conv_tower import init_cls_bias
 from ..layers.cross_layer_fusion import (FUSIONS, LAYER_OFFSETS,
                                          CrossLayerFeatureFusion,
                                          CrossLayerFusion, check_layers,
@@ -20,7 +19,7 @@ from ..layers.trident import refine_trident_distances, trident_distances
 from ..losses.iou_loss import iou_1d_loss
 from ..task_modules.iou_aware_targets import (iou_aware_cls_targets,
                                               positive_pairs)
-from .base_tal_head import BaseTALHead
+from .conv_tower_head import ConvTowerHead
 
 REFINE_SCORES = ('sqrt', 'logit_product')
 EDGE_LEVELS = ('plain', 'available')
@@ -37,7 +36,7 @@ __all__ = ['CLTDRHead', 'CrossLayerFusion', 'CrossLayerFeatureFusion',
 
 
 @MODELS.register_module()
-class CLTDRHead(BaseTALHead):
+class CLTDRHead(ConvTowerHead):
     """CLTDR decoder: cross-layer task decoupling, Trident regression and
     refinement, with the varifocal + IoU loss of Eq. 13.
 
@@ -103,14 +102,6 @@ class CLTDRHead(BaseTALHead):
     + pre_refine_loss_weight * L_pre`` (official: 0.7 / 0.3).
 
     Args:
-        num_classes (int): ``K``.
-        in_channels (int): ``D`` of every pyramid level.
-        feat_channels (int): channels of the towers.
-        num_convs (int): conv + LN + ReLU blocks before each tower's output
-            conv (2: the RefineHead's "three convolutional blocks", the DCM's
-            "three 1D convolutions").
-        kernel_size (int): temporal kernel of the towers.
-        with_ln (bool): LayerNorm in the towers.
         num_bins (int): Trident bins ``n`` (THUMOS14: 16).
         boundary_kernel_size (int): kernel of the start / end towers.
         boundary_per_class (bool): start / end evidence and refinement
@@ -153,8 +144,12 @@ class CLTDRHead(BaseTALHead):
         refined_loss_weight, pre_refine_loss_weight (float): see above.
         loss_pre_cls (dict): classification loss of the pre-refinement
             outputs (official: focal).
-        **kwargs: ``prior_generator``, ``bbox_coder``, ``loss_normalizer``,
-            ``test_cfg``... of :class:`BaseTALHead`.
+        **kwargs: ``num_classes``, ``in_channels`` (``D`` of every pyramid
+            level), ``feat_channels``, ``num_convs`` (2: the RefineHead's
+            "three convolutional blocks", the DCM's "three 1D
+            convolutions"), ``kernel_size``, ``with_ln`` and ``assigner`` of
+            :class:`ConvTowerHead`; ``prior_generator``, ``bbox_coder``,
+            ``loss_normalizer``, ``test_cfg``... of :class:`BaseTALHead`.
 
     Outputs of :meth:`forward` (lists over levels): ``cls_logits`` ``(B, K,
     T_l)`` (DCM), ``refine_logits`` ``(B, K, T_l)`` (``R_co``, ``None`` when
@@ -164,12 +159,6 @@ class CLTDRHead(BaseTALHead):
     """
 
     def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 feat_channels: int,
-                 num_convs: int = 2,
-                 kernel_size: int = 3,
-                 with_ln: bool = True,
                  num_bins: int = 16,
                  boundary_kernel_size: int = 3,
                  boundary_per_class: bool = False,
@@ -197,10 +186,9 @@ class CLTDRHead(BaseTALHead):
                  refined_loss_weight: float = 1.0,
                  pre_refine_loss_weight: float = 0.0,
                  loss_pre_cls: dict = dict(type='SigmoidFocalLoss'),
-                 assigner: dict = dict(type='CenterSamplingAssigner'),
                  **kwargs):
-        super().__init__(num_classes=num_classes, assigner=assigner,
-                         **kwargs)
+        super().__init__(**kwargs)
+        num_classes, in_channels = self.num_classes, self.in_channels
         for name, value, allowed in (
             ('refine_score', refine_score, REFINE_SCORES),
             ('edge_levels', edge_levels, EDGE_LEVELS),
@@ -240,10 +228,6 @@ class CLTDRHead(BaseTALHead):
         self.refined_loss_weight = refined_loss_weight
         self.pre_refine_loss_weight = pre_refine_loss_weight
 
-        def tower(out_channels, kernel=kernel_size):
-            return ConvTower(in_channels, feat_channels, out_channels,
-                             num_convs, kernel, with_ln)
-
         # DCM / DRM / CLFF: one module shared by every level; a task's
         # fusion module per neighbour it combines (Table 9), the paper's two
         # under their paper names
@@ -257,17 +241,18 @@ class CLTDRHead(BaseTALHead):
         if 1 in self.reg_layers:
             self.drm_higher = CrossLayerFusion(in_channels, 'up', fusion)
         self.fusion = fusion
-        self.cls_tower = tower(num_classes)
-        self.offset_tower = tower(2 * (num_bins + 1))
-        self.start_tower = tower(self.num_boundary, boundary_kernel_size)
-        self.end_tower = tower(self.num_boundary, boundary_kernel_size)
-        self.scales = nn.ModuleList(
-            Scale() for _ in range(self.prior_generator.num_levels))
+        self.cls_tower = self.build_tower(num_classes)
+        self.offset_tower = self.build_tower(2 * (num_bins + 1))
+        self.start_tower = self.build_tower(self.num_boundary,
+                                            boundary_kernel_size)
+        self.end_tower = self.build_tower(self.num_boundary,
+                                          boundary_kernel_size)
+        self.scales = self.build_level_scales()
         if refine_cls:
-            self.refine_cls_tower = tower(num_classes)
+            self.refine_cls_tower = self.build_tower(num_classes)
         if refine_reg:
-            self.refine_reg_tower = tower(2 * self.num_boundary,
-                                          refine_kernel_size)
+            self.refine_reg_tower = self.build_tower(2 * self.num_boundary,
+                                                     refine_kernel_size)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_reg = MODELS.build(loss_reg)
         self.loss_pre_cls = (MODELS.build(loss_pre_cls)

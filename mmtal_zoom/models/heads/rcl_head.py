@@ -30,6 +30,7 @@ from ..task_modules.rcl_assigner import RCLAssigner
 from ..task_modules.rcl_sampler import (apply_min_length,
                                         gather_refine_queries,
                                         grid_boundary_peaks)
+from .base_tal_head import merge_test_cfg
 
 DEFAULT_TEST_CFG = dict(
     refine_topk=None,  # refine only the best CAR queries (None: all)
@@ -166,10 +167,7 @@ class RCLHead(BaseModule):
         self.loss_weight_reg = loss_weight_reg
         self.loss_weight_offset = loss_weight_offset
         self.stage_decay = stage_decay
-        cfg = dict(DEFAULT_TEST_CFG)
-        cfg.update(test_cfg or {})
-        cfg['nms'] = {**DEFAULT_TEST_CFG['nms'], **cfg.get('nms', {})}
-        self.test_cfg = cfg
+        self.test_cfg = merge_test_cfg(DEFAULT_TEST_CFG, test_cfg)
 
         self.input_proj = nn.Sequential(
             nn.Conv1d(in_channels, feat_channels, 3, padding=1),
@@ -484,15 +482,10 @@ class RCLHead(BaseModule):
                             int(self.test_cfg['pre_nms_topk']))
 
     def predict(self, feats: Tensor, masks: Optional[Tensor] = None,
-                start_probs: Optional[Tensor] = None,
-                end_probs: Optional[Tensor] = None,
-                min_lengths: Optional[Tensor] = None,
-                prior_scores: Optional[Tensor] = None,
-                prior_weight: float = 0.5
-                ) -> List[Tuple[Tensor, Tensor]]:
+                **raw_kwargs) -> List[Tuple[Tensor, Tensor]]:
         """Per video ``(segments (K, 2) normalised, scores (K,))`` after
-        Soft-NMS, at most ``test_cfg['nms']['max_num']`` (top-Q)."""
-        segments, scores = self.predict_raw(feats, masks, start_probs,
-                                            end_probs, min_lengths,
-                                            prior_scores, prior_weight)
+        Soft-NMS, at most ``test_cfg['nms']['max_num']`` (top-Q).
+        ``raw_kwargs``: the keyword arguments of :meth:`predict_raw`
+        (boundary probabilities, SPF floors, prior scores)."""
+        segments, scores = self.predict_raw(feats, masks, **raw_kwargs)
         return [self.nms_single(s, p) for s, p in zip(segments, scores)]

@@ -1,13 +1,29 @@
 """The masked conv tower of ActionFormer's heads and the classification-bias
 initialisation every dense head shares (ActionFormer, CLTDR-GMG, BDR)."""
 import math
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from .masked_conv import MaskedConv1d
 from .norm import LayerNorm1d
+
+
+def masked_conv_layers(in_channels: int, channels: int, num_convs: int,
+                       kernel_size: int, with_ln: bool
+                       ) -> Tuple[nn.ModuleList, nn.ModuleList]:
+    """``num_convs`` masked convs (``in_channels`` -> ``channels`` ->
+    ... ``channels``, no bias under LayerNorm) and the norm after each
+    (``LayerNorm1d``, or ``Identity`` without ``with_ln``): the body of
+    :class:`ConvTower` and of ``ConvProjection``."""
+    convs, norms = nn.ModuleList(), nn.ModuleList()
+    for i in range(num_convs):
+        convs.append(
+            MaskedConv1d(in_channels if i == 0 else channels, channels,
+                         kernel_size, bias=not with_ln))
+        norms.append(LayerNorm1d(channels) if with_ln else nn.Identity())
+    return convs, norms
 
 
 class ConvTower(nn.Module):
@@ -23,14 +39,9 @@ class ConvTower(nn.Module):
                  out_channels: int, num_convs: int = 2,
                  kernel_size: int = 3, with_ln: bool = True):
         super().__init__()
-        self.convs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        for i in range(num_convs):
-            self.convs.append(
-                MaskedConv1d(in_channels if i == 0 else feat_channels,
-                             feat_channels, kernel_size, bias=not with_ln))
-            self.norms.append(
-                LayerNorm1d(feat_channels) if with_ln else nn.Identity())
+        self.convs, self.norms = masked_conv_layers(in_channels, feat_channels,
+                                                    num_convs, kernel_size,
+                                                    with_ln)
         self.out_conv = MaskedConv1d(
             feat_channels if num_convs else in_channels, out_channels,
             kernel_size)
