@@ -336,3 +336,7 @@ def test_grid_candidates_keep_the_unrefined_grid_beside_the_car():
     assert torch.equal(scores2[:, :q], scores)
     assert torch.allclose(scores2[:, q:][cand], 0.5 * scores[cand])
     assert (scores2[:, q:][~cand] < 0).all()
+    # with the refined read-out the switch would do nothing: refused
+    head.test_cfg['stage'] = 'refined'
+    with pytest.raises(ValueError, match="grid_candidates needs stage='car'"):
+        head.predict_raw(feats, start_probs=start, end_probs=end)

@@ -445,6 +445,10 @@ class RCLHead(BaseModule):
                 scores = torch.cat([scores, scores * grid_weight], dim=1)
                 keep = None if keep is None else keep.repeat(1, 2)
         else:
+            if float(self.test_cfg.get('grid_candidates', 0.0)) > 0:
+                raise ValueError("RCLHead test_cfg.grid_candidates needs "
+                                 "stage='car' (the grid beside the CAR's "
+                                 'one-step estimates)')
             stages = self.forward(feats, queries, masks, min_lengths=min_len,
                                   refine_topk=self.test_cfg.get('refine_topk'))
             last = stages[-1]

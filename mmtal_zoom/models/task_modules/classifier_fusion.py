@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmaction.registry import TASK_UTILS
-from ...utils.annotations import classes_from_database, label_ids_of_database
+from ...utils.annotations import label_ids_of_database
 from ...utils.io import JSONInputError, load_json
 
 
@@ -64,7 +64,7 @@ def classes_of_annotation_file(path: str) -> List[str]:
         raise ClassifierFileError(f'{path}: {exc}') from None
     if sorted(ids.values()) != list(range(len(ids))) or not ids:
         raise ClassifierFileError(f'{path}: label_id values are not 0..C-1.')
-    return list(classes_from_database(db))
+    return sorted(ids, key=ids.get)  # ids are 0..C-1: the dataset's order
 
 
 @TASK_UTILS.register_module()
