@@ -78,6 +78,23 @@ def test_common_cfg_options_reach_every_row_and_rename_the_runs(
         assert Config.fromfile(config).train_cfg.max_epochs == 2
 
 
+def test_common_options_may_index_a_list_of_the_base_config(
+        tmp_path, capsys):
+    # a shorter but complete schedule: the cosine's end moves with the
+    # epochs; the row config must keep the rest of each scheduler
+    lines = dry_run(tmp_path, capsys, '7', '--cfg-options',
+                    'train_cfg.max_epochs=12', 'param_scheduler.1.end=12',
+                    'param_scheduler.1.T_max=10', '--presets', 'default')
+    for config in robustness.parse_args(shlex.split(lines[-1])[2:]).models:
+        cfg = Config.fromfile(config)
+        assert cfg.train_cfg.max_epochs == 12
+        warmup, cosine = cfg.param_scheduler
+        assert warmup == BASE.param_scheduler[0]
+        assert cosine.type == BASE.param_scheduler[1].type
+        assert (cosine.end, cosine.T_max) == (12, 10)
+        assert cosine.eta_min == BASE.param_scheduler[1].eta_min
+
+
 def test_every_row_config_builds(tmp_path, capsys):
     import mmtal_zoom  # noqa: F401
     from mmaction.registry import MODELS

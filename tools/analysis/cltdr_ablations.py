@@ -207,7 +207,19 @@ def write_row_config(path: str, base: str, table: str, label: str,
         f'# = {base} --cfg-options {format_options(merged) or "(none)"}',
         f'_base_ = [{osp.abspath(osp.join(REPO, base))!r}]',
     ]
-    lines += [f'{k} = {as_python(v)}' for k, v in nest(merged).items()]
+    # an option that indexes a list (``param_scheduler.1.end=12``) cannot be
+    # written as a nested dict -- mmengine replaces inherited lists whole --
+    # so its top-level entry is written in full, read from the base config
+    # with every option applied
+    listed = {k.split('.')[0] for k in merged
+              if any(part.isdigit() for part in k.split('.'))}
+    if listed:
+        from mmengine.config import Config
+        full = Config.fromfile(osp.join(REPO, base))
+        full.merge_from_dict(merged)
+    for key, value in nest(merged).items():
+        value = full[key] if key in listed else value
+        lines.append(f'{key} = {as_python(value)}')
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
