@@ -112,6 +112,18 @@ def test_real_timings_max_duration(shared_data):
     assert ['CricketBowling', 'CricketShot'] in pairs and len(pairs) == 10
 
 
+def test_a_preset_takes_real_timings_from_a_given_file(
+        shared_data, tmp_path, monkeypatch):
+    # the repository's default place is missing: the given file is used
+    from mmtal_zoom.datasets.generators import family
+    monkeypatch.setattr(family, 'THUMOS14_TIMINGS',
+                        str(tmp_path / 'absent.json'))
+    with pytest.raises(FileNotFoundError, match='thumos-sparse'):
+        preset_kwargs('thumos-sparse')
+    given = str(shared_data / 'thumos14' / 'thumos14.json')
+    assert preset_kwargs('thumos-sparse', given)['timings'] == given
+
+
 def test_make_family_preset_and_bmn_layout(tmp_path):
     ann = make_embedded_dataset(str(tmp_path / 'tal'), preset='anet-style',
                                 num_videos=dict(train=3, val=1, test=2),

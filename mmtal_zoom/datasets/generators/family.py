@@ -135,14 +135,17 @@ GENERATORS = dict(latent=(generate_synthetic_database, FeatureModel),
                   sparse=(generate_sparse_database, SparseFeatureModel))
 
 
-def preset_kwargs(preset: str) -> dict:
+def preset_kwargs(preset: str, timings: Optional[str] = None) -> dict:
     """The generator keyword arguments of a preset (a copy), with
-    ``generator`` naming which generator takes them."""
+    ``generator`` naming which generator takes them; ``timings`` (a real
+    annotation file) replaces the preset's own."""
     if preset not in PRESETS:
         raise ValueError(f'unknown preset {preset!r}; choose one of '
                          f'{sorted(PRESETS)}')
     kwargs = copy.deepcopy(PRESETS[preset])
-    if kwargs.get('timings') == 'thumos14':
+    if timings is not None:
+        kwargs['timings'] = timings
+    elif kwargs.get('timings') == 'thumos14':
         kwargs['timings'] = osp.normpath(THUMOS14_TIMINGS)
         if not osp.isfile(kwargs['timings']):
             raise FileNotFoundError(
@@ -210,11 +213,9 @@ def make_embedded_dataset(out_dir: str,
     Returns:
         str: the path of ``annotations.json``.
     """
-    kwargs = preset_kwargs(preset)
+    kwargs = preset_kwargs(preset, timings)
     kwargs.update(overrides)
     kwargs['seed'] = seed
-    if timings is not None:
-        kwargs['timings'] = timings
     ann = osp.join(out_dir, 'annotations.json')
     feat_dir = osp.join(out_dir, 'features')
     request = dict(preset=preset,
