@@ -39,10 +39,9 @@ Example::
         --seq-len 2304 --repeats 10 --mode train --out work_dirs/bench.json
 """
 
-from mmtal_zoom.utils import atomic_write_json
 from mmtal_zoom.utils.benchmark import (FFT_FLOPS, MODES,  # noqa: F401
                                         benchmark_configs, format_table)
-from mmtal_zoom.utils.cli import add_switches, doc_parser
+from mmtal_zoom.utils.cli import add_switches, doc_parser, write_json_output
 
 
 def parse_args(argv=None):
@@ -93,9 +92,7 @@ def main(argv=None):
           f'device={args.device} threads={rows[0]["threads"]} '
           f'repeats={args.repeats} (median)')
     print(format_table(rows))
-    if args.out:
-        atomic_write_json(rows, args.out)
-        print(f'wrote {args.out}')
+    write_json_output(rows, args.out)
     return rows
 
 

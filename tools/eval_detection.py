@@ -29,9 +29,10 @@ from mmtal_zoom.evaluation.functional import (DEFAULT_LENGTH_BUCKETS,
                                               evaluate_detection)
 from mmtal_zoom.evaluation.metrics.tal_detection_metric import (
     average_recall_at_an, format_detection_report, nan_to_none)
-from mmtal_zoom.utils import JSONInputError, atomic_write_json, load_json
+from mmtal_zoom.utils import JSONInputError, load_json
 from mmtal_zoom.utils.annotations import classes_from_database
-from mmtal_zoom.utils.cli import add_switches, cli_main, fraction, positive_int
+from mmtal_zoom.utils.cli import (add_switches, cli_main, fraction,
+                                  positive_int, write_json_output)
 
 
 class EvalInputError(ValueError):
@@ -319,9 +320,7 @@ def main(argv=None) -> int:
         print('AR@AN (class-agnostic, ActivityNet protocol): ' + ', '.join(
             f'AR@{n} {100 * curve[n - 1]:.2f}' for n in (1, 5, 10, 100))
             + f', AUC {auc:.2f}')
-    if args.out:
-        atomic_write_json(out, args.out)
-        print(f'wrote {args.out}')
+    write_json_output(out, args.out)
     return 0
 
 

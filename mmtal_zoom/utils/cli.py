@@ -167,3 +167,12 @@ def localizer_parser(doc: str):
     parser.add_argument('config', help='localizer config')
     parser.add_argument('checkpoint', help='localizer checkpoint (.pth)')
     return parser
+
+
+def write_json_output(obj, path: Optional[str]) -> None:
+    """A tool's optional ``--out``: nothing without a path, else ``obj``
+    written to it as JSON atomically and ``wrote <path>`` printed."""
+    if path:
+        from .io import atomic_write_json
+        atomic_write_json(obj, path)
+        print(f'wrote {path}')

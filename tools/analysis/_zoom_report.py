@@ -11,6 +11,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import read_json, write_json  # noqa: E402
 from _zoom_adaptivity import adaptivity_table  # noqa: E402
 
+from mmtal_zoom.utils import atomic_save_figure  # noqa: E402
+
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
 
 
@@ -74,8 +76,7 @@ def cmd_pareto(args):
     ax.legend(fontsize=7)
     fig.tight_layout()
     out = osp.join(args.work_dir, 'pareto.png')
-    fig.savefig(out + '.tmp.png', dpi=130)
-    os.replace(out + '.tmp.png', out)
+    atomic_save_figure(fig, out, dpi=130)
     write_json(pts, osp.join(args.work_dir, 'pareto.json'))
     print(f'wrote {out}')
 

@@ -67,7 +67,7 @@ from mmtal_zoom.models.losses.signed_distance_loss import \
 from mmtal_zoom.models.task_modules.zero_crossing import \
     zero_crossings  # noqa: E402
 from mmtal_zoom.utils import io as mmtal_io  # noqa: E402
-from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
+from mmtal_zoom.utils.cli import doc_parser, write_json_output  # noqa: E402
 
 DEFAULT_KAPPAS = (0.8, 1.5, 2.5, 3.5, 5.0, 6.2)
 
@@ -323,9 +323,7 @@ def main(argv=None) -> List[Dict]:
         vals = [r[key] for r in rows]
         print(f'{key}: {min(vals):.2f}x - {max(vals):.2f}x '
               "(seed's claim: 3.3x - 16.7x)")
-    if args.out:
-        mmtal_io.atomic_write_json(dict(args=vars(args), rows=rows), args.out)
-        print(f'wrote {args.out}')
+    write_json_output(dict(args=vars(args), rows=rows), args.out)
     if args.plot:
         plot(rows, args.plot)
         print(f'wrote {args.plot}')

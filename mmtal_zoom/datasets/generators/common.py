@@ -25,18 +25,24 @@ class TimingModel:
     """The timing parameters both feature models share (when and how long
     the actions are); see :mod:`.synthetic`."""
     p_pair_video: float = 0.2
+    """Probability that a video shows both classes of a confusable pair."""
+    # how many instances: ``instance_rate`` per second (THUMOS14-style; per
+    # video ``* exp(N(0, 0.4^2))``), or, when ``instances_per_video`` is set
+    # (ActivityNet-style), ``1 + Poisson(n - 1)`` per video
     instance_rate: float = 0.08
+    instances_per_video: Optional[float] = None
+    # how long: log-normal, median ``length_median`` s and log-sd
+    # ``length_sigma``, or, when ``relative_length`` is set (ActivityNet-
+    # style), a log-normal fraction ``(median, sigma)`` of the video
     length_median: float = 3.0
     length_sigma: float = 0.83
-    max_coverage: float = 0.6
-    p_adjacent: float = 0.12
-    p_overlap: float = 0.08
-    # ActivityNet-style timings (both None: THUMOS14-style, above):
-    # instances per video ``1 + Poisson(n - 1)`` instead of a rate per
-    # second, and lengths as a log-normal fraction ``(median, sigma)`` of
-    # the video instead of seconds
-    instances_per_video: Optional[float] = None
     relative_length: Optional[Tuple[float, float]] = None
+    max_coverage: float = 0.6
+    """Largest share of a video that its instances cover."""
+    p_adjacent: float = 0.12
+    """Probability that a gap between two instances shrinks to < 0.4 s."""
+    p_overlap: float = 0.08
+    """Probability that two neighbouring instances overlap instead."""
 
 
 def _rng(seed: int, stream: int, name: str = '') -> np.random.Generator:

@@ -160,14 +160,9 @@ def _per_class_ap(matched: np.ndarray,
 
 
 def detection_average_precision(
-        gt_videos: np.ndarray,
-        gt_segments: np.ndarray,
-        gt_labels: np.ndarray,
-        pred_videos: np.ndarray,
-        pred_segments: np.ndarray,
-        pred_scores: np.ndarray,
-        pred_labels: np.ndarray,
-        num_classes: int,
+        gt_videos: np.ndarray, gt_segments: np.ndarray, gt_labels: np.ndarray,
+        pred_videos: np.ndarray, pred_segments: np.ndarray,
+        pred_scores: np.ndarray, pred_labels: np.ndarray, num_classes: int,
         tiou_thresholds: Sequence[float] = DEFAULT_TIOU_THRESHOLDS
 ) -> np.ndarray:
     """Per-class AP of flat arrays (see :func:`match_detections`).

@@ -147,26 +147,30 @@ class RCLHead(BaseModule):
                              'with_offset=True')
         self.sampler = TASK_UTILS.build(sampler)
         self.num_steps = self.sampler.num_grid
-        self.num_boundary_bins = num_boundary_bins
-        self.num_inner_bins = num_inner_bins
-        self.points_per_bin = points_per_bin
-        self.boundary_ratio = boundary_ratio
+        # the CAR's bins (Eq. 4), passed to segment_roi_features as they are
+        self.bins = dict(boundary_ratio=boundary_ratio,
+                         num_boundary_bins=num_boundary_bins,
+                         num_inner_bins=num_inner_bins,
+                         points_per_bin=points_per_bin)
         self.num_freqs = num_freqs
         self.with_offset = with_offset
-        self.num_refine_queries = num_refine_queries
-        self.refine_pos_fraction = refine_pos_fraction
-        self.refine_top_fraction = refine_top_fraction
+        # training-time refine queries (RCLSampler.select_refine)
+        self.refine_selection = dict(num=num_refine_queries,
+                                     top_fraction=refine_top_fraction,
+                                     pos_fraction=refine_pos_fraction,
+                                     pos_iou_thr=offset_iou_thr)
         if stage_weighting not in ('paper', 'raft'):
             raise ValueError(f"stage_weighting must be 'paper' or 'raft', got "
                              f'{stage_weighting!r}')
         self.stage_weighting = stage_weighting
-        self.pos_iou_thr = pos_iou_thr
-        self.reg_iou_thrs = tuple(reg_iou_thrs)
-        self.offset_iou_thr = offset_iou_thr
-        self.offset_stay = offset_stay
-        self.loss_weight_reg = loss_weight_reg
-        self.loss_weight_offset = loss_weight_offset
         self.stage_decay = stage_decay
+        # one stage's loss (Eq. 5-6, rcl_stage_loss)
+        self.stage_loss_cfg = dict(pos_iou_thr=pos_iou_thr,
+                                   reg_iou_thrs=tuple(reg_iou_thrs),
+                                   offset_iou_thr=offset_iou_thr,
+                                   offset_stay=offset_stay,
+                                   loss_weight_reg=loss_weight_reg,
+                                   loss_weight_offset=loss_weight_offset)
         self.test_cfg = merge_test_cfg(DEFAULT_TEST_CFG, test_cfg)
 
         self.input_proj = nn.Sequential(
@@ -215,9 +219,7 @@ class RCLHead(BaseModule):
         Returns:
             Tensor: ``(B, Q, E)``.
         """
-        sampled = segment_roi_features(
-            x, queries, self.boundary_ratio, self.num_boundary_bins,
-            self.num_inner_bins, self.points_per_bin)
+        sampled = segment_roi_features(x, queries, **self.bins)
         enc = encode_coordinates(queries.to(x.dtype), x.shape[-1],
                                  self.num_freqs)
         return self.car_mlp(torch.cat([sampled, enc], dim=-1))
@@ -304,18 +306,15 @@ class RCLHead(BaseModule):
         ``(B, N)``.
         """
         iou, matched = self.match(queries, gts, gt_valid)
-        return rcl_stage_loss(
-            queries, logits, offsets, valid, iou, matched, self.pos_iou_thr,
-            self.reg_iou_thrs, self.offset_iou_thr, self.offset_stay,
-            self.loss_weight_reg, self.loss_weight_offset)
+        return rcl_stage_loss(queries, logits, offsets, valid, iou, matched,
+                              **self.stage_loss_cfg)
 
     def _select_refine(self, iou: Tensor, valid: Tensor,
                        logits: Optional[Tensor] = None) -> Tensor:
         """The training-time refine queries (:meth:`RCLSampler.
         select_refine` with this head's fractions)."""
-        return self.sampler.select_refine(
-            iou, valid, self.num_refine_queries, self.refine_top_fraction,
-            self.refine_pos_fraction, self.offset_iou_thr, logits)
+        return self.sampler.select_refine(iou, valid, logits=logits,
+                                          **self.refine_selection)
 
     def loss(self, feats: Tensor, gt_segments: Sequence[Tensor],
              masks: Optional[Tensor] = None,

@@ -80,7 +80,7 @@ ATR against its matched uniform controls whether spending depth there
 helps.
 """
 import math
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -140,24 +140,15 @@ class ATRDepthRouter(BaseModule):
         (actionness, start, end).
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 num_layers: int = 4,
-                 hidden_dims: int = 32,
-                 kernel_size: int = 3,
-                 budget_target: float = 0.3,
-                 budget_weight: float = 10.0,
-                 init_tau: float = None,
-                 temperature: float = 1.0,
-                 prune_depth: float = 0.25,
-                 noise_std: float = 0.0,
-                 aux_loss_weight: float = 0.0,
-                 boundary_radius: float = 2.0,
+    def __init__(self, embed_dims: int, num_layers: int = 4,
+                 hidden_dims: int = 32, kernel_size: int = 3,
+                 budget_target: float = 0.3, budget_weight: float = 10.0,
+                 init_tau: Optional[float] = None, temperature: float = 1.0,
+                 prune_depth: float = 0.25, noise_std: float = 0.0,
+                 aux_loss_weight: float = 0.0, boundary_radius: float = 2.0,
                  loss_coarse: dict = dict(type='BalancedBCELoss'),
-                 per_video_budget: bool = False,
-                 variance_weight: float = 0.0,
-                 variance_target: float = 0.0025,
-                 prior_scale: float = 0.0,
+                 per_video_budget: bool = False, variance_weight: float = 0.0,
+                 variance_target: float = 0.0025, prior_scale: float = 0.0,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if not 0.0 <= budget_target <= 1.0:
