@@ -11,13 +11,13 @@
 # iterations, lambda_1 = 10, lambda_2 = 1, alpha = 0.8: RCLHead's defaults).
 # Post-processing as the paper's on THUMOS14: Soft-NMS, top 200 per video.
 #
-# Not the paper's base: the paper plugs RCL into BMN / G-TAD, which on
-# THUMOS14 run on fixed 256-snippet windows of each video; MMAction2's BMN
-# pipeline reads fixed-length ActivityNet-layout features only, and this
-# repository has no window split + stitching for it yet. The paper's own
-# THUMOS14 optimiser (Adam, lr 6e-6, batch 16, 5 + 5 epochs) belongs to that
-# base and is not used here. No accuracy figure: THUMOS14 I3D features
-# cannot be downloaded on the project's machines (configs/rcl/README.md).
+# Not the paper's base: the paper plugs RCL into BMN / G-TAD on windows of
+# each video -- that reading is
+# bmn-rcl_i3d-feat_1xb16-10e_thumos14-window128.py (tools/bmn_windows.py).
+# This one refines ActionFormer's
+# proposals and keeps ActionFormer's optimiser, not the paper's THUMOS14 one
+# (Adam, lr 6e-6, batch 16, 5 + 5 epochs). No accuracy figure: THUMOS14 I3D
+# features cannot be downloaded on the project's machines.
 _base_ = ['../baseline/actionformer_i3d-feat_1xb2-35e_thumos14.py']
 model = dict(
     type='TwoStageTALDetector',

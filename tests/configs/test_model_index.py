@@ -31,6 +31,7 @@ FEATURE_DIMS = {'i3d': {2048}, 'slowfast': {2304}, 'tsp': {512},
 DATASET_ANNOTATIONS = {
     'embedded': 'data/embedded/', 'embedded-anet': 'data/anet_embedded/',
     'thumos14': 'data/thumos14/', 'multithumos': 'data/multithumos/',
+    'thumos14-window128': 'data/thumos14/bmn_windows128/',
     'epic-kitchens100-verb': 'epic_kitchens_100_verb',
     'epic-kitchens100-noun': 'epic_kitchens_100_noun',
     'activitynet': ('data/anet_1.3/', 'data/ActivityNet/'),

@@ -69,3 +69,27 @@ def test_thumos14_rcl_trains_and_predicts_on_real_i3d_features(shared_data):
         assert pred.segments.min() >= 0
         assert pred.segments.max() <= sample.metainfo['duration'] + 1e-6
         assert torch.all(pred.scores[:-1] >= pred.scores[1:])
+
+
+def test_thumos14_bmn_window_configs_follow_the_paper():
+    rcl = Config.fromfile(str(
+        CONFIGS / 'rcl' / 'bmn-rcl_i3d-feat_1xb16-10e_thumos14-window128.py'))
+    bmn = Config.fromfile(str(
+        CONFIGS / 'rcl' / 'bmn_i3d-feat_1xb16-9e_thumos14-window128.py'))
+    for cfg in (rcl, bmn):
+        assert (cfg.model.temporal_dim, cfg.model.feat_dim) == (128, 2048)
+        assert cfg.train_dataloader.batch_size == 16
+        assert cfg.train_dataloader.dataset.type == 'ActivityNetDataset'
+        assert 'bmn_windows128' in cfg.train_dataloader.dataset.ann_file
+        assert cfg.test_evaluator.metric_type == 'TEM'  # dump; stitch later
+        assert cfg.test_evaluator.dump_config.output_format == 'json'
+    # RCL, Sec. 4.1 on THUMOS14: Adam, lr 6e-6 for 5 epochs, then / 10
+    assert rcl.optim_wrapper.optimizer.type == 'Adam'
+    assert rcl.optim_wrapper.optimizer.lr == 6e-6
+    assert rcl.train_cfg.max_epochs == 10
+    (step, ) = rcl.param_scheduler
+    assert (step.milestones, step.gamma) == ([5], 0.1)
+    model = MODELS.build(rcl.model)
+    assert model.rcl_head.refine.num_iters == 10
+    # stock BMN keeps MMAction2's schedule
+    assert bmn.optim_wrapper.optimizer.lr == 1e-3
