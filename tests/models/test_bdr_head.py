@@ -130,6 +130,53 @@ def test_decoding_snaps_to_zero_crossings_within_the_window(kind):
     assert torch.equal(torch.cat(same, 1), raw)
 
 
+def test_crossings_source_pairs_zero_crossings_scored_by_the_classifier():
+    torch.manual_seed(0)
+    model = detector(refined_head(boundary_source='crossings',
+                                  max_length=10.0)).eval()
+    x = torch.randn(1, 8, 64)
+    mask = torch.ones(1, 64, dtype=torch.bool)
+    with torch.no_grad():
+        feats, masks = model.extract_feat(x, mask)
+        outs = list(model.head(feats, masks))
+    outs[-1] = [ideal_field(64, [10.4, 40.0], [19.6, 44.0])]
+    # the classifier: class 1 inside [10, 20], class 2 inside [40, 44]
+    probs = torch.full((1, 64, 3), 0.01)
+    probs[0, 11:20, 1] = 0.9
+    probs[0, 40:45, 2] = 0.6  # points 40 .. 44 lie in [40, 44]
+    n = [m.shape[1] for m in masks]
+    model.head.inner_head.decode_by_feat = lambda *a, **k: (
+        [probs] + [torch.zeros(1, t, 3) for t in n[1:]],
+        [torch.zeros(1, t, 2) for t in n])
+    seen = []
+    model.head.predict_by_feat_single = lambda sc, sg, *a, **k: seen.append(
+        (sc, sg))
+    model.head.predict_by_feat(*outs, masks=masks,
+                               data_samples=[sample(64, [], [])])
+    (scores, segs), = seen
+    # (10.4, 44.0) is longer than max_length
+    assert torch.allclose(segs, torch.tensor([[10.4, 19.6], [40.0, 44.0]]))
+    assert scores[0].argmax() == 1 and scores[1].argmax() == 2
+    assert torch.allclose(scores[0, 1], torch.tensor(0.9))
+    assert torch.allclose(scores[1, 2], torch.tensor(0.6))
+    with pytest.raises(ValueError, match='boundary_source'):
+        MODELS.build(refined_head(boundary_source='nope'))
+
+
+@pytest.mark.parametrize('source', ['snap', 'crossings'])
+def test_predict_returns_seconds_scores_labels_for_every_source(source):
+    model = detector(refined_head(boundary_source=source)).eval()
+    data = model.data_preprocessor(batch(), training=False)
+    with torch.no_grad():
+        out = model(**data, mode='predict')
+    for s in out:
+        pred = s.pred_instances
+        assert pred.segments.shape[-1] == 2 and len(pred.scores) == len(
+            pred.labels)
+        assert (pred.segments >= 0).all()
+        assert (pred.segments <= s.metainfo['duration'] + 1e-5).all()
+
+
 def test_predict_returns_seconds_scores_labels():
     model = detector(refined_head()).eval()
     data = model.data_preprocessor(batch(), training=False)

@@ -6,8 +6,8 @@ import torch
 
 from mmaction.registry import MODELS, TASK_UTILS
 from mmtal_zoom.models.task_modules.zero_crossing import (
-    crossings_to_list, nearest_zero_crossing, snap_to_zero_crossings,
-    zero_crossings)
+    crossing_pairs, crossings_to_list, nearest_zero_crossing,
+    segment_mean_scores, snap_to_zero_crossings, zero_crossings)
 
 
 def targets(segments, length=40, valid_len=None, truncation=16.0):
@@ -173,3 +173,28 @@ def test_signed_distance_loss_is_robust_and_boundary_weighted():
         torch.tensor(-12.5))), rel=1e-5)
     with pytest.raises(ValueError, match='same shape'):
         loss(pred, target[:3])
+
+
+def test_crossing_pairs_and_segment_scores_match_brute_force():
+    g = torch.Generator().manual_seed(0)
+    starts = torch.full((2, 30), float('nan'))
+    ends = torch.full((2, 30), float('nan'))
+    starts[0, [2, 9, 20]] = torch.tensor([2.5, 9.1, 20.7])
+    ends[0, [5, 12, 27]] = torch.tensor([5.2, 12.9, 27.3])
+    ends[1, 3] = 3.5  # no start in video 1
+    pairs = crossing_pairs(starts, ends, max_length=10.0)
+    expected = [(s, e) for s in (2.5, 9.1, 20.7) for e in (5.2, 12.9, 27.3)
+                if 0 < e - s <= 10.0]
+    assert torch.allclose(pairs[0], torch.tensor(expected))
+    assert pairs[1].shape == (0, 2)
+    probs = torch.rand(30, 4, generator=g)
+    positions = torch.arange(30, dtype=torch.float32) * 2.0
+    segs = torch.tensor([[3.0, 9.0], [0.0, 58.0], [4.2, 4.8], [57.5, 60.0]])
+    got = segment_mean_scores(probs, positions, segs)
+    for k, (s, e) in enumerate(segs.tolist()):
+        inside = (positions >= s) & (positions <= e)
+        if inside.any():
+            want = probs[inside].mean(0)
+        else:  # no point inside: the one nearest the centre
+            want = probs[(positions - (s + e) / 2).abs().argmin()]
+        assert torch.allclose(got[k], want, atol=1e-6), k

@@ -15,16 +15,27 @@ detectors. ``BDRRefinedHead`` does it by composition, so that
   within ``snap_window`` grid units, the original kept where there is none,
   then the base head's own per-video post-processing (threshold, top-k,
   NMS, seconds). Snapping before NMS lets NMS merge candidates that snapped
-  to the same boundaries.
+  to the same boundaries;
+* ``boundary_source='crossings'`` (own design; the paper names the zero
+  crossings as the boundaries, not how a detector uses them) makes BDR the
+  boundary source in its own right: the candidates are all pairs of a start
+  and a later end crossing (at most ``max_length`` grid units apart), each
+  scored per class by the base head's mean class probability over the
+  finest level's points inside it, then the same post-processing. The base
+  head's own segments are not used.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
-from ..task_modules.zero_crossing import snap_to_zero_crossings
+from ..task_modules.zero_crossing import (crossing_pairs, segment_mean_scores,
+                                          snap_to_zero_crossings)
 from .tal_head_wrapper import TALHeadWrapper
+
+BOUNDARY_SOURCES = ('snap', 'crossings')
 
 
 @MODELS.register_module()
@@ -40,6 +51,11 @@ class BDRRefinedHead(TALHeadWrapper):
             ``0`` disables snapping (BDR then only acts as an auxiliary
             loss).
         snap (bool): snap at inference (False: auxiliary loss only).
+        boundary_source (str): ``'snap'`` (the retrofit above) or
+            ``'crossings'`` (segments from zero-crossing pairs alone,
+            scored by the base head's classifier; own design).
+        max_length (float, optional): longest crossing pair, grid units
+            (default: the whole sequence).
         init_cfg (dict, optional): weight initialisation.
 
     ``num_classes``, ``prior_generator``, ``test_cfg`` and the per-video
@@ -50,7 +66,8 @@ class BDRRefinedHead(TALHeadWrapper):
 
     def __init__(self, base_head: dict, bdr: dict,
                  snap_window: float = 2.0, snap: bool = True,
-                 init_cfg=None):
+                 boundary_source: str = 'snap',
+                 max_length: Optional[float] = None, init_cfg=None):
         super().__init__(base_head, init_cfg=init_cfg)
         bdr = dict(bdr)
         level = int(bdr.get('level', 0))
@@ -60,6 +77,11 @@ class BDRRefinedHead(TALHeadWrapper):
         self.bdr = MODELS.build(bdr)
         self.snap_window = float(snap_window)
         self.snap = snap
+        if boundary_source not in BOUNDARY_SOURCES:
+            raise ValueError(f'boundary_source must be one of '
+                             f'{BOUNDARY_SOURCES}, got {boundary_source!r}')
+        self.boundary_source = boundary_source
+        self.max_length = max_length
 
     def forward(self, feats: Sequence[Tensor],
                 masks: Sequence[Tensor]) -> Tuple:
@@ -89,3 +111,37 @@ class BDRRefinedHead(TALHeadWrapper):
         flat, _ = snap_to_zero_crossings(flat, start_x, end_x,
                                          self.bdr.stride, self.snap_window)
         return scores, list(flat.split(lengths, dim=1))
+
+    def predict_by_feat(self, *outs, masks: Sequence[Tensor],
+                        data_samples: Sequence) -> List[InstanceData]:
+        """The base head's candidates, snapped (``'snap'``), or the BDR
+        crossing pairs scored by its classifier (``'crossings'``), then the
+        base head's per-video post-processing."""
+        if self.boundary_source == 'snap':
+            return super().predict_by_feat(*outs, masks=masks,
+                                           data_samples=data_samples)
+        probs, _ = self.inner_head.decode_by_feat(*outs[:-1], masks=masks)
+        probs = probs[0]  # (B, T_0, K): the finest level's points
+        stride0 = float(self.inner_head.prior_generator.strides[0])
+        start_x, end_x = self.bdr.crossings(outs[-1], masks)
+        max_steps = (float('inf') if self.max_length is None else
+                     self.max_length / self.bdr.stride)
+        results = []
+        for i, (pairs, sample) in enumerate(
+                zip(crossing_pairs(start_x, end_x, max_steps), data_samples)):
+            segs = pairs * self.bdr.stride  # grid units
+            valid0 = masks[0][i]
+            positions = torch.arange(
+                probs.shape[1], device=segs.device,
+                dtype=segs.dtype)[valid0] * stride0
+            if segs.numel() == 0 or positions.numel() == 0:
+                segs = segs.new_zeros(0, 2)
+                scores = probs.new_zeros(0, probs.shape[-1])
+            else:
+                scores = segment_mean_scores(probs[i][valid0].to(segs.dtype),
+                                             positions, segs)
+            valid = torch.ones(segs.shape[0], dtype=torch.bool,
+                               device=segs.device)
+            results.append(self.predict_by_feat_single(
+                scores, segs, valid, sample.metainfo))
+        return results

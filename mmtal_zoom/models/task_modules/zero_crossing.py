@@ -139,3 +139,56 @@ def snap_to_zero_crossings(segments: Tensor, start_crossings: Tensor,
     new = torch.where(ordered[..., None], new, flat)
     moved = torch.stack(moved, dim=-1) & ordered[..., None]
     return new.view_as(segments), moved.view(segments.shape)
+
+
+def crossing_pairs(start_crossings: Tensor, end_crossings: Tensor,
+                   max_length: float) -> List[Tensor]:
+    """Segments formed from the zero crossings alone (own design: the paper
+    names zero crossings as the boundaries, not how to pair them): every
+    start crossing ``s`` with every end crossing ``e`` such that
+    ``0 < e - s <= max_length``.
+
+    Args:
+        start_crossings, end_crossings (Tensor): ``(B, T)`` from
+            :func:`zero_crossings` (steps, NaN where none).
+        max_length (float): longest segment, steps.
+
+    Returns:
+        list[Tensor]: per video ``(P_i, 2)`` segments in steps.
+    """
+    out = []
+    for s, e in zip(crossings_to_list(start_crossings),
+                    crossings_to_list(end_crossings)):
+        length = e[None, :] - s[:, None]  # (S, E)
+        i, j = ((length > 0) & (length <= max_length)).nonzero(as_tuple=True)
+        out.append(torch.stack([s[i], e[j]], dim=-1))
+    return out
+
+
+def segment_mean_scores(probs: Tensor, positions: Tensor,
+                        segments: Tensor) -> Tensor:
+    """Mean class probability of the points inside each segment.
+
+    Args:
+        probs (Tensor): ``(N, K)`` per-point class probabilities.
+        positions (Tensor): ``(N,)`` ascending point positions.
+        segments (Tensor): ``(P, 2)`` in the positions' unit.
+
+    Returns:
+        Tensor: ``(P, K)``; a segment holding no point takes the point
+        nearest to its centre.
+    """
+    csum = torch.cat([probs.new_zeros(1, probs.shape[1]),
+                      probs.cumsum(0)])
+    lo = torch.searchsorted(positions, segments[:, 0].contiguous())
+    hi = torch.searchsorted(positions, segments[:, 1].contiguous(),
+                            right=True)
+    count = (hi - lo).clamp(min=0)
+    mean = (csum[hi] - csum[lo]) / count.clamp(min=1)[:, None]
+    mid = segments.mean(-1).contiguous()
+    right = torch.searchsorted(positions, mid).clamp(max=positions.numel() - 1)
+    left = (right - 1).clamp(min=0)
+    nearer_left = (mid - positions[left]).abs() < (positions[right] -
+                                                   mid).abs()
+    centre = torch.where(nearer_left, left, right)
+    return torch.where(count[:, None] > 0, mean, probs[centre])
