@@ -228,3 +228,11 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys):
                       str(bad), '--out', str(tmp_path / 'o.json')]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(bad) in err[0]
+
+
+def test_an_annotation_without_segment_names_video_and_index(tmp_path,
+                                                             capsys):
+    db, feats = one_video()
+    db['database']['vid']['annotations'].append(dict(label='a'))
+    with pytest.raises(KeyError, match="'vid', annotation 1"):
+        split_into_windows(db, feats, subset_map={'Test': 'test'})

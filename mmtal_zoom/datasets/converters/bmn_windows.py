@@ -67,18 +67,29 @@ def window_name(video: str, start: int, prefix: str = 'v_') -> str:
     return f'{prefix}{video}{WINDOW_SEP}{start:06d}'
 
 
-def _clip_instances(annotations: List[dict], lo: float, hi: float,
-                    min_overlap: float) -> List[dict]:
+def _instances(video: str, entry: dict) -> List[Tuple[float, float, str]]:
+    """``(start, end, label)`` of a video's annotations, checked."""
+    out = []
+    for i, ann in enumerate(entry.get('annotations', [])):
+        if 'segment' not in ann or 'label' not in ann:
+            raise KeyError(f'video {video!r}, annotation {i}: expected '
+                           f'"segment" and "label", got {sorted(ann)}')
+        s, e = (float(v) for v in ann['segment'])
+        out.append((s, e, str(ann['label'])))
+    return out
+
+
+def _clip_instances(instances: List[Tuple[float, float, str]], lo: float,
+                    hi: float, min_overlap: float) -> List[dict]:
     """Instances with at least ``min_overlap`` of their length inside
     ``[lo, hi]`` s, clipped to it, in window-relative seconds."""
     out = []
-    for ann in annotations:
-        s, e = (float(v) for v in ann['segment'])
+    for s, e, label in instances:
         inside = min(e, hi) - max(s, lo)
         if e <= s or inside <= 0 or inside < min_overlap * (e - s):
             continue
         out.append(dict(segment=[max(s, lo) - lo, min(e, hi) - lo],
-                        label=str(ann['label'])))
+                        label=label))
     return out
 
 
@@ -140,12 +151,15 @@ def split_into_windows(database: dict,
         if 'duration' not in entry:
             raise KeyError(f'video {video!r}: missing "duration" (seconds)')
         fps = float(entry.get('fps') or default_fps)
+        if not fps > 0:
+            raise ValueError(f'video {video!r}: fps must be > 0, got {fps}')
+        instances = _instances(video, entry)
         span = window * feat_stride / fps
         frames = window * feat_stride
         for start in window_starts(feats.shape[0], window, stride):
             offset = (start * feat_stride + num_frames / 2) / fps
-            anns = _clip_instances(entry.get('annotations', []), offset,
-                                   offset + span, min_overlap)
+            anns = _clip_instances(instances, offset, offset + span,
+                                   min_overlap)
             if split == 'train' and not anns:
                 continue
             chunk = feats[start:start + window]
