@@ -117,8 +117,12 @@ def split(args) -> int:
         except FileNotFoundError:
             continue  # videos without features are skipped (reported)
     missing = sorted(set(db) - set(features))
+    db = {v: e for v, e in db.items() if v in features}
+    if not db:
+        raise FileNotFoundError(f'{args.features}: no <video>.npy for any '
+                                f'video of {args.ann}')
     paths = write_bmn_windows(
-        args.out, database, features, window=args.window,
+        args.out, db, features, window=args.window,
         stride=args.stride, feat_stride=args.feat_stride,
         num_frames=args.num_frames, min_overlap=args.min_overlap,
         subset_map=_subset_map(args.subset_map))

@@ -235,3 +235,41 @@ def test_an_annotation_without_segment_names_video_and_index():
     db['database']['vid']['annotations'].append(dict(label='a'))
     with pytest.raises(KeyError, match=r'vid\\?., annotation 1'):
         split_into_windows(db, feats, subset_map={'Test': 'test'})
+
+
+def test_window_settings_that_would_lose_snippets_or_time_are_refused():
+    db, feats = one_video()
+    with pytest.raises(ValueError, match='stride'):
+        split_into_windows(db, feats, window=8, stride=9,
+                           subset_map={'Test': 'test'})
+    with pytest.raises(ValueError, match='multiple of 16'):
+        split_into_windows(db, feats, window=50, feat_stride=4,
+                           subset_map={'Test': 'test'})
+
+
+def test_an_instance_longer_than_the_window_covers_it():
+    db, feats = one_video(num_snippets=400, segments=[(2.0, 40.0)])
+    entries, _ = split_into_windows(db, feats, window=32, stride=32,
+                                    feat_stride=FS, num_frames=NF,
+                                    subset_map={'Test': 'test'})
+    span = 32 * FS / FPS
+    inside = [e for e in entries.values()
+              if 2.0 <= e['offset_second'] and
+              e['offset_second'] + span <= 40.0]
+    assert inside and all(e['annotations'][0]['segment'] ==
+                          pytest.approx([0.0, span]) for e in inside)
+
+
+def test_split_skips_and_reports_videos_without_features(tmp_path, capsys):
+    db, feats = one_video()
+    db['database']['other'] = dict(db['database']['vid'])
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(db))
+    np.save(tmp_path / 'vid.npy', feats['vid'])
+    assert tool.main(['split', '--ann', str(ann), '--features',
+                      str(tmp_path), '--out', str(tmp_path / 'w'),
+                      '--window', '32', '--subset-map', 'Test=test']) == 0
+    assert "1 video(s) without features skipped, e.g. ['other']" in \
+        capsys.readouterr().err
+    windows = json.loads((tmp_path / 'w' / 'anet_anno_test.json').read_text())
+    assert {e['video'] for e in windows.values()} == {'vid'}

@@ -31,7 +31,8 @@ length with overlap, not these details):
   feat_stride + num_frames / 2) / fps`` and its ``duration_second`` is
   ``window * feat_stride / fps``;
 * a ground-truth instance belongs to a window when at least ``min_overlap``
-  of its length lies inside it (clipped to the window); training windows
+  of its length (of the window's, for an instance longer than the window)
+  lies inside it, clipped to the window; training windows
   without an instance are skipped (they teach only background), windows of
   the other splits are all kept.
 """
@@ -46,6 +47,7 @@ from ...utils.io import atomic_write_text
 from ..generators.anet_format import SUBSET_ALIASES, write_feature_csv
 
 WINDOW_SEP = '__w'
+BMN_FRAME_INTERVAL = 16
 
 
 def window_starts(num_snippets: int, window: int, stride: int) -> List[int]:
@@ -86,7 +88,10 @@ def _clip_instances(instances: List[Tuple[float, float, str]], lo: float,
     out = []
     for s, e, label in instances:
         inside = min(e, hi) - max(s, lo)
-        if e <= s or inside <= 0 or inside < min_overlap * (e - s):
+        # an instance longer than the window counts when it covers that
+        # share of the window (it could never be that much inside it)
+        need = min_overlap * min(e - s, hi - lo)
+        if e <= s or inside <= 0 or inside < need:
             continue
         out.append(dict(segment=[max(s, lo) - lo, min(e, hi) - lo],
                         label=label))
@@ -112,9 +117,11 @@ def split_into_windows(database: dict,
             inner dict).
         features (dict): video -> ``(T, C)`` snippet features.
         window (int): snippets per window (BMN's ``temporal_dim``).
-        stride (int, optional): snippets between window starts (default
-            ``window // 2``).
-        feat_stride (int): frames between snippets.
+        stride (int, optional): snippets between window starts, at most
+            ``window`` (default ``window // 2``).
+        feat_stride (int): frames between snippets (``window *
+            feat_stride`` must be a multiple of 16, MMAction2 BMN's frame
+            interval).
         num_frames (int): frames per snippet.
         default_fps (float): for videos without ``fps``.
         min_overlap (float): share of an instance that must lie in a window.
@@ -133,7 +140,18 @@ def split_into_windows(database: dict,
     db = database.get('database', database)
     if not isinstance(db, dict) or not db:
         raise ValueError('database is empty or not a dict of videos')
-    stride = int(stride or max(window // 2, 1))
+    stride = max(window // 2, 1) if stride is None else int(stride)
+    if not 1 <= stride <= window:
+        raise ValueError(f'stride must be in [1, window = {window}] (a '
+                         f'larger one leaves snippets out), got {stride}')
+    frames = window * feat_stride
+    if frames % BMN_FRAME_INTERVAL:
+        # MMAction2's BMN post-processing floors duration_frame to a
+        # multiple of 16 and rescales the proposals by the ratio
+        raise ValueError(
+            f'window x feat_stride = {frames} frames must be a multiple of '
+            f'{BMN_FRAME_INTERVAL} (MMAction2 BMN rescales by '
+            'duration_frame // 16 * 16 / duration_frame otherwise)')
     mapping = ({str(k).lower(): v for k, v in subset_map.items()}
                if subset_map else SUBSET_ALIASES)
     entries, feats_out = {}, {}
@@ -155,7 +173,6 @@ def split_into_windows(database: dict,
             raise ValueError(f'video {video!r}: fps must be > 0, got {fps}')
         instances = _instances(video, entry)
         span = window * feat_stride / fps
-        frames = window * feat_stride
         for start in window_starts(feats.shape[0], window, stride):
             offset = (start * feat_stride + num_frames / 2) / fps
             anns = _clip_instances(instances, offset, offset + span,
