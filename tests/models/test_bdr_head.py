@@ -130,10 +130,13 @@ def test_decoding_snaps_to_zero_crossings_within_the_window(kind):
     assert torch.equal(torch.cat(same, 1), raw)
 
 
-def test_crossings_source_pairs_zero_crossings_scored_by_the_classifier():
+@pytest.mark.parametrize('pair_score', ['centre', 'mean'])
+def test_crossings_source_pairs_zero_crossings_scored_by_the_classifier(
+        pair_score):
     torch.manual_seed(0)
     model = detector(refined_head(boundary_source='crossings',
-                                  max_length=10.0)).eval()
+                                  max_length=10.0,
+                                  pair_score=pair_score)).eval()
     x = torch.randn(1, 8, 64)
     mask = torch.ones(1, 64, dtype=torch.bool)
     with torch.no_grad():

@@ -7,7 +7,8 @@ import torch
 from mmaction.registry import MODELS, TASK_UTILS
 from mmtal_zoom.models.task_modules.zero_crossing import (
     crossing_pairs, crossings_to_list, nearest_zero_crossing,
-    segment_mean_scores, snap_to_zero_crossings, zero_crossings)
+    segment_centre_scores, segment_mean_scores, snap_to_zero_crossings,
+    zero_crossings)
 
 
 def targets(segments, length=40, valid_len=None, truncation=16.0):
@@ -198,3 +199,20 @@ def test_crossing_pairs_and_segment_scores_match_brute_force():
         else:  # no point inside: the one nearest the centre
             want = probs[(positions - (s + e) / 2).abs().argmin()]
         assert torch.allclose(got[k], want, atol=1e-6), k
+
+
+def test_centre_scores_take_the_best_level_at_the_centre():
+    # a long action: the finest level is trained low inside it, the coarse
+    # level high at its centre
+    fine = torch.full((64, 2), 0.05)
+    coarse = torch.full((16, 2), 0.05)
+    coarse[10, 1] = 0.8  # position 40 on the stride-4 level
+    segs = torch.tensor([[24.0, 56.0], [0.0, 4.0]])
+    got = segment_centre_scores([fine, coarse], [1.0, 4.0], segs)
+    assert torch.allclose(got[0], torch.tensor([0.05, 0.8]))
+    assert torch.allclose(got[1], torch.tensor([0.05, 0.05]))
+    # the mean over the finest level misses it
+    mean = segment_mean_scores(fine, torch.arange(64.0), segs)
+    assert mean[0, 1] < 0.1
+    with pytest.raises(ValueError, match='no valid point'):
+        segment_centre_scores([fine[:0]], [1.0], segs)

@@ -20,9 +20,10 @@ detectors. ``BDRRefinedHead`` does it by composition, so that
   crossings as the boundaries, not how a detector uses them) makes BDR the
   boundary source in its own right: the candidates are all pairs of a start
   and a later end crossing (at most ``max_length`` grid units apart), each
-  scored per class by the base head's mean class probability over the
-  finest level's points inside it, then the same post-processing. The base
-  head's own segments are not used.
+  scored per class by the base head's classifier (``pair_score``: its best
+  probability over levels at the pair's centre, or its mean over the
+  finest level's points inside the pair), then the same post-processing.
+  The base head's own segments are not used.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -31,11 +32,14 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
-from ..task_modules.zero_crossing import (crossing_pairs, segment_mean_scores,
+from ..task_modules.zero_crossing import (crossing_pairs,
+                                          segment_centre_scores,
+                                          segment_mean_scores,
                                           snap_to_zero_crossings)
 from .tal_head_wrapper import TALHeadWrapper
 
 BOUNDARY_SOURCES = ('snap', 'crossings')
+PAIR_SCORES = ('centre', 'mean')
 
 
 @MODELS.register_module()
@@ -56,6 +60,9 @@ class BDRRefinedHead(TALHeadWrapper):
             scored by the base head's classifier; own design).
         max_length (float, optional): longest crossing pair, grid units
             (default: the whole sequence).
+        pair_score (str): how ``'crossings'`` scores a pair: ``'centre'``
+            (:func:`segment_centre_scores`) or ``'mean'``
+            (:func:`segment_mean_scores`, finest level).
         init_cfg (dict, optional): weight initialisation.
 
     ``num_classes``, ``prior_generator``, ``test_cfg`` and the per-video
@@ -67,7 +74,8 @@ class BDRRefinedHead(TALHeadWrapper):
     def __init__(self, base_head: dict, bdr: dict,
                  snap_window: float = 2.0, snap: bool = True,
                  boundary_source: str = 'snap',
-                 max_length: Optional[float] = None, init_cfg=None):
+                 max_length: Optional[float] = None,
+                 pair_score: str = 'centre', init_cfg=None):
         super().__init__(base_head, init_cfg=init_cfg)
         bdr = dict(bdr)
         level = int(bdr.get('level', 0))
@@ -82,6 +90,10 @@ class BDRRefinedHead(TALHeadWrapper):
                              f'{BOUNDARY_SOURCES}, got {boundary_source!r}')
         self.boundary_source = boundary_source
         self.max_length = max_length
+        if pair_score not in PAIR_SCORES:
+            raise ValueError(f'pair_score must be one of {PAIR_SCORES}, got '
+                             f'{pair_score!r}')
+        self.pair_score = pair_score
 
     def forward(self, feats: Sequence[Tensor],
                 masks: Sequence[Tensor]) -> Tuple:
@@ -120,9 +132,9 @@ class BDRRefinedHead(TALHeadWrapper):
         if self.boundary_source == 'snap':
             return super().predict_by_feat(*outs, masks=masks,
                                            data_samples=data_samples)
-        probs, _ = self.inner_head.decode_by_feat(*outs[:-1], masks=masks)
-        probs = probs[0]  # (B, T_0, K): the finest level's points
-        stride0 = float(self.inner_head.prior_generator.strides[0])
+        level_probs, _ = self.inner_head.decode_by_feat(*outs[:-1],
+                                                        masks=masks)
+        strides = [float(x) for x in self.inner_head.prior_generator.strides]
         start_x, end_x = self.bdr.crossings(outs[-1], masks)
         max_steps = (float('inf') if self.max_length is None else
                      self.max_length / self.bdr.stride)
@@ -130,18 +142,19 @@ class BDRRefinedHead(TALHeadWrapper):
         for i, (pairs, sample) in enumerate(
                 zip(crossing_pairs(start_x, end_x, max_steps), data_samples)):
             segs = pairs * self.bdr.stride  # grid units
-            valid0 = masks[0][i]
-            positions = torch.arange(
-                probs.shape[1], device=segs.device,
-                dtype=segs.dtype)[valid0] * stride0
-            if segs.numel() == 0 or positions.numel() == 0:
+            valid = [p[i][m[i]].to(segs.dtype)
+                     for p, m in zip(level_probs, masks)]
+            if segs.numel() == 0 or valid[0].shape[0] == 0:
                 segs = segs.new_zeros(0, 2)
-                scores = probs.new_zeros(0, probs.shape[-1])
+                scores = segs.new_zeros(0, level_probs[0].shape[-1])
+            elif self.pair_score == 'centre':
+                scores = segment_centre_scores(valid, strides, segs)
             else:
-                scores = segment_mean_scores(probs[i][valid0].to(segs.dtype),
-                                             positions, segs)
-            valid = torch.ones(segs.shape[0], dtype=torch.bool,
-                               device=segs.device)
+                positions = torch.arange(valid[0].shape[0], device=segs.device,
+                                         dtype=segs.dtype) * strides[0]
+                scores = segment_mean_scores(valid[0], positions, segs)
+            keep = torch.ones(segs.shape[0], dtype=torch.bool,
+                              device=segs.device)
             results.append(self.predict_by_feat_single(
-                scores, segs, valid, sample.metainfo))
+                scores, segs, keep, sample.metainfo))
         return results

@@ -192,3 +192,35 @@ def segment_mean_scores(probs: Tensor, positions: Tensor,
                                                    mid).abs()
     centre = torch.where(nearer_left, left, right)
     return torch.where(count[:, None] > 0, mean, probs[centre])
+
+
+def segment_centre_scores(level_probs: List[Tensor], strides: List[float],
+                          segments: Tensor) -> Tensor:
+    """The class probability at each segment's centre, best over levels.
+
+    A dense head with centre sampling (ActionFormer) trains the points near
+    an action's centre, on the pyramid level whose regression range fits
+    the action's size, to score it; inside a long action the finest level's
+    points are trained towards 0. So a segment is scored, per class, by the
+    highest probability any level gives at its point nearest the centre.
+
+    Args:
+        level_probs (list[Tensor]): per level ``(N_l, K)`` probabilities of
+            the valid points (point ``i`` at ``i * stride_l``).
+        strides (list[float]): grid units per point of each level.
+        segments (Tensor): ``(P, 2)`` grid units.
+
+    Returns:
+        Tensor: ``(P, K)``.
+    """
+    centre = segments.mean(-1)
+    best = None
+    for probs, stride in zip(level_probs, strides):
+        if probs.shape[0] == 0:
+            continue
+        idx = (centre / stride).round().long().clamp(0, probs.shape[0] - 1)
+        score = probs[idx]
+        best = score if best is None else torch.maximum(best, score)
+    if best is None:
+        raise ValueError('segment_centre_scores: no valid point on any level')
+    return best
