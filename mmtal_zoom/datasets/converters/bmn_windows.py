@@ -44,7 +44,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ...utils.io import atomic_write_text
-from ..generators.anet_format import SUBSET_ALIASES, write_feature_csv
+from ..generators.anet_format import (SUBSET_ALIASES, checked_annotations,
+                                      write_feature_csv)
 
 WINDOW_SEP = '__w'
 BMN_FRAME_INTERVAL = 16
@@ -67,18 +68,6 @@ def window_starts(num_snippets: int, window: int, stride: int) -> List[int]:
 def window_name(video: str, start: int, prefix: str = 'v_') -> str:
     """``v_<video>__w<start>`` (``ANetMetric`` strips two characters)."""
     return f'{prefix}{video}{WINDOW_SEP}{start:06d}'
-
-
-def _instances(video: str, entry: dict) -> List[Tuple[float, float, str]]:
-    """``(start, end, label)`` of a video's annotations, checked."""
-    out = []
-    for i, ann in enumerate(entry.get('annotations', [])):
-        if 'segment' not in ann or 'label' not in ann:
-            raise KeyError(f'video {video!r}, annotation {i}: expected '
-                           f'"segment" and "label", got {sorted(ann)}')
-        s, e = (float(v) for v in ann['segment'])
-        out.append((s, e, str(ann['label'])))
-    return out
 
 
 def _clip_instances(instances: List[Tuple[float, float, str]], lo: float,
@@ -171,7 +160,8 @@ def split_into_windows(database: dict,
         fps = float(entry.get('fps') or default_fps)
         if not fps > 0:
             raise ValueError(f'video {video!r}: fps must be > 0, got {fps}')
-        instances = _instances(video, entry)
+        instances = [(*a['segment'], a['label'])
+                     for a in checked_annotations(video, entry)]
         span = window * feat_stride / fps
         for start in window_starts(feats.shape[0], window, stride):
             offset = (start * feat_stride + num_frames / 2) / fps
