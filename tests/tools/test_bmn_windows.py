@@ -273,3 +273,14 @@ def test_split_skips_and_reports_videos_without_features(tmp_path, capsys):
         capsys.readouterr().err
     windows = json.loads((tmp_path / 'w' / 'anet_anno_test.json').read_text())
     assert {e['video'] for e in windows.values()} == {'vid'}
+
+
+@pytest.mark.parametrize('field,value,match', [
+    ('duration', 0.0, 'duration must be > 0'),
+    ('fps', -30.0, 'fps must be > 0'),
+])
+def test_a_bad_duration_or_fps_names_the_video(field, value, match):
+    db, feats = one_video()
+    db['database']['vid'][field] = value
+    with pytest.raises(ValueError, match=f"'vid'.*{match}"):
+        split_into_windows(db, feats, subset_map={'Test': 'test'})

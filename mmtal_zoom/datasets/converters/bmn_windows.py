@@ -44,7 +44,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ...utils.io import atomic_write_text
-from ..generators.anet_format import (SUBSET_ALIASES, checked_annotations,
+from ..generators.anet_format import (SUBSET_ALIASES, anet_video_info,
                                       write_feature_csv)
 
 WINDOW_SEP = '__w'
@@ -155,13 +155,11 @@ def split_into_windows(database: dict,
         if feats.ndim != 2 or feats.shape[0] == 0:
             raise ValueError(f'video {video!r}: features must be (T, C) with '
                              f'T > 0, got shape {feats.shape}')
-        if 'duration' not in entry:
-            raise KeyError(f'video {video!r}: missing "duration" (seconds)')
-        fps = float(entry.get('fps') or default_fps)
-        if not fps > 0:
-            raise ValueError(f'video {video!r}: fps must be > 0, got {fps}')
+        # duration, fps and annotations checked as for a whole BMN video
+        info = anet_video_info(video, entry, default_fps=default_fps)
+        fps = info['fps']
         instances = [(*a['segment'], a['label'])
-                     for a in checked_annotations(video, entry)]
+                     for a in info['annotations']]
         span = window * feat_stride / fps
         for start in window_starts(feats.shape[0], window, stride):
             offset = (start * feat_stride + num_frames / 2) / fps
@@ -178,7 +176,7 @@ def split_into_windows(database: dict,
                 subset=split, duration_second=span, duration_frame=frames,
                 feature_frame=frames, fps=fps, rfps=fps, annotations=anns,
                 video=video, offset_second=offset,
-                video_duration=float(entry['duration']))
+                video_duration=info['duration_second'])
             feats_out[name] = chunk
     if not entries:
         raise ValueError('no window was written: no video of a mapped subset '

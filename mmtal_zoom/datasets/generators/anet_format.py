@@ -33,7 +33,7 @@ import copy
 import json
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, Optional
 
 import numpy as np
 
@@ -120,20 +120,6 @@ def write_feature_csv(path: str, feats: np.ndarray,
                    comments='')
 
 
-def checked_annotations(name: str, entry: dict) -> List[dict]:
-    """A video's annotations as ``[{"segment": [s, e], "label": str}]``;
-    one without ``segment`` or ``label`` is an error naming the video and
-    the annotation."""
-    annotations = []
-    for i, ann in enumerate(entry.get('annotations', [])):
-        if 'segment' not in ann or 'label' not in ann:
-            raise KeyError(f'video {name!r}, annotation {i}: expected '
-                           f'"segment" and "label", got {sorted(ann)}')
-        s, e = (float(v) for v in ann['segment'])
-        annotations.append(dict(segment=[s, e], label=str(ann['label'])))
-    return annotations
-
-
 def anet_video_info(name: str, entry: dict,
                     feature_extraction_interval: int = 16,
                     default_fps: float = 30.0) -> dict:
@@ -155,10 +141,18 @@ def anet_video_info(name: str, entry: dict,
         raise ValueError(f'video {name!r}: duration must be > 0, got '
                          f'{duration}')
     fps = float(entry.get('fps') or default_fps)
+    if not fps > 0:
+        raise ValueError(f'video {name!r}: fps must be > 0, got {fps}')
     frames = max(int(round(duration * fps)), 1)
     interval = int(feature_extraction_interval)
     feature_frame = max(frames // interval * interval, 1)
-    annotations = checked_annotations(name, entry)
+    annotations = []
+    for i, ann in enumerate(entry.get('annotations', [])):
+        if 'segment' not in ann or 'label' not in ann:
+            raise KeyError(f'video {name!r}, annotation {i}: expected '
+                           f'"segment" and "label", got {sorted(ann)}')
+        s, e = (float(v) for v in ann['segment'])
+        annotations.append(dict(segment=[s, e], label=str(ann['label'])))
     return dict(duration_second=duration, duration_frame=frames,
                 annotations=annotations, feature_frame=feature_frame,
                 fps=fps, rfps=fps)
