@@ -15,7 +15,10 @@ batch 2, linear warm-up then cosine, gradient clipping 1.0. Only the data
 (paths, subsets, input dimension, class count) and the schedule length
 (``--warmup-epochs`` + ``--epochs``) change, identically on both sides; both
 are evaluated with the final raw weights (the official EMA weights are
-reported too) by ``tools/eval_detection.py`` on the ``test`` subset.
+reported too) by ``tools/eval_detection.py`` on the ``test`` subset. For
+each seed the report adds the paired bootstrap interval of ours - official
+over the test videos (``compare_detections.py``): a gap inside it is one the
+test set cannot tell from zero.
 
 ``--recipe cpu`` compares our CPU-sized recipe
 (``actionformer_synthetic-feat_1xb2-30e_embedded.py``: 128-d, window 9, crop
@@ -37,6 +40,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _common import (fmt_mean_std, markdown_table, read_json,  # noqa: E402
                      run_jobs, run_tool, single_thread_env, write_json)
+from compare_detections import compare, format_report  # noqa: E402
 from robustness import adapt_config, last_checkpoint, tal_data_info  # noqa
 
 from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
@@ -80,6 +84,9 @@ def parse_args(argv=None):
     p.add_argument('--jobs', type=int, default=1)
     p.add_argument('--sides', nargs='+', default=['official', 'ours'],
                    choices=['official', 'ours'])
+    p.add_argument('--bootstrap-samples', type=int, default=1000,
+                   help='paired bootstrap draws of the test videos for the '
+                   'interval of ours - official (compare_detections.py)')
     return p.parse_args(argv)
 
 
@@ -176,13 +183,33 @@ def table(results) -> str:
                           ['avg mAP'], rows)
 
 
+def paired_comparisons(args) -> list:
+    """Per seed with both sides trained: ours against the official raw
+    weights on the same test videos, with the paired bootstrap interval of
+    the difference (``compare_detections.py``): is the gap larger than what
+    the choice of test videos makes?"""
+    out = []
+    for seed in args.seeds:
+        preds = [(side, osp.join(args.work_dir,
+                                 f'{args.recipe}_{side}_seed{seed}',
+                                 'results_raw.json'))
+                 for side in ('official', 'ours')]
+        if all(osp.isfile(p) for _, p in preds):
+            cmp = compare(osp.join(args.data, 'annotations.json'), preds,
+                          ['test'], samples=args.bootstrap_samples)
+            print(f'training seed {seed}: ' + format_report(cmp))
+            out.append(dict(cmp, seed=seed, bootstrap_seed=cmp['seed']))
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     items = [(side, s) for s in args.seeds for side in args.sides]
     results = run_jobs(lambda it: run_side(args, *it), items, args.jobs)
     text = table(results)
     print(text)
-    write_json(dict(results=[r for r in results if r], table=text),
+    write_json(dict(results=[r for r in results if r], table=text,
+                    paired=paired_comparisons(args)),
                osp.join(args.work_dir, 'report.json'))
     return text
 

@@ -159,6 +159,40 @@ def _per_class_ap(matched: np.ndarray,
     return out
 
 
+def gather_videos(source: Mapping[str, Mapping], fields: Sequence[str],
+                  what: str, video_ids: Mapping[str, int]
+                  ) -> Dict[str, np.ndarray]:
+    """Concatenate the per-video arrays ``fields`` of ``source`` (``video ->
+    dict``) into flat arrays plus ``videos``, the id of each row's video in
+    ``video_ids``; errors name ``what`` and the video."""
+    cols = {f: [] for f in fields}
+    vids = []
+    for v, item in source.items():
+        try:
+            n = None
+            for f in fields:
+                arr = (_as_segments(item[f], f'{f} of video {v!r}')
+                       if f == 'segments' else np.asarray(
+                           item[f]).reshape(-1))
+                if n is not None and len(arr) != n:
+                    raise ValueError(
+                        f'{what} of video {v!r}: {fields} have '
+                        'different lengths')
+                n = len(arr)
+                cols[f].append(arr)
+        except KeyError as e:
+            raise KeyError(f'{what} of video {v!r} lacks {e}') from None
+        vids.append(np.full(n, video_ids[v], dtype=np.int64))
+    out = {
+        f: (np.concatenate(c) if c else
+            (np.zeros((0, 2)) if f == 'segments' else np.zeros(0)))
+        for f, c in cols.items()
+    }
+    out['videos'] = (np.concatenate(vids) if vids else
+                     np.zeros(0, dtype=np.int64))
+    return out
+
+
 def detection_average_precision(
         gt_videos: np.ndarray, gt_segments: np.ndarray, gt_labels: np.ndarray,
         pred_videos: np.ndarray, pred_segments: np.ndarray,
@@ -224,36 +258,10 @@ def evaluate_detection(
         if v not in video_ids:
             video_ids[v] = len(video_ids)
 
-    def gather(source, fields, what):
-        cols = {f: [] for f in fields}
-        vids = []
-        for v, item in source.items():
-            try:
-                n = None
-                for f in fields:
-                    arr = (_as_segments(item[f], f'{f} of video {v!r}')
-                           if f == 'segments' else np.asarray(
-                               item[f]).reshape(-1))
-                    if n is not None and len(arr) != n:
-                        raise ValueError(
-                            f'{what} of video {v!r}: {fields} have '
-                            'different lengths')
-                    n = len(arr)
-                    cols[f].append(arr)
-            except KeyError as e:
-                raise KeyError(f'{what} of video {v!r} lacks {e}') from None
-            vids.append(np.full(n, video_ids[v], dtype=np.int64))
-        out = {
-            f: (np.concatenate(c) if c else
-                (np.zeros((0, 2)) if f == 'segments' else np.zeros(0)))
-            for f, c in cols.items()
-        }
-        out['videos'] = (np.concatenate(vids) if vids else
-                         np.zeros(0, dtype=np.int64))
-        return out
-
-    gt = gather(ground_truth, ('segments', 'labels'), 'ground truth')
-    pr = gather(predictions, ('segments', 'scores', 'labels'), 'predictions')
+    gt = gather_videos(ground_truth, ('segments', 'labels'), 'ground truth',
+                       video_ids)
+    pr = gather_videos(predictions, ('segments', 'scores', 'labels'),
+                       'predictions', video_ids)
     gt_labels = gt['labels'].astype(np.int64)
     pred_labels = pr['labels'].astype(np.int64)
     pred_scores = pr['scores'].astype(np.float64)

@@ -1,0 +1,171 @@
+"""Compare the detections of several methods on the same test videos: is the
+difference in average mAP larger than what the choice of test videos alone
+makes?
+
+Every results file is scored as ``tools/eval_detection.py`` scores it; then a
+paired bootstrap over the test videos (``mmtal_zoom.evaluation.functional.
+paired_bootstrap_map``: the same redrawn video sets for every method) gives,
+for each method against the first one, the difference in average mAP with a
+95% percentile interval and the share of draws in which it is positive. The
+per-class table says which classes make the difference (each class weighs
+``1 / #classes`` in the mean), with their number of test instances.
+
+Example (the reference check of docs/robustness.md)::
+
+    python tools/analysis/compare_detections.py \\
+        --gt data/family/thumos-sparse/annotations.json --subset test \\
+        --pred official=official/results_raw.json ours=ours/results_raw.json \\
+        --samples 2000 --out work_dirs/compare.json
+
+The interval covers the test-set sampling only; the spread over training
+seeds adds to it (train more seeds for that).
+"""
+import importlib.util
+import os.path as osp
+import sys
+from typing import Dict, List, Sequence, Tuple
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _common import REPO, markdown_table  # noqa: E402
+
+from mmtal_zoom.evaluation.functional import (  # noqa: E402
+    DEFAULT_TIOU_THRESHOLDS, paired_bootstrap_map, percentile_interval)
+from mmtal_zoom.utils.cli import (cli_main, doc_parser,  # noqa: E402
+                                  positive_int, write_json_output)
+
+
+def load_eval_tool():
+    """``tools/eval_detection.py`` (its loaders and their input checks)."""
+    spec = importlib.util.spec_from_file_location(
+        'mmtal_eval_detection_tool', osp.join(REPO, 'tools',
+                                              'eval_detection.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def named_path(text: str) -> Tuple[str, str]:
+    """``NAME=PATH`` or ``PATH`` (named after its folder)."""
+    if '=' in text:
+        name, path = text.split('=', 1)
+    else:
+        path = text
+        name = osp.basename(osp.dirname(osp.abspath(path))) or path
+    if not name or not path:
+        raise ValueError(f'--pred {text!r}: expected NAME=RESULTS.json')
+    return name, path
+
+
+def parse_args(argv=None):
+    p = doc_parser(__doc__, __doc__.split('\n\n')[0])
+    p.add_argument('--gt', required=True, metavar='ANNOTATION.json',
+                   help='annotation file in the standard format')
+    p.add_argument('--pred', required=True, nargs='+', metavar='NAME=FILE',
+                   help='ActivityNet-format results, one per method; the '
+                   'first is the reference the others are compared with')
+    p.add_argument('--subset', nargs='+', default=None,
+                   help='subset(s) to evaluate (default: every video)')
+    p.add_argument('--tious', type=float, nargs='+',
+                   default=list(DEFAULT_TIOU_THRESHOLDS))
+    p.add_argument('--samples', type=positive_int, default=1000,
+                   help='bootstrap draws of the test videos (default 1000)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the draws (default 0)')
+    p.add_argument('--top-classes', type=int, default=5,
+                   help='classes listed by their share of each difference '
+                   '(default 5)')
+    p.add_argument('--out', metavar='REPORT.json', default=None,
+                   help='write the comparison as JSON (atomically); '
+                   'figures in %% of mAP')
+    return p.parse_args(argv)
+
+
+def compare(gt_path: str, preds: Sequence[Tuple[str, str]],
+            subsets=None, tious=DEFAULT_TIOU_THRESHOLDS,
+            samples: int = 1000, seed: int = 0, top_classes: int = 5
+            ) -> Dict:
+    """The comparison as a JSON-ready dict (mAP in %)."""
+    tool = load_eval_tool()
+    ground_truth, class_names, subset_of = tool.load_ground_truth(
+        gt_path, subsets)
+    loaded = [tool.load_predictions(path, class_names, ground_truth,
+                                    subset_of)[0] for _, path in preds]
+    res = paired_bootstrap_map(ground_truth, loaded, len(class_names),
+                               tious, samples, seed)
+    names = [n for n, _ in preds]
+    num_gt = res['num_gt']
+    present = num_gt > 0
+    out = dict(gt=gt_path, subset=subsets, tiou_thresholds=list(tious),
+               num_videos=len(ground_truth), samples=samples, seed=seed,
+               methods=[], differences=[])
+    for i, (name, path) in enumerate(preds):
+        out['methods'].append(dict(
+            name=name, pred=path,
+            average_mAP=100 * float(res['full_average_mAP'][i]),
+            mAP={f'{t:g}': 100 * float(v)
+                 for t, v in zip(tious, res['full_mAP'][i])},
+            bootstrap_std=100 * float(res['average_mAP'][:, i].std(ddof=1))
+            if samples > 1 else None))
+    ap = res['full_ap'].mean(axis=2)  # (M, C) average over tIoU
+    for i in range(1, len(preds)):
+        diff = 100 * (res['average_mAP'][:, i] - res['average_mAP'][:, 0])
+        lo, hi = percentile_interval(diff)
+        share = 100 * (ap[i] - ap[0])[present] / present.sum()
+        cls = [c for c, p in zip(class_names, present) if p]
+        n = num_gt[present]
+        order = sorted(range(len(cls)), key=lambda k: -abs(share[k]))
+        out['differences'].append(dict(
+            method=names[i], reference=names[0],
+            average_mAP=100 * float(res['full_average_mAP'][i] -
+                                    res['full_average_mAP'][0]),
+            interval_95=[float(lo), float(hi)],
+            positive_share=float((diff > 0).mean()),
+            classes=[dict(name=cls[k], num_gt=int(n[k]),
+                          share=float(share[k]))
+                     for k in order[:max(top_classes, 0)]]))
+    return out
+
+
+def format_report(out: Dict) -> str:
+    tious = [f'{t:g}' for t in out['tiou_thresholds']]
+    rows = [[m['name']] + [f"{m['mAP'][t]:.2f}" for t in tious] +
+            [f"{m['average_mAP']:.2f}",
+             '-' if m['bootstrap_std'] is None else
+             f"{m['bootstrap_std']:.2f}"] for m in out['methods']]
+    lines = [f"{out['num_videos']} test videos, {out['samples']} paired "
+             f"bootstrap draws (seed {out['seed']}); mAP in %", '',
+             markdown_table(['method'] + [f'mAP@{t}' for t in tious] +
+                            ['avg mAP', 'bootstrap std'], rows)]
+    for d in out['differences']:
+        lo, hi = d['interval_95']
+        lines += ['', f"{d['method']} - {d['reference']}: "
+                  f"{d['average_mAP']:+.2f} avg mAP, 95% interval "
+                  f"[{lo:+.2f}, {hi:+.2f}], positive in "
+                  f"{100 * d['positive_share']:.1f}% of the draws"
+                  + (' (the test set cannot tell them apart)'
+                     if lo <= 0 <= hi else '')]
+        if d['classes']:
+            lines.append('  largest class shares of the difference: ' +
+                         ', '.join(f"{c['name']} ({c['num_gt']} instances) "
+                                   f"{c['share']:+.2f}"
+                                   for c in d['classes']))
+    return '\n'.join(lines)
+
+
+@cli_main
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    preds: List[Tuple[str, str]] = [named_path(p) for p in args.pred]
+    for _, path in preds:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'--pred {path}: no such file')
+    out = compare(args.gt, preds, args.subset, args.tious, args.samples,
+                  args.seed, args.top_classes)
+    print(format_report(out))
+    write_json_output(out, args.out)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
