@@ -131,3 +131,76 @@ def test_adaptivity_runs_and_reports(tiny_tal_dataset, tmp_path,
     table = capsys.readouterr().out
     row = [ln for ln in table.splitlines() if ln.startswith('| atr |')]
     assert len(row) == 1 and f"{st['boundary_auroc']:.3f}" in row[0]
+
+
+def test_family_curve_configs_change_one_key(tmp_path):
+    """The generated curve configs are the repository's ATR + BDR and
+    uniform-BDR configs with only the depth or the budget changed."""
+    import argparse
+    tool = load_tool()
+    from _zoom_family import curve_configs
+    args = argparse.Namespace(work_dir=str(tmp_path), depths=[1, 3],
+                              budgets=[0.5])
+    configs = {name: (path, point)
+               for name, path, point in curve_configs(args)}
+    assert set(configs) == {'zoom-uniform-bdr-d1', 'zoom-uniform-bdr-d3',
+                            'zoom-atr-b0.5'}
+    base = Config.fromfile(str(REPO / tool.CFG['uniform_bdr']))
+    d3 = Config.fromfile(configs['zoom-uniform-bdr-d3'][0])
+    assert d3.model.backbone.num_deep == 3
+    d3.model.backbone.num_deep = base.model.backbone.num_deep
+    assert d3.model.to_dict() == base.model.to_dict()
+    atr = Config.fromfile(configs['zoom-atr-b0.5'][0])
+    assert atr.model.backbone.router.budget_target == 0.5
+    assert configs['zoom-atr-b0.5'][1] == dict(kind='atr', budget=0.5)
+
+
+def test_family_report_places_atr_against_the_uniform_curve(
+        tiny_tal_dataset, tmp_path, monkeypatch, capsys):
+    """--report-only on finished runs (tiny models, random weights, given
+    metrics): GFLOPs grow with the uniform depth, the ATR point at budget
+    0.25 falls between depth 1 and depth 4 and is compared with the curve
+    interpolated there; table, JSON and PNG are written."""
+    monkeypatch.chdir(tmp_path)
+    import mmtal_zoom  # noqa: F401
+    family = tmp_path / 'family'
+    family.mkdir()
+    (family / 'tiny').symlink_to(tiny_tal_dataset)
+    work = tmp_path / 'work'
+    bases = {'zoom-uniform-bdr-d1': ('temporal-zoom-uniform-bdr', 1, 20.0),
+             'zoom-uniform-bdr-d4': ('temporal-zoom-uniform-bdr', 4, 40.0),
+             'zoom-atr-b0.25': ('temporal-zoom-atr', 4, 35.0)}
+    for name, (base, depth, test_map) in bases.items():
+        run = work / 'tiny' / name / 'seed0'
+        run.mkdir(parents=True)
+        cfg_path = run / 'config.py'
+        cfg_path.write_text(TINY.format(
+            base=str(REPO / 'configs/zoom' /
+                     f'{base}_synthetic-feat_1xb2-30e_embedded.py'),
+            extra=f"model['backbone']['num_deep'] = {depth}"))
+        torch.manual_seed(0)
+        model = MODELS.build(Config.fromfile(str(cfg_path)).model)
+        torch.save(dict(state_dict=model.state_dict()), run / 'last.pth')
+        (run / 'last_checkpoint').write_text(str(run / 'last.pth'))
+        m = dict(average_mAP=test_map / 100, mAP={'0.7': test_map / 200})
+        (run / 'metrics.json').write_text(json.dumps(dict(
+            seed=0, test=m, val=m)))
+    tool = load_tool()
+    points = tool.main(['family', '--report-only', '--preset', 'tiny',
+                        '--family-root', str(family), '--work-dir',
+                        str(work), '--depths', '1', '2', '4', '--budgets',
+                        '0.25', '--seeds', '0'])
+    by = {p['name']: p for p in points}
+    assert set(by) == set(bases)  # depth 2 was not trained: left out
+    d1, d4 = by['zoom-uniform-bdr-d1'], by['zoom-uniform-bdr-d4']
+    atr = by['zoom-atr-b0.25']
+    assert d1['gflops'] < atr['gflops'] < d4['gflops']
+    expected = 20.0 + 20.0 * (atr['gflops'] - d1['gflops']) / (
+        d4['gflops'] - d1['gflops'])
+    assert atr['uniform_at_same_gflops'] == pytest.approx(expected)
+    assert atr['above_uniform_curve'] == pytest.approx(35.0 - expected)
+    assert 0 < atr['mean_tau'] < 1
+    table = capsys.readouterr().out
+    assert 'ATR + BDR, budget 0.25' in table
+    assert (work / 'tiny_curve.png').read_bytes()[:4] == b'\x89PNG'
+    assert json.loads((work / 'tiny_curve.json').read_text())[0]['name']

@@ -76,8 +76,9 @@ def test_videos(args, limit: Optional[int] = None):
 
 
 def measure_inference(model, feats, repeats: int = 3) -> Dict:
-    """Mean GFLOPs per video (executed graph), total median latency, mean
-    depth used, on real videos."""
+    """Mean GFLOPs per video (executed graph), total median latency over
+    ``repeats`` rounds (None for 0: FLOPs only), mean depth used, on real
+    videos."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     flops, taus, lat, tokens = 0.0, [], [], []
@@ -102,7 +103,7 @@ def measure_inference(model, feats, repeats: int = 3) -> Dict:
                 # spread of the depth over all test tokens: 0 means the
                 # router gives every token the same depth (not adaptive)
                 tau_std=float(torch.cat(tokens).std()) if tokens else 0.0,
-                latency_ms_per_video=statistics.median(lat))
+                latency_ms_per_video=statistics.median(lat) if lat else None)
 
 
 def train_step_cost(args) -> Dict:

@@ -38,6 +38,14 @@ whose ``metrics.json`` exists is not repeated):
   ``--latency-seq-len`` (test features concatenated to that length). Writes
   ``adaptivity.json``, ``adaptivity.md`` and ``tau_timeline.png`` under
   ``--out``.
+* ``family``: the seed's Fig. 3 on a benchmark-family preset
+  (``--preset``): ATR + BDR at every ``--budgets`` and its equal-parameter
+  uniform control at every ``--depths`` (1..K), ``--seeds`` each, trained by
+  ``robustness.py`` with the configs' own schedule (only the data changed);
+  then GFLOPs per test video with the trained weights, mean / std of tau,
+  test and val mAP, and each ATR point against the uniform curve
+  interpolated at its GFLOPs. Writes ``<preset>_curve.{json,md,png}`` under
+  ``--work-dir``.
 
 The schedule of the embedded runs is shorter than the configs' (12 epochs,
 768-snippet crops): ``--max-epochs`` (default 6, 1 warm-up epoch + cosine)
@@ -59,6 +67,9 @@ embedded.py --checkpoint work_dirs/zoom_exp/runs/atr_bdr_seed0/epoch_6.pth \\
         --uniform-config configs/zoom/temporal-zoom-uniform-bdr_synthetic-\\
 feat_1xb2-30e_embedded.py \\
         --out work_dirs/zoom_exp/adaptivity/atr_bdr_seed0
+    python tools/analysis/zoom_experiments.py family --preset thumos-sparse \\
+        --depths 1 2 3 4 --budgets 0.1 0.25 0.5 0.75 --seeds 0 1 2 \\
+        --jobs 2 --work-dir work_dirs/zoom_pareto
 """
 import argparse
 import os
@@ -73,6 +84,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import REPO  # noqa: E402
 from _zoom_adaptivity import auroc, cmd_adaptivity, token_zones  # noqa
 from _zoom_cost import cmd_bench, cmd_cost  # noqa: E402
+from _zoom_family import cmd_family  # noqa: E402
 from _zoom_report import cmd_pareto, cmd_report  # noqa: E402
 from _zoom_runs import (CFG, COMPARE_DEFAULT, KD_TERMS,  # noqa: E402
                         cmd_budgets, cmd_compare, cmd_kd, cmd_run)
@@ -89,7 +101,7 @@ def parse_args(argv=None):
         'docs/zoom.md on the embedded benchmark.')
     p.add_argument('command', choices=['bench', 'compare', 'budgets', 'kd',
                                        'cost', 'pareto', 'report',
-                                       'adaptivity', '_run'])
+                                       'adaptivity', 'family', '_run'])
     p.add_argument('--work-dir', default='work_dirs/zoom_exp')
     p.add_argument('--data-root', default='data/embedded')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
@@ -146,7 +158,18 @@ def parse_args(argv=None):
     p.add_argument('--plot-videos', type=int, default=4)
     p.add_argument('--latency-seq-len', type=int, default=2304)
     p.add_argument('--max-videos', type=int, default=None,
-                   help='adaptivity: only the first N test videos')
+                   help='adaptivity / family: only the first N test videos '
+                   '(family: for the GFLOPs)')
+    # family
+    p.add_argument('--preset', default='thumos-sparse',
+                   help='family: the benchmark-family preset')
+    p.add_argument('--family-root', default='data/family',
+                   help='family: one folder per preset (robustness.py\'s '
+                   '--data-root)')
+    p.add_argument('--depths', type=int, nargs='+', default=[1, 2, 3, 4],
+                   help='family: uniform depths (deep blocks of K = 4)')
+    add_switches(p, {'--report-only': 'family: measure and plot the '
+                     'finished runs, train nothing'})
     # internal: one training run
     p.add_argument('--seed', type=int, help=argparse.SUPPRESS)
     p.add_argument('--run-dir', help=argparse.SUPPRESS)
@@ -164,7 +187,8 @@ def main(argv=None):
     commands = {'bench': cmd_bench, 'compare': cmd_compare,
                 'budgets': cmd_budgets, 'kd': cmd_kd, 'cost': cmd_cost,
                 'pareto': cmd_pareto, 'report': cmd_report,
-                'adaptivity': cmd_adaptivity, '_run': cmd_run}
+                'adaptivity': cmd_adaptivity, 'family': cmd_family,
+                '_run': cmd_run}
     return commands[args.command](args)
 
 
