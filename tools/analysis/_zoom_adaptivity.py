@@ -174,15 +174,28 @@ def padded_input(model, x):
 
 
 def latency_side_by_side(models: Dict, feats: List, repeats: int) -> Dict:
-    """GFLOPs and median CPU latency (ms per video, tensor mode) of each
-    model on the same inputs, rounds interleaved; ratios to the first."""
+    """GFLOPs, median CPU latency (ms per video, tensor mode) and peak
+    memory of each model on the same inputs, rounds interleaved; ratios to
+    the first. Peak memory: extra resident memory of one pass over the
+    longest input (:class:`mmtal_zoom.utils.benchmark.PeakMemory`), each
+    model measured before any of them has run, in this process (large
+    tensors are returned to the system when freed, so one model's pass does
+    not hide the next one's)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
+
+    from mmtal_zoom.utils.benchmark import PeakMemory
     names = list(models)
     inputs = {n: [padded_input(m, x) for x in feats]
               for n, m in models.items()}
     flops, taus, times = {}, {}, {n: [] for n in names}
+    peak = {}
     with torch.inference_mode():
+        for n, m in models.items():
+            x, mask = max(inputs[n], key=lambda xm: xm[0].shape[-1])
+            with PeakMemory(x.device) as mem:
+                m(x, mode='tensor', masks=mask)
+            peak[n] = mem.mb
         for n, m in models.items():
             with FlopCounterMode(display=False) as c:
                 used = []
@@ -204,11 +217,15 @@ def latency_side_by_side(models: Dict, feats: List, repeats: int) -> Dict:
     rows = {}
     for n in names:
         lat = statistics.median(times[n])
-        rows[n] = dict(gflops=flops[n], latency_ms=lat, mean_tau=taus[n])
+        rows[n] = dict(gflops=flops[n], latency_ms=lat, mean_tau=taus[n],
+                       peak_mem_mb=peak[n])
     for n in names:
         rows[n]['flops_ratio'] = rows[n]['gflops'] / rows[ref]['gflops']
         rows[n]['latency_ratio'] = rows[n]['latency_ms'] / \
             rows[ref]['latency_ms']
+        rows[n]['peak_mem_ratio'] = (
+            rows[n]['peak_mem_mb'] / rows[ref]['peak_mem_mb']
+            if rows[ref]['peak_mem_mb'] else None)
     return rows
 
 
@@ -244,16 +261,23 @@ def adaptivity_markdown(res: Dict) -> str:
         lines += ['', f'Inference, trained weights, {title} '
                   f"(median of {res['repeats']}, threads {res['threads']}):",
                   '', '| model | mean tau | GFLOPs | ms | FLOPs ratio | '
-                  'latency ratio |', '|---|---|---|---|---|---|']
+                  'latency ratio | peak MB | peak ratio |',
+                  '|---|---|---|---|---|---|---|---|']
         for n, r in res[key].items():
-            lines.append(f"| {n} | {r['mean_tau']:.3f} | {r['gflops']:.3f} "
-                         f"| {r['latency_ms']:.1f} | {r['flops_ratio']:.3f} "
-                         f"| {r['latency_ratio']:.3f} |")
+            mem = r.get('peak_mem_mb')
+            mem_ratio = r.get('peak_mem_ratio')
+            lines.append(
+                f"| {n} | {r['mean_tau']:.3f} | {r['gflops']:.3f} "
+                f"| {r['latency_ms']:.1f} | {r['flops_ratio']:.3f} "
+                f"| {r['latency_ratio']:.3f} | "
+                + ('-' if mem is None else f'{mem:.1f}') + ' | '
+                + ('-' if mem_ratio is None else f'{mem_ratio:.3f}') + ' |')
     weights = res['uniform_checkpoint'] or (
         'random (its tensor-mode cost does not depend on them)')
     lines += ['', f"Uniform control: `{res['uniform_config']}`, weights "
-              f'{weights}; ATR: the checkpoint above. Peak memory: not '
-              'measured here (`bench`).', '', f"Plot: `{res['plot']}`"]
+              f'{weights}; ATR: the checkpoint above. Peak memory: extra '
+              'resident memory of one pass over the longest input, CPU.',
+              '', f"Plot: `{res['plot']}`"]
     return '\n'.join(lines)
 
 
