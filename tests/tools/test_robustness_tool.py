@@ -54,3 +54,21 @@ def test_report_shows_ar_auc_of_detectors_when_scored():
     text = robustness.report([run(0, 40.0), run(1, None)], ['p'])
     row = [line for line in text.splitlines() if line.startswith('| base')]
     assert row[0].split('|')[6].strip() == '-'
+
+
+def test_report_file_keeps_every_preset(tmp_path, capsys):
+    """Reporting (or running) one preset prints that preset and still
+    writes every preset's table into report.md."""
+    robustness = _tool()
+    for preset in ('p1', 'p2'):
+        run = tmp_path / preset / 'baseline' / 'seed0'
+        run.mkdir(parents=True)
+        split = dict(average_mAP=0.3, mAP={'0.5': 0.4, '0.7': 0.2},
+                     mAP_by_length={})
+        (run / 'metrics.json').write_text(json.dumps(dict(
+            preset=preset, model='baseline', seed=0, test=split, val=split)))
+    printed = robustness.main(['--report-only', '--presets', 'p1',
+                               '--work-dir', str(tmp_path)])
+    assert 'p1' in printed and 'p2' not in printed
+    saved = (tmp_path / 'report.md').read_text()
+    assert 'p1' in saved and 'p2' in saved

@@ -419,9 +419,13 @@ def main(argv=None):
         items = [(p, m, s, args) for p in args.presets for m in args.models
                  for s in args.seeds]
         run_jobs(run_one, items, args.jobs)
-    text = report(collect(args.work_dir), args.presets)
+    runs = collect(args.work_dir)
+    text = report(runs, args.presets)
     print(text)
-    atomic_write_text(text + '\n', osp.join(args.work_dir, 'report.md'))
+    # the file covers every preset run so far, so that a run of one preset
+    # does not drop the others' tables
+    atomic_write_text(report(runs) + '\n',
+                      osp.join(args.work_dir, 'report.md'))
     return text
 
 
