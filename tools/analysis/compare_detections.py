@@ -8,7 +8,10 @@ paired_bootstrap_map``: the same redrawn video sets for every method) gives,
 for each method against the first one, the difference in average mAP with a
 95% percentile interval and the share of draws in which it is positive. The
 per-class table says which classes make the difference (each class weighs
-``1 / #classes`` in the mean), with their number of test instances.
+``1 / #classes`` in the mean), with their number of test instances. A method
+given as several results files (``NAME=seed0.json,seed1.json,...``) is their
+mean in every draw: the interval is then that of the seed-averaged
+difference over the test-set sampling.
 
 Example (the reference check of docs/robustness.md)::
 
@@ -45,25 +48,29 @@ def load_eval_tool():
     return module
 
 
-def named_path(text: str) -> Tuple[str, str]:
-    """``NAME=PATH`` or ``PATH`` (named after its folder)."""
+def named_paths(text: str) -> Tuple[str, List[str]]:
+    """``NAME=PATH[,PATH...]`` or ``PATH`` (named after its folder)."""
     if '=' in text:
-        name, path = text.split('=', 1)
+        name, paths = text.split('=', 1)
     else:
-        path = text
-        name = osp.basename(osp.dirname(osp.abspath(path))) or path
-    if not name or not path:
+        paths = text
+        name = osp.basename(osp.dirname(osp.abspath(paths))) or paths
+    files = [p for p in paths.split(',') if p]
+    if not name or not files:
         raise ValueError(f'--pred {text!r}: expected NAME=RESULTS.json')
-    return name, path
+    return name, files
 
 
 def parse_args(argv=None):
     p = doc_parser(__doc__, __doc__.split('\n\n')[0])
     p.add_argument('--gt', required=True, metavar='ANNOTATION.json',
                    help='annotation file in the standard format')
-    p.add_argument('--pred', required=True, nargs='+', metavar='NAME=FILE',
+    p.add_argument('--pred', required=True, nargs='+',
+                   metavar='NAME=FILE[,FILE...]',
                    help='ActivityNet-format results, one per method; the '
-                   'first is the reference the others are compared with')
+                   'first is the reference the others are compared with. '
+                   'Several comma-separated files (a method\'s training '
+                   'seeds) are averaged in every draw')
     p.add_argument('--subset', nargs='+', default=None,
                    help='subset(s) to evaluate (default: every video)')
     p.add_argument('--tious', type=float, nargs='+',
@@ -81,35 +88,54 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def compare(gt_path: str, preds: Sequence[Tuple[str, str]],
+def compare(gt_path: str, preds: Sequence[Tuple[str, Sequence[str]]],
             subsets=None, tious=DEFAULT_TIOU_THRESHOLDS,
             samples: int = 1000, seed: int = 0, top_classes: int = 5
             ) -> Dict:
-    """The comparison as a JSON-ready dict (mAP in %)."""
+    """The comparison as a JSON-ready dict (mAP in %). ``preds``: ``(name,
+    paths)`` per method; a method with several results files (its training
+    seeds) is their mean in every draw and on the full test set."""
+    import numpy as np
     tool = load_eval_tool()
     ground_truth, class_names, subset_of = tool.load_ground_truth(
         gt_path, subsets)
+    groups = [(name, [paths] if isinstance(paths, str) else list(paths))
+              for name, paths in preds]
     loaded = [tool.load_predictions(path, class_names, ground_truth,
-                                    subset_of)[0] for _, path in preds]
+                                    subset_of)[0]
+              for _, paths in groups for path in paths]
     res = paired_bootstrap_map(ground_truth, loaded, len(class_names),
                                tious, samples, seed)
-    names = [n for n, _ in preds]
+    bounds = np.cumsum([0] + [len(paths) for _, paths in groups])
+
+    def per_method(a, axis):
+        """Mean over each method's results files along ``axis``."""
+        return np.stack([a.take(range(lo, hi), axis=axis).mean(axis=axis)
+                         for lo, hi in zip(bounds[:-1], bounds[1:])],
+                        axis=axis)
+
+    draws = per_method(res['average_mAP'], 1)  # (S, M)
+    full_avg = per_method(res['full_average_mAP'], 0)
+    full_map = per_method(res['full_mAP'], 0)
+    ap = per_method(res['full_ap'].mean(axis=2), 0)  # (M, C) over tIoU
     num_gt = res['num_gt']
     present = num_gt > 0
     out = dict(gt=gt_path, subset=subsets, tiou_thresholds=list(tious),
                num_videos=len(ground_truth), samples=samples, seed=seed,
                methods=[], differences=[])
-    for i, (name, path) in enumerate(preds):
+    for i, (name, paths) in enumerate(groups):
+        runs = res['full_average_mAP'][bounds[i]:bounds[i + 1]]
         out['methods'].append(dict(
-            name=name, pred=path,
-            average_mAP=100 * float(res['full_average_mAP'][i]),
+            name=name, pred=paths,
+            average_mAP=100 * float(full_avg[i]),
+            run_average_mAP=[100 * float(v) for v in runs],
             mAP={f'{t:g}': 100 * float(v)
-                 for t, v in zip(tious, res['full_mAP'][i])},
-            bootstrap_std=100 * float(res['average_mAP'][:, i].std(ddof=1))
+                 for t, v in zip(tious, full_map[i])},
+            bootstrap_std=100 * float(draws[:, i].std(ddof=1))
             if samples > 1 else None))
-    ap = res['full_ap'].mean(axis=2)  # (M, C) average over tIoU
-    for i in range(1, len(preds)):
-        diff = 100 * (res['average_mAP'][:, i] - res['average_mAP'][:, 0])
+    names = [n for n, _ in groups]
+    for i in range(1, len(groups)):
+        diff = 100 * (draws[:, i] - draws[:, 0])
         lo, hi = percentile_interval(diff)
         share = 100 * (ap[i] - ap[0])[present] / present.sum()
         cls = [c for c, p in zip(class_names, present) if p]
@@ -117,8 +143,7 @@ def compare(gt_path: str, preds: Sequence[Tuple[str, str]],
         order = sorted(range(len(cls)), key=lambda k: -abs(share[k]))
         out['differences'].append(dict(
             method=names[i], reference=names[0],
-            average_mAP=100 * float(res['full_average_mAP'][i] -
-                                    res['full_average_mAP'][0]),
+            average_mAP=100 * float(full_avg[i] - full_avg[0]),
             interval_95=[float(lo), float(hi)],
             positive_share=float((diff > 0).mean()),
             classes=[dict(name=cls[k], num_gt=int(n[k]),
@@ -129,7 +154,9 @@ def compare(gt_path: str, preds: Sequence[Tuple[str, str]],
 
 def format_report(out: Dict) -> str:
     tious = [f'{t:g}' for t in out['tiou_thresholds']]
-    rows = [[m['name']] + [f"{m['mAP'][t]:.2f}" for t in tious] +
+    rows = [[m['name'] + (f" (mean of {len(m['pred'])})"
+                          if len(m['pred']) > 1 else '')] +
+            [f"{m['mAP'][t]:.2f}" for t in tious] +
             [f"{m['average_mAP']:.2f}",
              '-' if m['bootstrap_std'] is None else
              f"{m['bootstrap_std']:.2f}"] for m in out['methods']]
@@ -156,10 +183,11 @@ def format_report(out: Dict) -> str:
 @cli_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    preds: List[Tuple[str, str]] = [named_path(p) for p in args.pred]
-    for _, path in preds:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'--pred {path}: no such file')
+    preds = [named_paths(p) for p in args.pred]
+    for _, paths in preds:
+        for path in paths:
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'--pred {path}: no such file')
     out = compare(args.gt, preds, args.subset, args.tious, args.samples,
                   args.seed, args.top_classes)
     print(format_report(out))
