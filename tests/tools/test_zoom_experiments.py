@@ -106,6 +106,7 @@ def test_adaptivity_runs_and_reports(tiny_tal_dataset, tmp_path,
     assert st['num_videos'] == 4 and st['num_tokens'] > 100
     assert st['tau_std'] > 0.01  # the spread router varies
     assert 0.0 <= st['boundary_auroc'] <= 1.0
+    assert 0.0 <= st['coarse_boundary_auroc'] <= 1.0
     for zone in ('boundary', 'action', 'background'):
         assert 0.0 <= st[f'mean_tau_{zone}'] <= 1.0
         assert st[f'num_tokens_{zone}'] > 0
@@ -127,7 +128,7 @@ def test_adaptivity_runs_and_reports(tiny_tal_dataset, tmp_path,
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
     md = (out / 'adaptivity.md').read_text()
     assert 'boundary AUROC' in md and 'latency ratio' in md
-    assert 'peak MB' in md
+    assert 'peak MB' in md and 'coarse boundary probability' in md
     # report tabulates it
     capsys.readouterr()
     tool.main(['report', '--work-dir', str(tmp_path / 'exp')])

@@ -81,13 +81,20 @@ def test_items(cfg, limit: Optional[int] = None) -> List[Dict]:
 
 
 def collect_tau(model, items, num_classes: int) -> Dict:
-    """One predict pass per test video: tau per valid token, the grid-unit
-    ground truth, and the predictions for mAP."""
+    """One predict pass per test video: tau per valid token, the router's
+    coarse boundary probability ``u = max(p_start, p_end)`` (what its
+    uncertainty prior reads), the grid-unit ground truth, and the
+    predictions for mAP."""
     import numpy as np
     import torch
 
     from mmtal_zoom.evaluation.functional import evaluate_detection
     videos, gt, preds = [], {}, {}
+    coarse = {}
+    router = getattr(model.backbone, 'router', None)
+    hook = (router.coarse.register_forward_hook(
+        lambda mod, args, out: coarse.__setitem__('logits', out[0]))
+        if router is not None else None)
     with torch.inference_mode():
         for item in items:
             data = model.data_preprocessor(
@@ -99,8 +106,10 @@ def collect_tau(model, items, num_classes: int) -> Dict:
             tau = (tau[0, :length].cpu().numpy() if tau is not None else
                    np.ones(length))
             name = out.metainfo['video_name']
+            u = (torch.sigmoid(coarse['logits'][0, 1:, :length]).amax(0)
+                 .cpu().numpy() if 'logits' in coarse else None)
             videos.append(dict(
-                name=name, tau=tau,
+                name=name, tau=tau, coarse_boundary=u,
                 segments=out.gt_instances.segments.cpu().numpy()))
             gt[name] = dict(segments=out.metainfo['eval_gt_segments'],
                             labels=out.metainfo['eval_gt_labels'])
@@ -108,6 +117,8 @@ def collect_tau(model, items, num_classes: int) -> Dict:
             preds[name] = dict(segments=p.segments.cpu().numpy(),
                                scores=p.scores.cpu().numpy(),
                                labels=p.labels.cpu().numpy())
+    if hook is not None:
+        hook.remove()
     res = evaluate_detection(gt, preds, num_classes)
     tious = [float(t) for t in res['tiou_thresholds']]
     maps = dict(average_mAP=100 * float(res['average_mAP']))
@@ -129,6 +140,11 @@ def tau_statistics(videos: List[Dict], radius: float) -> Dict:
                    [v['tau'].std() for v in videos])),
                boundary_auroc=auroc(taus, zones == 2),
                boundary_radius=radius)
+    if all(v.get('coarse_boundary') is not None for v in videos):
+        # the same AUROC for the coarse boundary probability the prior
+        # reads: how well the shallow stage finds boundaries at all
+        u = np.concatenate([v['coarse_boundary'] for v in videos])
+        out['coarse_boundary_auroc'] = auroc(u, zones == 2)
     for z, name in enumerate(('background', 'action', 'boundary')):
         sel = zones == z
         out[f'mean_tau_{name}'] = float(taus[sel].mean()) if sel.any() \
@@ -249,6 +265,10 @@ def adaptivity_markdown(res: Dict) -> str:
              f"{st['boundary_auroc']:.3f} | {st['mean_tau']:.3f} | "
              f"{st['mean_tau_boundary']:.3f} | {st['mean_tau_action']:.3f} | "
              f"{st['mean_tau_background']:.3f} |", '']
+    if 'coarse_boundary_auroc' in st:
+        lines += ['Boundary AUROC of the coarse boundary probability the '
+                  "router's prior reads (max(p_start, p_end)): "
+                  f"{st['coarse_boundary_auroc']:.3f}.", '']
     lines += ['| BDR snapping | avg mAP | mAP@0.5 | mAP@0.7 |',
               '|---|---|---|---|']
     for k, m in res['map'].items():
