@@ -182,9 +182,17 @@ def measure_config(config: str,
                    mode: str = 'tensor',
                    device: str = 'cpu',
                    input_dim: Optional[int] = None,
-                   seed: int = 0) -> Dict:
+                   seed: int = 0,
+                   checkpoint: Optional[str] = None,
+                   inputs: Optional[str] = None) -> Dict:
     """Build the model of ``config`` and measure it in this process (see
-    the module doc): params, GFLOPs, median latency, peak memory."""
+    the module doc): params, GFLOPs, median latency, peak memory.
+
+    ``checkpoint``: trained weights to load (random weights without one);
+    ``inputs``: a ``.npy`` of features ``(C, T)`` to run on instead of
+    random ones (``seq_len`` / ``input_dim`` then come from it; batch 1):
+    a model whose cost depends on its input, such as ATR's router, is then
+    measured as it runs on real data."""
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
     from mmengine.config import Config
@@ -197,11 +205,20 @@ def measure_config(config: str,
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     torch.manual_seed(seed)
     device = torch.device(device)
-    model = MODELS.build(cfg.model).to(device)
+    model = MODELS.build(cfg.model)
+    if checkpoint:
+        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+        model.load_state_dict(state.get('state_dict', state))
+    model = model.to(device)
     num_params = sum(p.numel() for p in model.parameters())
-    dim = input_dim or input_dim_of(cfg.model)
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch_size, dim, seq_len, generator=gen).to(device)
+    if inputs:
+        import numpy as np
+        x = torch.from_numpy(np.load(inputs)).float()[None].to(device)
+        batch_size, dim, seq_len = x.shape
+    else:
+        dim = input_dim or input_dim_of(cfg.model)
+        x = torch.randn(batch_size, dim, seq_len, generator=gen).to(device)
     mask = torch.ones(batch_size, seq_len, dtype=torch.bool, device=device)
     num_classes = int(cfg.model.get('head', {}).get('num_classes', 1))
     samples = random_data_samples(batch_size, seq_len, num_classes, gen)
@@ -243,6 +260,8 @@ def measure_config(config: str,
         run_once()
     return dict(
         config=config,
+        checkpoint=checkpoint,
+        inputs=inputs,
         mode=mode,
         seq_len=seq_len,
         batch_size=batch_size,

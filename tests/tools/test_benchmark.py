@@ -68,3 +68,31 @@ def test_fft_flops_are_counted():
     # one rfft and one irfft of length 64 per (sample, channel)
     expected = 2 * int(2.5 * 2 * 8 * 64 * math.log2(64))
     assert abs(counted.get_total_flops() - expected) <= 2
+
+
+def test_trained_weights_on_given_features(tmp_path):
+    """measure_config(checkpoint=..., inputs=...): the weights are loaded
+    (a router whose trained weights spend more depth costs more FLOPs on the
+    same features) and the features set T and the input width."""
+    import numpy as np
+    from mmengine.config import Config
+
+    import mmtal_zoom  # noqa: F401
+    from mmaction.registry import MODELS
+    from mmtal_zoom.utils.benchmark import measure_config
+    atr = str(REPO / 'configs' / 'zoom' /
+              'temporal-zoom-atr_synthetic-feat_1xb2-30e_embedded.py')
+    feats = tmp_path / 'x.npy'
+    np.save(feats, np.random.default_rng(0).random((256, 96), np.float32))
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(atr).model)
+    with torch.no_grad():
+        model.backbone.router.beta.fill_(6.0)  # tau ~ 1: every deep layer
+    ckpt = tmp_path / 'deep.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    kw = dict(repeats=1, warmup=0, inputs=str(feats))
+    plain = measure_config(atr, **kw)
+    deep = measure_config(atr, checkpoint=str(ckpt), **kw)
+    assert plain['seq_len'] == deep['seq_len'] == 96
+    assert plain['input_dim'] == 256 and deep['checkpoint'] == str(ckpt)
+    assert deep['gflops'] > 1.2 * plain['gflops']

@@ -190,28 +190,15 @@ def padded_input(model, x):
 
 
 def latency_side_by_side(models: Dict, feats: List, repeats: int) -> Dict:
-    """GFLOPs, median CPU latency (ms per video, tensor mode) and peak
-    memory of each model on the same inputs, rounds interleaved; ratios to
-    the first. Peak memory: extra resident memory of one pass over the
-    longest input (:class:`mmtal_zoom.utils.benchmark.PeakMemory`), each
-    model measured before any of them has run, in this process (large
-    tensors are returned to the system when freed, so one model's pass does
-    not hide the next one's)."""
+    """GFLOPs and median CPU latency (ms per video, tensor mode) of each
+    model on the same inputs, rounds interleaved; ratios to the first."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-
-    from mmtal_zoom.utils.benchmark import PeakMemory
     names = list(models)
     inputs = {n: [padded_input(m, x) for x in feats]
               for n, m in models.items()}
     flops, taus, times = {}, {}, {n: [] for n in names}
-    peak = {}
     with torch.inference_mode():
-        for n, m in models.items():
-            x, mask = max(inputs[n], key=lambda xm: xm[0].shape[-1])
-            with PeakMemory(x.device) as mem:
-                m(x, mode='tensor', masks=mask)
-            peak[n] = mem.mb
         for n, m in models.items():
             with FlopCounterMode(display=False) as c:
                 used = []
@@ -233,15 +220,40 @@ def latency_side_by_side(models: Dict, feats: List, repeats: int) -> Dict:
     rows = {}
     for n in names:
         lat = statistics.median(times[n])
-        rows[n] = dict(gflops=flops[n], latency_ms=lat, mean_tau=taus[n],
-                       peak_mem_mb=peak[n])
+        rows[n] = dict(gflops=flops[n], latency_ms=lat, mean_tau=taus[n])
     for n in names:
         rows[n]['flops_ratio'] = rows[n]['gflops'] / rows[ref]['gflops']
         rows[n]['latency_ratio'] = rows[n]['latency_ms'] / \
             rows[ref]['latency_ms']
-        rows[n]['peak_mem_ratio'] = (
-            rows[n]['peak_mem_mb'] / rows[ref]['peak_mem_mb']
-            if rows[ref]['peak_mem_mb'] else None)
+    return rows
+
+
+def peak_memory_isolated(models: Dict, x, threads: int) -> Dict:
+    """Peak memory (MB) of one tensor-mode pass of each trained model over
+    the features ``x (C, T)``, each in a fresh process
+    (:func:`mmtal_zoom.utils.benchmark.measure_isolated` with the model's
+    config, weights and these inputs), so that memory kept by the allocator
+    from other work cannot hide any of it. ``models``: name -> (config,
+    checkpoint or None)."""
+    import tempfile
+
+    import numpy as np
+
+    from mmtal_zoom.utils.benchmark import measure_isolated
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        feats = osp.join(tmp, 'inputs.npy')
+        np.save(feats, x.cpu().numpy())
+        for n, (cfg, ckpt) in models.items():
+            path = osp.join(tmp, f'{n}.py')
+            cfg.dump(path)
+            row = measure_isolated(path, threads=threads, checkpoint=ckpt,
+                                   inputs=feats, repeats=1, warmup=0)
+            rows[n] = dict(peak_mem_mb=row['peak_mem_mb'],
+                           peak_mem_method=row['peak_mem_method'])
+    ref = next(iter(rows.values()))['peak_mem_mb']
+    for r in rows.values():
+        r['peak_mem_ratio'] = r['peak_mem_mb'] / ref if ref else None
     return rows
 
 
@@ -281,23 +293,25 @@ def adaptivity_markdown(res: Dict) -> str:
         lines += ['', f'Inference, trained weights, {title} '
                   f"(median of {res['repeats']}, threads {res['threads']}):",
                   '', '| model | mean tau | GFLOPs | ms | FLOPs ratio | '
-                  'latency ratio | peak MB | peak ratio |',
-                  '|---|---|---|---|---|---|---|---|']
+                  'latency ratio |', '|---|---|---|---|---|---|']
         for n, r in res[key].items():
-            mem = r.get('peak_mem_mb')
-            mem_ratio = r.get('peak_mem_ratio')
-            lines.append(
-                f"| {n} | {r['mean_tau']:.3f} | {r['gflops']:.3f} "
-                f"| {r['latency_ms']:.1f} | {r['flops_ratio']:.3f} "
-                f"| {r['latency_ratio']:.3f} | "
-                + ('-' if mem is None else f'{mem:.1f}') + ' | '
-                + ('-' if mem_ratio is None else f'{mem_ratio:.3f}') + ' |')
+            lines.append(f"| {n} | {r['mean_tau']:.3f} | {r['gflops']:.3f} "
+                         f"| {r['latency_ms']:.1f} | {r['flops_ratio']:.3f} "
+                         f"| {r['latency_ratio']:.3f} |")
+    if res.get('peak_memory_fixed_length'):
+        lines += ['', 'Peak memory, one pass at '
+                  f"T = {res['latency_seq_len']}, each model in a fresh "
+                  'process: ' + ', '.join(
+                      f"{n} {r['peak_mem_mb']:.1f} MB" + (
+                          '' if r['peak_mem_ratio'] is None else
+                          f" ({r['peak_mem_ratio']:.3f}x)")
+                      for n, r in res['peak_memory_fixed_length'].items())
+                  + '.']
     weights = res['uniform_checkpoint'] or (
         'random (its tensor-mode cost does not depend on them)')
     lines += ['', f"Uniform control: `{res['uniform_config']}`, weights "
-              f'{weights}; ATR: the checkpoint above. Peak memory: extra '
-              'resident memory of one pass over the longest input, CPU.',
-              '', f"Plot: `{res['plot']}`"]
+              f'{weights}; ATR: the checkpoint above.', '',
+              f"Plot: `{res['plot']}`"]
     return '\n'.join(lines)
 
 
@@ -313,7 +327,8 @@ def cmd_adaptivity(args) -> Dict:
     head = model.head
     uniform_cfg = args.uniform_config or (
         CFG['uniform_bdr'] if hasattr(head, 'snap') else CFG['uniform'])
-    _, uniform = build_model(uniform_cfg, args.uniform_checkpoint, args)
+    uniform_model_cfg, uniform = build_model(uniform_cfg,
+                                             args.uniform_checkpoint, args)
     items = test_items(cfg, args.max_videos)
     k = num_classes_of(args.data_root)
     maps = {}
@@ -334,6 +349,7 @@ def cmd_adaptivity(args) -> Dict:
                               args.boundary_radius, args.plot_videos)
     feats = [it['inputs'] for it in items]
     models = {'uniform': uniform, 'atr': model}
+    fixed = concat_to_length(feats, args.latency_seq_len)
     res = dict(config=args.config, checkpoint=args.checkpoint,
                uniform_config=uniform_cfg,
                uniform_checkpoint=args.uniform_checkpoint,
@@ -343,8 +359,10 @@ def cmd_adaptivity(args) -> Dict:
                latency_test_videos=latency_side_by_side(models, feats,
                                                         args.repeats),
                latency_fixed_length=latency_side_by_side(
-                   models, [concat_to_length(feats, args.latency_seq_len)],
-                   args.repeats))
+                   models, [fixed], args.repeats),
+               peak_memory_fixed_length=peak_memory_isolated(
+                   {'uniform': (uniform_model_cfg, args.uniform_checkpoint),
+                    'atr': (cfg, args.checkpoint)}, fixed, args.threads))
     write_json(res, osp.join(args.out, 'adaptivity.json'))
     md = adaptivity_markdown(res)
     with open(osp.join(args.out, 'adaptivity.md'), 'w') as f:
