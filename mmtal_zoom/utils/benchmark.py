@@ -207,8 +207,8 @@ def measure_config(config: str,
     device = torch.device(device)
     model = MODELS.build(cfg.model)
     if checkpoint:
-        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
-        model.load_state_dict(state.get('state_dict', state))
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     model = model.to(device)
     num_params = sum(p.numel() for p in model.parameters())
     gen = torch.Generator().manual_seed(seed)

@@ -184,7 +184,10 @@ def test_family_report_places_atr_against_the_uniform_curve(
         cfg_path.write_text(TINY.format(
             base=str(REPO / 'configs/zoom' /
                      f'{base}_synthetic-feat_1xb2-30e_embedded.py'),
-            extra=f"model['backbone']['num_deep'] = {depth}"))
+            # as robustness.py writes it: the run's data in its config
+            extra=f"model['backbone']['num_deep'] = {depth}\n"
+            'test_dataloader = dict(dataset=dict(ann_file='
+            f"{str(tiny_tal_dataset / 'annotations.json')!r}))"))
         torch.manual_seed(0)
         model = MODELS.build(Config.fromfile(str(cfg_path)).model)
         torch.save(dict(state_dict=model.state_dict()), run / 'last.pth')

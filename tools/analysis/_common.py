@@ -65,6 +65,17 @@ def run_tool(args: Sequence[str], log_path: str, threads: int = 1,
     return rc
 
 
+def load_repo_tool(name: str):
+    """The module ``tools/<name>.py`` of this repository (a script, not a
+    package module), e.g. ``load_repo_tool('eval_detection')``."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        f'mmtal_tool_{name}', osp.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def require_embedded_dataset(data_root: str) -> None:
     """``FileNotFoundError`` with the command that generates the dataset
     when ``<data_root>/annotations.json`` is missing."""

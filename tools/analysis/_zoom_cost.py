@@ -11,21 +11,12 @@ from typing import Dict, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _common import REPO, read_json, write_json  # noqa: E402
+from _common import REPO, load_repo_tool, read_json, write_json  # noqa
 from _zoom_runs import CFG, load_config, num_classes_of  # noqa: E402
 
 
-def load_benchmark_tool():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'mmtal_benchmark_tool', osp.join(REPO, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def cmd_bench(args):
-    tool = load_benchmark_tool()
+    tool = load_repo_tool('benchmark')
     configs = [osp.join(REPO, CFG[k]) for k in ('uniform', 'atr', 'atr_bdr')]
     rows = []
     for t in args.seq_lens:
@@ -113,7 +104,7 @@ def train_step_cost(args) -> Dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from mmaction.registry import MODELS
-    bench = load_benchmark_tool()
+    bench = load_repo_tool('benchmark')
     torch.manual_seed(0)
     names = ('uniform', 'atr', 'atr_bdr')
     models = {n: MODELS.build(load_config(CFG[n], args).model).train()

@@ -33,6 +33,7 @@ from _common import (REPO, markdown_table, read_json, run_tool,  # noqa: E402
                      write_json)
 from _zoom_cost import measure_inference, test_videos  # noqa: E402
 from _zoom_runs import CFG  # noqa: E402
+from robustness import last_checkpoint  # noqa: E402
 
 from mmtal_zoom.utils import atomic_save_figure  # noqa: E402
 from mmtal_zoom.utils.io import atomic_write_text  # noqa: E402
@@ -76,17 +77,10 @@ def run_cost(run_dir: str, feats, max_videos: Optional[int]) -> Dict:
     found = read_json(cache)
     if found and found.get('max_videos') == max_videos:
         return found
-    import torch
-    from mmengine.config import Config
-
-    from mmaction.registry import MODELS
-    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
-    model = MODELS.build(cfg.model)
-    with open(osp.join(run_dir, 'last_checkpoint')) as f:
-        ckpt = f.read().strip()
-    state = torch.load(ckpt, map_location='cpu', weights_only=True)
-    model.load_state_dict(state['state_dict'])
-    cost = measure_inference(model.eval(), feats, repeats=0)
+    from mmtal_zoom.apis import init_localizer
+    model = init_localizer(osp.join(run_dir, 'config.py'),
+                           last_checkpoint(run_dir))
+    cost = measure_inference(model, feats, repeats=0)
     cost['max_videos'] = max_videos
     write_json(cost, cache)
     return cost

@@ -23,29 +23,18 @@ Example (the reference check of docs/robustness.md)::
 The interval covers the test-set sampling only; the spread over training
 seeds adds to it (train more seeds for that).
 """
-import importlib.util
 import os.path as osp
 import sys
 from typing import Dict, List, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _common import REPO, markdown_table  # noqa: E402
+from _common import load_repo_tool, markdown_table  # noqa: E402
 
 from mmtal_zoom.evaluation.functional import (  # noqa: E402
     DEFAULT_TIOU_THRESHOLDS, paired_bootstrap_map, percentile_interval)
 from mmtal_zoom.utils.cli import (cli_main, doc_parser,  # noqa: E402
                                   positive_int, write_json_output)
-
-
-def load_eval_tool():
-    """``tools/eval_detection.py`` (its loaders and their input checks)."""
-    spec = importlib.util.spec_from_file_location(
-        'mmtal_eval_detection_tool', osp.join(REPO, 'tools',
-                                              'eval_detection.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def named_paths(text: str) -> Tuple[str, List[str]]:
@@ -96,7 +85,7 @@ def compare(gt_path: str, preds: Sequence[Tuple[str, Sequence[str]]],
     paths)`` per method; a method with several results files (its training
     seeds) is their mean in every draw and on the full test set."""
     import numpy as np
-    tool = load_eval_tool()
+    tool = load_repo_tool('eval_detection')  # its loaders and input checks
     ground_truth, class_names, subset_of = tool.load_ground_truth(
         gt_path, subsets)
     groups = [(name, [paths] if isinstance(paths, str) else list(paths))
