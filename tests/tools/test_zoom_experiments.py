@@ -162,6 +162,45 @@ def test_family_curve_configs_change_one_key(tmp_path):
     assert configs['zoom-atr-b0.5'][1] == dict(kind='atr', budget=0.5)
 
 
+def test_family_kd_point_wraps_the_atr_head_and_loads_the_teacher(
+        tmp_path):
+    """--kd-teacher adds a distilled ATR point: the ATR + BDR config with
+    its head (every option kept) inside DistillationHead and a
+    DistillationHook on the teacher run's own config and last checkpoint;
+    a folder that is not a finished run is refused in one line."""
+    import argparse
+    tool = load_tool()
+    from _zoom_family import curve_configs
+    teacher = tmp_path / 'teacher'
+    teacher.mkdir()
+    args = argparse.Namespace(work_dir=str(tmp_path / 'work'), depths=[4],
+                              budgets=[], kd_teacher=str(teacher),
+                              kd_budgets=[0.25, 0.5])
+    with pytest.raises(SystemExit, match='--kd-teacher .*not a finished'):
+        curve_configs(args)
+    (teacher / 'config.py').write_text('model = dict()\n')
+    (teacher / 'last.pth').write_bytes(b'')
+    (teacher / 'last_checkpoint').write_text(str(teacher / 'last.pth'))
+    configs = {name: (path, point)
+               for name, path, point in curve_configs(args)}
+    assert set(configs) == {'zoom-uniform-bdr-d4', 'zoom-atr-b0.25-kd',
+                            'zoom-atr-b0.5-kd'}
+    path, point = configs['zoom-atr-b0.5-kd']
+    assert point == dict(kind='atr_kd', budget=0.5, teacher=str(teacher))
+    cfg = Config.fromfile(path)
+    base = Config.fromfile(str(REPO / tool.CFG['atr_bdr']))
+    assert cfg.model.head.type == 'DistillationHead'
+    assert cfg.model.head.student.to_dict() == base.model.head.to_dict()
+    assert cfg.model.backbone.router.budget_target == 0.5
+    assert [h.type for h in cfg.custom_hooks] == ['DistillationHook']
+    assert cfg.custom_hooks[0].teacher_config == str(teacher / 'config.py')
+    assert cfg.custom_hooks[0].teacher_checkpoint == str(teacher /
+                                                         'last.pth')
+    import mmtal_zoom  # noqa: F401
+    model = MODELS.build(cfg.model)
+    assert type(model.head).__name__ == 'DistillationHead'
+
+
 def test_family_report_places_atr_against_the_uniform_curve(
         tiny_tal_dataset, tmp_path, monkeypatch, capsys):
     """--report-only on finished runs (tiny models, random weights, given

@@ -19,6 +19,13 @@ average mAP is interpolated linearly in GFLOPs at each ATR point's GFLOPs
 (no extrapolation: an ATR point cheaper than the shallowest or dearer than
 the deepest uniform model is reported as outside the curve). The difference
 carries the seed spread of both sides (std columns).
+
+Distillation (``--kd-teacher RUN_DIR``): adds ATR + BDR at each
+``--kd-budgets`` with the head wrapped in ``DistillationHead`` (its default,
+classification KD) and a ``DistillationHook`` that loads the trained teacher
+of ``RUN_DIR`` (its ``config.py`` and last checkpoint, e.g. the uniform full
+depth run of this curve): one teacher for every student seed, the seed's
+"distillation from a uniform-depth teacher" as a curve point of its own.
 """
 import argparse
 import os
@@ -54,6 +61,8 @@ def curve_configs(args) -> List[Tuple[str, str, dict]]:
                     dict(kind='atr', budget=b),
                     'model = dict(backbone=dict(router=dict('
                     f'budget_target={b!r})))\n'))
+    if getattr(args, 'kd_teacher', None):
+        out += kd_configs(args)
     configs = []
     for name, base, point, body in out:
         path = osp.join(folder, name + '.py')
@@ -63,6 +72,40 @@ def curve_configs(args) -> List[Tuple[str, str, dict]]:
         atomic_write_text(text, path)
         configs.append((name, path, point))
     return configs
+
+
+def kd_configs(args) -> List[Tuple[str, str, dict, str]]:
+    """The distilled ATR points: ``(name, base, point, config body)``.
+
+    The head of the ATR + BDR config is wrapped (``_delete_``: the wrapper
+    replaces it, the student keeps every option); the teacher is the run
+    directory's own ``config.py`` (the data already adapted by
+    ``robustness.py``) and its last checkpoint."""
+    from mmengine.config import Config
+    teacher = osp.abspath(args.kd_teacher)
+    teacher_cfg = osp.join(teacher, 'config.py')
+    ckpt_file = osp.join(teacher, 'last_checkpoint')
+    teacher_ckpt = (last_checkpoint(teacher) if osp.isfile(ckpt_file)
+                    else None)
+    if not (osp.isfile(teacher_cfg) and teacher_ckpt
+            and osp.isfile(teacher_ckpt)):
+        raise SystemExit(f'--kd-teacher {args.kd_teacher}: not a finished '
+                         'robustness.py run (needs config.py and '
+                         'last_checkpoint)')
+    head = Config.fromfile(osp.join(REPO, CFG['atr_bdr'])).model.head
+    out = []
+    for b in args.kd_budgets:
+        body = ('model = dict(\n'
+                f'    backbone=dict(router=dict(budget_target={b!r})),\n'
+                "    head=dict(_delete_=True, type='DistillationHead',\n"
+                f'              student={head.to_dict()!r}))\n'
+                "custom_hooks = [dict(type='DistillationHook',\n"
+                f'                     teacher_config={teacher_cfg!r},\n'
+                f'                     teacher_checkpoint={teacher_ckpt!r})]'
+                '\n')
+        out.append((f'zoom-atr-b{b:g}-kd', CFG['atr_bdr'],
+                    dict(kind='atr_kd', budget=b, teacher=teacher), body))
+    return out
 
 
 def seed_dirs(root: str, name: str, seeds) -> List[str]:
@@ -136,7 +179,7 @@ def curve_points(args, configs) -> List[Dict]:
         points.append(p)
     uniform = [p for p in points if p['kind'] == 'uniform']
     for p in points:
-        if p['kind'] == 'atr':
+        if p['kind'] in ('atr', 'atr_kd'):
             ref = interpolate(uniform, p['gflops'])
             p['uniform_at_same_gflops'] = ref
             p['above_uniform_curve'] = (None if ref is None else
@@ -147,13 +190,15 @@ def curve_points(args, configs) -> List[Dict]:
 def curve_markdown(points: List[Dict]) -> str:
     rows = []
     for p in points:
-        what = (f"uniform depth {p['depth']}" if p['kind'] == 'uniform' else
-                f"ATR + BDR, budget {p['budget']:g}")
+        what = {'uniform': f"uniform depth {p.get('depth')}",
+                'atr': f"ATR + BDR, budget {p.get('budget', 0):g}",
+                'atr_kd': f"ATR + BDR + distillation, budget "
+                          f"{p.get('budget', 0):g}"}[p['kind']]
         above = p.get('above_uniform_curve')
         rows.append([
             what, len(p['seeds']), f"{p['gflops']:.3f}",
-            f"{p['mean_tau']:.3f}" if p['kind'] == 'atr' else '—',
-            f"{p['tau_std']:.3f}" if p['kind'] == 'atr' else '—',
+            f"{p['mean_tau']:.3f}" if p['kind'] != 'uniform' else '—',
+            f"{p['tau_std']:.3f}" if p['kind'] != 'uniform' else '—',
             fmt(p['test_avg_mAP'], p['test_avg_mAP_std']),
             fmt(p['test_mAP@0.7'], p['test_mAP@0.7_std']),
             fmt(p['val_avg_mAP'], p['val_avg_mAP_std']),
@@ -171,7 +216,8 @@ def plot_curve(points: List[Dict], path: str, title: str) -> None:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for kind, label, style in (('uniform', 'uniform depth 1..K', 's-'),
-                               ('atr', 'ATR + BDR (budgets)', 'o-')):
+                               ('atr', 'ATR + BDR (budgets)', 'o-'),
+                               ('atr_kd', 'ATR + BDR + distillation', '^')):
         pts = sorted((p for p in points if p['kind'] == kind),
                      key=lambda p: p['gflops'])
         if not pts:
@@ -182,7 +228,7 @@ def plot_curve(points: List[Dict], path: str, title: str) -> None:
                     fmt=style, capsize=3, label=label)
         for p in pts:
             tag = (f"d{p['depth']}" if kind == 'uniform' else
-                   f"b{p['budget']:g}")
+                   f"b{p['budget']:g}" + ('+kd' if kind == 'atr_kd' else ''))
             ax.annotate(tag, (p['gflops'], p['test_avg_mAP']), fontsize=7,
                         xytext=(3, 3), textcoords='offset points')
     ax.set_xlabel('GFLOPs per test video (executed graph, trained weights)')

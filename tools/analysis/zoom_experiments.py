@@ -70,6 +70,10 @@ feat_1xb2-30e_embedded.py \\
     python tools/analysis/zoom_experiments.py family --preset thumos-sparse \\
         --depths 1 2 3 4 --budgets 0.1 0.25 0.5 0.75 --seeds 0 1 2 \\
         --jobs 2 --work-dir work_dirs/zoom_pareto
+    python tools/analysis/zoom_experiments.py family --preset thumos-sparse \\
+        --depths 1 2 4 --budgets 0.25 0.5 0.75 --seeds 0 --jobs 2 \\
+        --work-dir work_dirs/zoom_pareto --kd-teacher \\
+        work_dirs/zoom_pareto/thumos-sparse/zoom-uniform-bdr-d4/seed0
 """
 import argparse
 import os
@@ -168,6 +172,12 @@ def parse_args(argv=None):
                    '--data-root)')
     p.add_argument('--depths', type=int, nargs='+', default=[1, 2, 3, 4],
                    help='family: uniform depths (deep blocks of K = 4)')
+    p.add_argument('--kd-teacher', default=None, metavar='RUN_DIR',
+                   help='family: also train ATR + BDR distilled from this '
+                   'trained run (e.g. <work-dir>/<preset>/zoom-uniform-bdr-'
+                   'd4/seed0: its config.py and last checkpoint)')
+    p.add_argument('--kd-budgets', type=float, nargs='+', default=[0.25],
+                   help='family: budgets of the distilled ATR points')
     add_switches(p, {'--report-only': 'family: measure and plot the '
                      'finished runs, train nothing'})
     # internal: one training run
