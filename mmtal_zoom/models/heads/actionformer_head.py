@@ -78,7 +78,8 @@ class ActionFormerHead(ConvTowerHead):
         for feat, mask, scale in zip(feats, masks, self.scales):
             m = mask[:, None].to(feat.dtype)
             cls_logits.append(self.cls_tower(feat, mask))
-            reg_offsets.append(scale(self.reg_tower(feat, mask)).relu() * m)
+            reg_offsets.append(
+                self.non_negative(scale(self.reg_tower(feat, mask))) * m)
         return cls_logits, reg_offsets
 
     @staticmethod

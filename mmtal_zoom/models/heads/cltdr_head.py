@@ -301,8 +301,8 @@ class CLTDRHead(ConvTowerHead):
             if self.detach_boundary_feat:
                 b_feat = b_feat.detach()
             outs[0].append(self.cls_tower(f_cls, mask))
-            outs[2].append(
-                self.scales[lvl](self.offset_tower(f_reg, mask)).relu() * m)
+            outs[2].append(self.non_negative(
+                self.scales[lvl](self.offset_tower(f_reg, mask))) * m)
             outs[3].append(self.start_tower(b_feat, mask))
             outs[4].append(self.end_tower(b_feat, mask))
             if self.refine_cls or self.refine_reg:

@@ -2,10 +2,11 @@
 every pyramid level (ActionFormer, CLTDR-GMG)."""
 from typing import Optional
 
-from torch import nn
+from torch import Tensor, nn
 
 from ..layers import Scale
 from ..layers.conv_tower import ConvTower
+from ..layers.non_negative import REG_ACTIVATIONS, non_negative
 from .base_tal_head import BaseTALHead
 
 
@@ -22,6 +23,11 @@ class ConvTowerHead(BaseTALHead):
         kernel_size (int): temporal kernel of the towers.
         with_ln (bool): LayerNorm in the towers.
         assigner (dict): label assigner config.
+        reg_activation (str): how the regressed distances are made
+            non-negative: ``'revived_relu'`` (a ReLU whose gradient below 0
+            still raises the output, own design: a regression channel
+            cannot die; predictions as ReLU's) or ``'relu'`` (ActionFormer's
+            ReLU, the earlier default). See ``layers/non_negative.py``.
         **kwargs: ``prior_generator``, ``bbox_coder``, ``loss_normalizer``,
             ``test_cfg``... of :class:`BaseTALHead`.
     """
@@ -34,6 +40,7 @@ class ConvTowerHead(BaseTALHead):
                  kernel_size: int = 3,
                  with_ln: bool = True,
                  assigner: dict = dict(type='CenterSamplingAssigner'),
+                 reg_activation: str = 'revived_relu',
                  **kwargs):
         super().__init__(num_classes=num_classes, assigner=assigner,
                          **kwargs)
@@ -42,6 +49,15 @@ class ConvTowerHead(BaseTALHead):
         self.num_convs = num_convs
         self.kernel_size = kernel_size
         self.with_ln = with_ln
+        if reg_activation not in REG_ACTIVATIONS:
+            raise ValueError(f'reg_activation must be one of '
+                             f'{REG_ACTIVATIONS}, got {reg_activation!r}.')
+        self.reg_activation = reg_activation
+
+    def non_negative(self, x: Tensor) -> Tensor:
+        """The regressed distances ``(B, 2, T_l)`` made non-negative with
+        ``reg_activation``."""
+        return non_negative(x, self.reg_activation)
 
     def build_tower(self, out_channels: int,
                     kernel_size: Optional[int] = None) -> ConvTower:
