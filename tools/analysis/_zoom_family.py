@@ -190,10 +190,9 @@ def curve_points(args, configs) -> List[Dict]:
 def curve_markdown(points: List[Dict]) -> str:
     rows = []
     for p in points:
-        what = {'uniform': f"uniform depth {p.get('depth')}",
-                'atr': f"ATR + BDR, budget {p.get('budget', 0):g}",
-                'atr_kd': f"ATR + BDR + distillation, budget "
-                          f"{p.get('budget', 0):g}"}[p['kind']]
+        kd = ' + distillation' if p['kind'] == 'atr_kd' else ''
+        what = (f"uniform depth {p['depth']}" if p['kind'] == 'uniform' else
+                f"ATR + BDR{kd}, budget {p['budget']:g}")
         above = p.get('above_uniform_curve')
         rows.append([
             what, len(p['seeds']), f"{p['gflops']:.3f}",
