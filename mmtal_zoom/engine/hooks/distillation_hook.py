@@ -1,7 +1,8 @@
 """Knowledge distillation from a uniform-depth teacher (Temporal Zoom Nets).
 
 The hook owns the teacher: it builds it from a config, loads its checkpoint
-with ``torch.load(weights_only=True)`` (no arbitrary code from the file),
+with mmengine's ``load_checkpoint`` (``torch.load`` with ``weights_only=True``:
+no arbitrary code from the file),
 freezes it, and before every training iteration runs it on the batch — with
 the student's own data preprocessor, so padding and masks are identical —
 storing its raw head outputs in each data sample (``kd_teacher_outs``). A
@@ -16,6 +17,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import load_checkpoint
 
 from mmaction.registry import HOOKS, MODELS
 from ...models.heads.distillation_head import KD_FIELD
@@ -34,23 +36,27 @@ def _slice(outs: Any, i: int) -> Any:
     return outs
 
 
-def load_teacher_state(path: str) -> dict:
-    """The model state dict of an mmengine checkpoint, loaded
-    ``weights_only`` (mmengine's own globals are allow-listed by
-    :mod:`mmtal_zoom.compat`). EMA checkpoints already hold the averaged
-    weights under ``state_dict`` (mmengine's ``EMAHook`` swaps them in)."""
+def load_teacher(teacher: torch.nn.Module, path: str,
+                 strict: bool = True) -> None:
+    """Load an mmengine checkpoint into ``teacher`` with mmengine's
+    :func:`~mmengine.runner.load_checkpoint` (``torch.load`` with its
+    ``weights_only=True`` default; mmengine's own globals are allow-listed by
+    :mod:`mmtal_zoom.compat`), dropping a DDP ``module.`` prefix. EMA
+    checkpoints already hold the averaged weights under ``state_dict``
+    (mmengine's ``EMAHook`` swaps them in). Errors name the file."""
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f'DistillationHook: teacher checkpoint {path!r} does not exist; '
             'train the uniform-depth teacher first (e.g. configs/zoom/'
             'temporal-zoom-uniform_synthetic-feat_1xb2-30e_embedded.py) and '
             'point teacher_checkpoint at it.')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'DistillationHook: {path!r} holds no state_dict.')
-    return {(k[7:] if k.startswith('module.') else k): v
-            for k, v in state.items()}
+    try:
+        load_checkpoint(teacher, path, map_location='cpu', strict=strict,
+                        logger='silent', revise_keys=[(r'^module\.', '')])
+    except RuntimeError as err:  # mmengine's strict key mismatch
+        reason = ' '.join(str(err).split())
+        raise ValueError(f'DistillationHook: {path!r} does not match the '
+                         f'teacher config: {reason[:300]}') from err
 
 
 @HOOKS.register_module()
@@ -91,14 +97,7 @@ class DistillationHook(Hook):
             cfg = cfg['model']
         teacher = MODELS.build(cfg)
         if self.teacher_checkpoint:
-            state = load_teacher_state(self.teacher_checkpoint)
-            missing, unexpected = teacher.load_state_dict(state,
-                                                          strict=False)
-            if self.strict and (missing or unexpected):
-                raise ValueError(
-                    f'DistillationHook: {self.teacher_checkpoint!r} does not '
-                    f'match the teacher config: missing {missing[:5]}, '
-                    f'unexpected {unexpected[:5]}.')
+            load_teacher(teacher, self.teacher_checkpoint, self.strict)
         teacher.eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
