@@ -166,6 +166,20 @@ def test_distillation_hook_refuses_unsafe_and_mismatched(tmp_path):
                     ).build_teacher()
 
 
+def test_distillation_hook_names_a_file_without_weights(tmp_path):
+    """A file that holds no state dict is reported as such, not as a
+    teacher whose keys do not match."""
+    path = tmp_path / 'not_weights.pth'
+    torch.save([1, 2, 3], path)
+    hook = HOOKS.build(dict(type='DistillationHook',
+                            teacher_config=model_cfg(router=False, head=None),
+                            teacher_checkpoint=str(path)))
+    with pytest.raises(RuntimeError, match='No state_dict') as info:
+        hook.build_teacher()
+    assert str(path) in str(info.value)
+    assert 'does not match' not in str(info.value)
+
+
 def tiny_zoom_model(router: bool, bdr: bool, num_classes: int = 4):
     cfg = model_cfg(router=router, head=None)
     cfg['data_preprocessor']['max_seq_len'] = 192

@@ -53,7 +53,12 @@ def load_teacher(teacher: torch.nn.Module, path: str,
     try:
         load_checkpoint(teacher, path, map_location='cpu', strict=strict,
                         logger='silent', revise_keys=[(r'^module\.', '')])
-    except RuntimeError as err:  # mmengine's strict key mismatch
+    except RuntimeError as err:
+        # only mmengine's strict key mismatch (its message lists keys, not
+        # the file; ``init_localizer`` narrows the same way); anything else,
+        # e.g. a corrupt file, propagates as raised
+        if 'do not match' not in str(err):
+            raise
         reason = ' '.join(str(err).split())
         raise ValueError(f'DistillationHook: {path!r} does not match the '
                          f'teacher config: {reason[:300]}') from err
