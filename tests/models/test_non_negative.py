@@ -79,3 +79,5 @@ def test_cltdr_head_takes_the_option():
     head = MODELS.build(head_cfg(reg_activation='relu'))
     assert head.reg_activation == 'relu'
     assert MODELS.build(head_cfg()).reg_activation == 'revived_relu'
+    with pytest.raises(ValueError, match="got 'softplus'"):
+        MODELS.build(head_cfg(reg_activation='softplus'))  # at build time

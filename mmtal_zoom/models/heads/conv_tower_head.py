@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ..layers import Scale
 from ..layers.conv_tower import ConvTower
-from ..layers.non_negative import REG_ACTIVATIONS, non_negative
+from ..layers.non_negative import non_negative, reg_activation_fn
 from .base_tal_head import BaseTALHead
 
 
@@ -49,9 +49,7 @@ class ConvTowerHead(BaseTALHead):
         self.num_convs = num_convs
         self.kernel_size = kernel_size
         self.with_ln = with_ln
-        if reg_activation not in REG_ACTIVATIONS:
-            raise ValueError(f'reg_activation must be one of '
-                             f'{REG_ACTIVATIONS}, got {reg_activation!r}.')
+        reg_activation_fn(reg_activation)  # a ValueError for unknown names
         self.reg_activation = reg_activation
 
     def non_negative(self, x: Tensor) -> Tensor:

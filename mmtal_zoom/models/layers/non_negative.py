@@ -22,8 +22,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-REG_ACTIVATIONS = ('revived_relu', 'relu')
-
 
 class _RevivedReLU(torch.autograd.Function):
 
@@ -45,13 +43,21 @@ def revived_relu(x: Tensor) -> Tensor:
     return _RevivedReLU.apply(x)
 
 
+_ACTIVATIONS = {'revived_relu': revived_relu, 'relu': F.relu}
+REG_ACTIVATIONS = tuple(_ACTIVATIONS)
+
+
+def reg_activation_fn(activation: str):
+    """The function behind ``activation`` (``'revived_relu'`` or
+    ``'relu'``); a one-line ``ValueError`` for any other name."""
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f'reg_activation must be one of {REG_ACTIVATIONS}, '
+                         f'got {activation!r}.')
+    return _ACTIVATIONS[activation]
+
+
 def non_negative(x: Tensor, activation: str = 'revived_relu') -> Tensor:
     """Regression outputs made non-negative by ``activation``:
     ``'revived_relu'`` (default) or ``'relu'`` (ActionFormer's, whose
     gradient is zero below 0). Any shape."""
-    if activation == 'revived_relu':
-        return revived_relu(x)
-    if activation == 'relu':
-        return F.relu(x)
-    raise ValueError(f'reg_activation must be one of {REG_ACTIVATIONS}, got '
-                     f'{activation!r}.')
+    return reg_activation_fn(activation)(x)
