@@ -8,6 +8,7 @@ from mmaction.registry import MODELS
 from mmtal_zoom.models.layers.temporal_roi_align import (interpolate_1d,
                                                          temporal_roi_align)
 from mmtal_zoom.models.losses.rcl_losses import balanced_iou_mse
+from mmtal_zoom.models.task_modules import RCLAssigner
 from mmtal_zoom.models.task_modules.rcl_sampler import apply_min_length
 from mmtal_zoom.structures import batched_segment_iou
 
@@ -228,8 +229,9 @@ def test_predict_shapes_scores_and_floor():
 
 
 def test_refine_selection_mixes_top_scores_positives_and_random():
-    head = small_head(num_refine_queries=40, refine_top_fraction=0.5,
-                      refine_pos_fraction=0.25, offset_iou_thr=0.5)
+    head = small_head(num_refine_queries=40, train_refine='mixed',
+                      refine_top_fraction=0.5, refine_pos_fraction=0.25,
+                      offset_iou_thr=0.5)
     torch.manual_seed(0)
     q = 200
     iou = torch.zeros(1, q)
@@ -243,6 +245,75 @@ def test_refine_selection_mixes_top_scores_positives_and_random():
     assert set(range(20)) <= set(idx.tolist())
     assert ((idx >= 100) & (idx < 130)).sum() == 10
     assert valid[0, idx].all()
+
+
+def test_training_refines_what_inference_refines_by_default():
+    """'as_test' (the paper's reading): the RRM trains on the grid queries
+    (and given proposals), the queries inference refines; 'mixed' also
+    draws the scale-invariant samples around the ground truth."""
+    head = small_head(num_refine_queries=30)
+    assert head.train_refine == 'as_test'
+    gts, gt_valid = RCLAssigner.pad_gts([torch.tensor([[0.2, 0.4]])],
+                                        torch.zeros(1))
+    queries, valid, kinds = head.sampler.sample_batch(
+        gts, gt_valid, torch.zeros(1),
+        extra_queries=[torch.tensor([[0.1, 0.3], [0.5, 0.9]])],
+        return_kinds=True)
+    n_grid = head.sampler.num_grid_samples
+    assert (kinds[0, :n_grid] == 0).all() and (kinds[0, -2:] == 3).all()
+    assert (kinds == 2).sum() == 64
+    iou, _ = head.match(queries, gts, gt_valid)
+    cand = head._refine_candidates(valid, kinds)
+    assert cand.sum() == n_grid + 2
+    torch.manual_seed(0)
+    idx = head._select_refine(iou, cand)[0]
+    assert idx.numel() == 30 and idx.unique().numel() == 30
+    assert cand[0, idx].all()
+    # inference refining only its top-k: training takes the same top-k
+    head.test_cfg['refine_topk'] = 5
+    logits = torch.randn(1, queries.shape[1], 2)
+    logits[0, n_grid:n_grid + 10] = 9.0  # best scores on non-candidates
+    idx = head._select_refine(iou, cand, logits)[0]
+    score = torch.sigmoid(logits[0]).prod(-1).masked_fill(~cand[0], -1)
+    assert set(idx.tolist()) == set(score.topk(5).indices.tolist())
+    # the earlier reading draws among every sampled query, half positives
+    mixed = small_head(num_refine_queries=30, train_refine='mixed')
+    assert torch.equal(mixed._refine_candidates(valid, kinds), valid)
+    idx = mixed._select_refine(iou, valid)[0]
+    assert (kinds[0, idx] == 2).any()
+    assert (iou[0, idx] > 0.7).sum() >= 15
+    with pytest.raises(ValueError, match='train_refine'):
+        small_head(train_refine='top')
+
+
+def test_every_query_learns_its_offset_by_default():
+    """Eq. 6 supervises every query towards its closest ground truth; the
+    earlier reading only queries with tIoU* > offset_iou_thr."""
+    from mmtal_zoom.models.losses.rcl_losses import rcl_stage_loss
+    queries = torch.tensor([[[0.20, 0.40], [0.22, 0.40], [0.60, 0.70]]])
+    gts = torch.tensor([[[0.2, 0.4], [0.8, 0.9]]])
+    iou, matched = RCLAssigner.assign(queries, gts,
+                                      torch.ones(1, 2, dtype=torch.bool))
+    # the query overlapping no ground truth is matched to the nearest one
+    assert iou[0, 2] == 0 and matched[0, 2].tolist() == pytest.approx(
+        [0.8, 0.9])
+    offsets = torch.zeros(1, 3, 2)
+    valid = torch.ones(1, 3, dtype=torch.bool)
+    common = dict(pos_iou_thr=0.7, reg_iou_thrs=(0.7, 0.3),
+                  offset_stay=False, loss_weight_reg=1.0,
+                  loss_weight_offset=1.0)
+    logits = torch.zeros(1, 3, 2)
+
+    def offset_loss(thr):
+        return float(rcl_stage_loss(queries, logits, offsets, valid, iou,
+                                    matched, offset_iou_thr=thr,
+                                    **common)['offset'])
+
+    # targets (g* - x) / l: 0, (0.2 - 0.22) / 0.18, ((0.2, 0.2)) / 0.1
+    per_query = [0.0, 0.02 / 0.18, 4.0]
+    assert offset_loss(None) == pytest.approx(sum(per_query) / 3)
+    assert offset_loss(0.5) == pytest.approx(sum(per_query[:2]) / 2)
+    assert small_head().stage_loss_cfg['offset_iou_thr'] is None
 
 
 @pytest.mark.parametrize('weighting', ['paper', 'raft'])

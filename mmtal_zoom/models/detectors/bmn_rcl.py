@@ -1,5 +1,5 @@
-"""RCL plugged into MMAction2's own BMN (RCL paper, Sec. 3, "seamlessly
-integrated into existing detectors, e.g. BMN").
+"""RCL plugged into MMAction2's own BMN (RCL paper, abstract: "seamlessly
+integrated into existing detectors, e.g., BMN").
 
 What is kept, what is replaced, and why
 ---------------------------------------
@@ -33,11 +33,12 @@ RCL config by changing ``type`` and adding ``rcl_head``.
   (``l2_weight``; the optimizer's weight decay is left as in the stock BMN
   config).
 
-Training: ``L = L_tem + sum_m alpha^m L_reg,m + lambda_3 ||theta||^2``
-(Eq. 7-8).
-Inference: ``score = p^1 * p^2 * start(x_s) * end(x_e)`` (BMN's product,
-with the boundary probabilities interpolated at the refined continuous
-boundaries), Soft-NMS, top ``post_process_top_k``.
+Training: ``L = L_tem + sum_m w_m L_reg,m + lambda_3 ||theta||^2``
+(Eq. 7-8), ``w_m`` the stage weights of ``RCLHead.stage_weighting``
+(RAFT's ``alpha^(M - m)`` by default).
+Inference: ``score = p^1 * p^2`` (Sec. 4.1; ``test_cfg.use_boundary_probs``
+also multiplies BMN's start / end probabilities, interpolated at the refined
+continuous boundaries), Soft-NMS, top ``post_process_top_k``.
 
 Unlike stock BMN, ``predict`` handles batches of any size.
 """

@@ -87,20 +87,32 @@ class RCLHead(BaseModule):
         refine (dict, optional): :class:`RecurrentRefineModule` config;
             ``None`` disables the RRM (Table 3 / 6). Needs ``with_offset``.
         num_refine_queries (int): queries per video refined at training time
-            (a subset: the RRM runs ``M`` look-ups).
-        refine_top_fraction (float): share of that subset taken from the
-            best CAR scores (the queries inference refines).
-        refine_pos_fraction (float): share drawn among queries with tIoU* >
-            ``offset_iou_thr``; the rest uniformly.
+            (a subset: the RRM runs ``M`` look-ups; a memory bound of this
+            implementation, the paper gives none).
+        train_refine (str): which queries the RRM refines at training
+            time. ``'as_test'`` (default): those inference refines, as the
+            paper's RRM updates the confidence map it is read from (Sec.
+            3.4): the grid queries (and a two-stage detector's proposals,
+            ``extra_queries``), drawn uniformly, or the best
+            ``test_cfg.refine_topk`` of them by CAR score when inference
+            refines only those. ``'mixed'`` (an earlier reading, own
+            design): among all sampled queries, ``refine_top_fraction`` of
+            the best CAR scores, ``refine_pos_fraction`` among tIoU* above
+            ``offset_iou_thr`` (``pos_iou_thr`` when that is ``None``), the
+            rest uniformly.
+        refine_top_fraction (float): see ``train_refine='mixed'``.
+        refine_pos_fraction (float): see ``train_refine='mixed'``.
         pos_iou_thr (float): tau of Eq. 5 (0.7).
         reg_iou_thrs (tuple): BMN's high / low tIoU bins of the regression
             loss.
-        offset_iou_thr (float): queries with tIoU* above it learn offsets
-            towards their best-matching ground truth ``g*``.
-        offset_stay (bool): the other valid queries learn a zero offset
-            (a separately averaged L1 term), so that the offset field the
-            RRM iterates is defined everywhere (without it, queries far from
-            any ground truth move arbitrarily and iterating drifts).
+        offset_iou_thr (float, optional): ``None`` (default): every valid
+            query learns its offset towards the closest ground truth ``g*``,
+            as Eq. 6 is written; a float: only queries with tIoU* above it
+            (an earlier reading).
+        offset_stay (bool): with ``offset_iou_thr``, the other valid
+            queries learn a zero offset (a separately averaged L1 term), so
+            that the offset field the RRM iterates is defined everywhere
+            (own design).
         loss_weight_reg (float): lambda_1 (10).
         loss_weight_offset (float): lambda_2 (1).
         stage_decay (float): alpha of Eq. 8 (0.8).
@@ -128,11 +140,12 @@ class RCLHead(BaseModule):
                      type='RecurrentRefineModule', hidden_channels=128,
                      num_iters=10),
                  num_refine_queries: int = 512,
+                 train_refine: str = 'as_test',
                  refine_pos_fraction: float = 0.5,
                  refine_top_fraction: float = 0.0,
                  pos_iou_thr: float = 0.7,
                  reg_iou_thrs: Tuple[float, float] = (0.7, 0.3),
-                 offset_iou_thr: float = 0.5,
+                 offset_iou_thr: Optional[float] = None,
                  offset_stay: bool = False,
                  loss_weight_reg: float = 10.0,
                  loss_weight_offset: float = 1.0,
@@ -155,10 +168,15 @@ class RCLHead(BaseModule):
         self.num_freqs = num_freqs
         self.with_offset = with_offset
         # training-time refine queries (RCLSampler.select_refine)
-        self.refine_selection = dict(num=num_refine_queries,
-                                     top_fraction=refine_top_fraction,
-                                     pos_fraction=refine_pos_fraction,
-                                     pos_iou_thr=offset_iou_thr)
+        if train_refine not in ('as_test', 'mixed'):
+            raise ValueError("train_refine must be 'as_test' or 'mixed', "
+                             f'got {train_refine!r}')
+        self.train_refine = train_refine
+        self.refine_selection = dict(
+            num=num_refine_queries, top_fraction=refine_top_fraction,
+            pos_fraction=refine_pos_fraction,
+            pos_iou_thr=(pos_iou_thr
+                         if offset_iou_thr is None else offset_iou_thr))
         if stage_weighting not in ('paper', 'raft'):
             raise ValueError(f"stage_weighting must be 'paper' or 'raft', got "
                              f'{stage_weighting!r}')
@@ -309,20 +327,38 @@ class RCLHead(BaseModule):
         return rcl_stage_loss(queries, logits, offsets, valid, iou, matched,
                               **self.stage_loss_cfg)
 
+    def _refine_candidates(self, valid: Tensor, kinds: Tensor) -> Tensor:
+        """``(B, Q)`` bool: the sampled queries the RRM may refine at
+        training time (``train_refine``); ``kinds`` as
+        :meth:`RCLSampler.sample_batch` returns them."""
+        if self.train_refine == 'mixed':
+            return valid
+        # what inference refines: the grid (0) and given proposals (3)
+        cand = valid & ((kinds == 0) | (kinds == 3))
+        # a video with neither refines its other samples
+        return torch.where(cand.any(1, keepdim=True), cand, valid)
+
     def _select_refine(self, iou: Tensor, valid: Tensor,
                        logits: Optional[Tensor] = None) -> Tensor:
         """The training-time refine queries (:meth:`RCLSampler.
-        select_refine` with this head's fractions)."""
-        return self.sampler.select_refine(iou, valid, logits=logits,
-                                          **self.refine_selection)
+        select_refine`) among ``valid`` (the candidates of
+        :meth:`_refine_candidates`)."""
+        sel = dict(self.refine_selection)
+        if self.train_refine == 'as_test':
+            topk = self.test_cfg.get('refine_topk')
+            if topk is not None:
+                sel['num'] = min(sel['num'], int(topk))
+            sel.update(top_fraction=0.0 if topk is None else 1.0,
+                       pos_fraction=0.0)
+        return self.sampler.select_refine(iou, valid, logits=logits, **sel)
 
     def loss(self, feats: Tensor, gt_segments: Sequence[Tensor],
              masks: Optional[Tensor] = None,
              min_lengths: Optional[Sequence[float]] = None,
              extra_queries: Optional[Sequence[Tensor]] = None
              ) -> Dict[str, Tensor]:
-        """Sample queries (Sec. 3.3), run every stage, ``sum_m alpha^m
-        L_reg,m`` (Eq. 8).
+        """Sample queries (Sec. 3.3), run every stage, the stage-weighted
+        sum of Eq. 8 (``stage_weighting``).
 
         Args:
             feats (Tensor): ``(B, C_in, T)``.
@@ -342,12 +378,14 @@ class RCLHead(BaseModule):
             raise ValueError(f'{len(gt_segments)} ground-truth lists for a '
                              f'batch of {b}')
         gts, gt_valid = RCLAssigner.pad_gts(gt_segments, feats)
-        padded, valid = self.sampler.sample_batch(gts, gt_valid, feats,
-                                                  min_lengths, extra_queries)
+        padded, valid, kinds = self.sampler.sample_batch(
+            gts, gt_valid, feats, min_lengths, extra_queries,
+            return_kinds=True)
         refine_index = None
         if self.refine is not None:
             iou, _ = self.match(padded, gts, gt_valid)
-            refine_index = partial(self._select_refine, iou, valid)
+            refine_index = partial(self._select_refine, iou,
+                                   self._refine_candidates(valid, kinds))
         stages = self.forward(feats, padded, masks, min_lengths=(
             None if min_lengths is None else feats.new_tensor(
                 [float(m) for m in min_lengths])), refine_index=refine_index)

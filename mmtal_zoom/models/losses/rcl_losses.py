@@ -61,7 +61,8 @@ def balanced_bce(pred: Tensor, target: Tensor, threshold: float,
 def rcl_stage_loss(queries: Tensor, logits: Tensor,
                    offsets: Optional[Tensor], valid: Tensor, iou: Tensor,
                    matched: Tensor, pos_iou_thr: float,
-                   reg_iou_thrs: Tuple[float, float], offset_iou_thr: float,
+                   reg_iou_thrs: Tuple[float, float],
+                   offset_iou_thr: Optional[float],
                    offset_stay: bool, loss_weight_reg: float,
                    loss_weight_offset: float) -> Dict[str, Tensor]:
     """``L_reg`` of one refinement stage (RCL, Eq. 5 + 6), unweighted by
@@ -70,11 +71,13 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
     ``cls``: balanced BCE of ``p^1`` on ``1{tIoU* > pos_iou_thr}``; ``reg``:
     ``loss_weight_reg`` x BMN's bin-balanced MSE of ``p^2`` on tIoU*;
     ``offset`` (when ``offsets`` is given): ``loss_weight_offset`` x L1
-    between the offsets and ``(g* - x) / l`` on queries with tIoU* >
-    ``offset_iou_thr``; with ``offset_stay`` (own design) the other valid
-    queries also learn a zero offset (a separately averaged term), so that
-    the offset field the recurrent refine module iterates is defined
-    everywhere.
+    between the offsets and ``(g* - x) / l``, ``g*`` the closest ground
+    truth (:class:`RCLAssigner`): on every valid query as Eq. 6 is written
+    (``offset_iou_thr=None``), or only on queries with tIoU* >
+    ``offset_iou_thr`` (an earlier reading); with ``offset_stay`` (own
+    design) the other valid queries then learn a zero offset (a separately
+    averaged term), so that the offset field the recurrent refine module
+    iterates is defined everywhere.
 
     Shapes: ``queries`` / ``logits`` / ``offsets`` / ``matched``
     ``(B, Q, 2)``, ``valid`` / ``iou`` ``(B, Q)``.
@@ -86,7 +89,8 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
         cls=balanced_bce(p_cls, target, pos_iou_thr),
         reg=loss_weight_reg * balanced_iou_mse(p_reg, target, *reg_iou_thrs))
     if offsets is not None:
-        pos = valid & (iou > offset_iou_thr)
+        pos = valid if offset_iou_thr is None else valid & (
+            iou > offset_iou_thr)
         length = (queries[..., 1] - queries[..., 0]).clamp(min=1e-6)
         off_t = (matched - queries) / length[..., None]
         err = (offsets - off_t).abs().sum(-1)[pos]

@@ -16,7 +16,13 @@ from ...structures import batched_segment_iou
 
 @TASK_UTILS.register_module()
 class RCLAssigner:
-    """tIoU* of every query with its best ground truth, and that ``g*``."""
+    """tIoU* of every query with its best ground truth, and that ``g*``.
+
+    ``g*`` is "the closest ground-truth annotation to the input segment"
+    (RCL, Eq. 6): the one of highest tIoU; a query that overlaps no ground
+    truth (tIoU 0 with all) takes the one of smallest boundary distance
+    ``|s - s_g| + |e - e_g|`` (tIoU alone ties there).
+    """
 
     @staticmethod
     def pad_gts(gt_segments: Sequence[Tensor], ref: Tensor
@@ -55,6 +61,10 @@ class RCLAssigner:
         iou = batched_segment_iou(queries.detach(), gts)  # (B, Q, N)
         iou = iou.masked_fill(~gt_valid[:, None, :], -1.0)
         best, idx = iou.max(dim=-1)
+        # no overlap with any ground truth: the nearest one by its boundaries
+        dist = (queries.detach()[:, :, None, :] - gts[:, None, :, :]).abs()
+        dist = dist.sum(-1).masked_fill(~gt_valid[:, None, :], float('inf'))
+        idx = torch.where(best > 0, idx, dist.argmin(dim=-1))
         matched = gts.gather(1, idx[..., None].expand(-1, -1, 2))
         return best.clamp(min=0), matched
 

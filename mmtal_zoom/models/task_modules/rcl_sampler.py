@@ -197,8 +197,10 @@ class RCLSampler:
 
     def sample_batch(self, gts: Tensor, gt_valid: Tensor, ref: Tensor,
                      min_lengths: Optional[Sequence[float]] = None,
-                     extra_queries: Optional[Sequence[Tensor]] = None
-                     ) -> Tuple[Tensor, Tensor]:
+                     extra_queries: Optional[Sequence[Tensor]] = None,
+                     return_kinds: bool = False
+                     ) -> Union[Tuple[Tensor, Tensor],
+                                Tuple[Tensor, Tensor, Tensor]]:
         """Training queries of a batch (:meth:`sample` per video), padded.
 
         Args:
@@ -208,28 +210,38 @@ class RCLSampler:
             min_lengths (sequence, optional): per-video SPF floors.
             extra_queries (list[Tensor], optional): per video ``(M_i, 2)``
                 more queries (detached, floored), appended to the sampled.
+            return_kinds (bool): also return ``kinds`` ``(B, Q)`` long:
+                0 grid, 1 random, 2 scale-invariant, 3 extra, -1 padding.
 
         Returns:
             tuple: ``queries`` ``(B, Q, 2)`` zero-padded and ``valid``
-            ``(B, Q)`` bool.
+            ``(B, Q)`` bool (and ``kinds`` with ``return_kinds``).
         """
         b = gts.shape[0]
-        queries = []
+        queries, kinds = [], []
         for i in range(b):
             ml = None if min_lengths is None else float(min_lengths[i])
-            q = self.sample(gts[i][gt_valid[i]], ml)
+            out = self.sample(gts[i][gt_valid[i]], ml, return_kinds=True)
+            q, k = out['queries'], out['kinds']
             if extra_queries is not None and len(extra_queries[i]):
                 extra = torch.as_tensor(extra_queries[i], dtype=q.dtype,
                                         device=q.device).detach()
                 floor = self.min_length if ml is None else ml
                 q = torch.cat([q, apply_min_length(extra, floor)])
+                k = torch.cat([k, k.new_full((extra.shape[0], ), 3)])
             queries.append(q)
+            kinds.append(k)
         q_max = max(q.shape[0] for q in queries)
         padded = ref.new_zeros(b, q_max, 2)
         valid = torch.zeros(b, q_max, dtype=torch.bool, device=ref.device)
-        for i, q in enumerate(queries):
+        kind = torch.full((b, q_max), -1, dtype=torch.long,
+                          device=ref.device)
+        for i, (q, k) in enumerate(zip(queries, kinds)):
             padded[i, :q.shape[0]] = q
             valid[i, :q.shape[0]] = True
+            kind[i, :q.shape[0]] = k
+        if return_kinds:
+            return padded, valid, kind
         return padded, valid
 
     @staticmethod
