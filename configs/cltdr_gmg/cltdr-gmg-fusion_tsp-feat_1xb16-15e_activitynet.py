@@ -1,5 +1,7 @@
-# CLTDR-GMG's ActivityNet-1.3 protocol (paper, Table 4: 37.1 average mAP):
-# the detector of cltdr-gmg_tsp-feat_1xb16-15e_activitynet.py made
+# The field's usual ActivityNet-1.3 protocol (ActionFormer, TriDet; the
+# CLTDR-GMG paper reports 37.1 average mAP in Table 4 without naming a
+# video-level classifier, so this fusion is our assumption, not the paper's
+# text): the detector of cltdr-gmg_tsp-feat_1xb16-15e_activitynet.py made
 # class-agnostic (one class, trained on labels all 0) and its segments
 # paired with the top-2 classes of the CUHK video-level classifier (score =
 # segment score x class score; VideoClassifierFusion), scored by

@@ -14,9 +14,10 @@ class ConvProjection(BaseModule):
     """``num_convs`` x (masked conv -> [LayerNorm] -> ReLU) from the input
     feature dimension to ``embed_dims``.
 
-    This is ActionFormer's embedding ("embd") stage and the "two conv + ReLU
-    projection layers" of the CLTDR-GMG encoder (paper Sec. 3.2); a pyramid
-    neck (``TransformerPyramidNeck``, ``GMGNeck``) follows it.
+    This is ActionFormer's embedding ("embd") stage and the CLTDR-GMG
+    encoder's "two consecutive 1D CNNs followed by ReLU activation" (its
+    Method section, feature projection); a pyramid neck
+    (``TransformerPyramidNeck``, ``GMGNeck``) follows it.
 
     Args:
         in_channels (int): input feature dimension ``C`` (e.g. 2048 for I3D).

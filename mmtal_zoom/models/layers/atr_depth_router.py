@@ -65,8 +65,9 @@ adaptivity.
 budget alone a constant ``tau`` is optimal and nothing tells the MLP, which
 starts at zero, to spend depth at boundaries; measured runs kept ``tau``
 constant (std <= 0.002) even with the gradient reaching every ``tau``. The
-prior makes the seed's "allocates computation based on temporal difficulty"
-the starting point instead of something to discover: the routing logit gets
+prior makes the abstract's "concentrate computation near difficult
+boundaries" the starting point instead of something to discover: the
+routing logit gets
 ``s * (u_t - mean_valid_b(u))`` with ``u_t = max(p_start, p_end)``, the
 supervised coarse boundary probability (detached: the coarse predictions
 stay what their supervision makes them, and the task loss acts on ``s``
