@@ -57,6 +57,9 @@ from _common import REPO, fmt_mean_std, markdown_table  # noqa: E402
 from mmtal_zoom.utils import atomic_write_text  # noqa: E402
 from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
 
+# The held-out check's path (an alias inheriting the model-zoo name
+# cltdr-gmg_synthetic-feat_1xb2-30e_embedded.py unchanged); run folders are
+# named after it, so measured tables stay resumable.
 BASE = 'configs/cltdr_gmg/cltdr_gmg_embedded.py'
 ROBUSTNESS = 'tools/analysis/robustness.py'
 MIN_SEEDS = 3
