@@ -314,6 +314,24 @@ def test_every_query_learns_its_offset_by_default():
     assert offset_loss(None) == pytest.approx(sum(per_query) / 3)
     assert offset_loss(0.5) == pytest.approx(sum(per_query[:2]) / 2)
     assert small_head().stage_loss_cfg['offset_iou_thr'] is None
+    with pytest.raises(ValueError, match='offset_stay'):
+        small_head(offset_stay=True)
+
+
+def test_a_video_without_ground_truth_has_no_offset_target():
+    """Its padded ground-truth row is no g*: the offsets of its queries
+    are not trained towards (0, 0)."""
+    head = small_head()
+    gts, gt_valid = RCLAssigner.pad_gts(
+        [torch.tensor([[0.2, 0.4]]), torch.zeros(0, 2)], torch.zeros(1))
+    queries = torch.tensor([[0.2, 0.4], [0.5, 0.6]]).expand(2, -1, -1)
+    offsets = torch.zeros(2, 2, 2)
+    logits = torch.zeros(2, 2, 2)
+    valid = torch.ones(2, 2, dtype=torch.bool)
+    off = head.loss_stage(queries, logits, offsets, valid, gts,
+                          gt_valid)['offset']
+    # only video 0: targets 0 and (|0.2 - 0.5| + |0.4 - 0.6|) / 0.1 = 5
+    assert float(off) == pytest.approx(5.0 / 2)
 
 
 @pytest.mark.parametrize('weighting', ['paper', 'raft'])

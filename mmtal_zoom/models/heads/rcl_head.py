@@ -90,12 +90,14 @@ class RCLHead(BaseModule):
             (a subset: the RRM runs ``M`` look-ups; a memory bound of this
             implementation, the paper gives none).
         train_refine (str): which queries the RRM refines at training
-            time. ``'as_test'`` (default): those inference refines, as the
-            paper's RRM updates the confidence map it is read from (Sec.
-            3.4): the grid queries (and a two-stage detector's proposals,
-            ``extra_queries``), drawn uniformly, or the best
-            ``test_cfg.refine_topk`` of them by CAR score when inference
-            refines only those. ``'mixed'`` (an earlier reading, own
+            time. ``'as_test'`` (default): those inference refines — the
+            paper does not name them; our reading of Sec. 3.4, where the
+            RRM updates the confidence map inference reads: the grid
+            queries (and a two-stage detector's proposals,
+            ``extra_queries``), ``num_refine_queries`` of them drawn
+            uniformly, or, when inference refines only its best
+            ``test_cfg.refine_topk``, the best ``min(num_refine_queries,
+            refine_topk)`` by CAR score. ``'mixed'`` (an earlier reading, own
             design): among all sampled queries, ``refine_top_fraction`` of
             the best CAR scores, ``refine_pos_fraction`` among tIoU* above
             ``offset_iou_thr`` (``pos_iou_thr`` when that is ``None``), the
@@ -107,8 +109,9 @@ class RCLHead(BaseModule):
             loss.
         offset_iou_thr (float, optional): ``None`` (default): every valid
             query learns its offset towards the closest ground truth ``g*``,
-            as Eq. 6 is written; a float: only queries with tIoU* above it
-            (an earlier reading).
+            as Eq. 6 is written ("closest" read as highest tIoU, then
+            smallest boundary distance: :class:`RCLAssigner`); a float:
+            only queries with tIoU* above it (an earlier reading).
         offset_stay (bool): with ``offset_iou_thr``, the other valid
             queries learn a zero offset (a separately averaged L1 term), so
             that the offset field the RRM iterates is defined everywhere
@@ -168,6 +171,10 @@ class RCLHead(BaseModule):
         self.num_freqs = num_freqs
         self.with_offset = with_offset
         # training-time refine queries (RCLSampler.select_refine)
+        if offset_stay and offset_iou_thr is None:
+            raise ValueError('RCLHead: offset_stay trains the queries below '
+                             'offset_iou_thr to stay; give offset_iou_thr '
+                             '(None supervises every query already)')
         if train_refine not in ('as_test', 'mixed'):
             raise ValueError("train_refine must be 'as_test' or 'mixed', "
                              f'got {train_refine!r}')
@@ -325,7 +332,7 @@ class RCLHead(BaseModule):
         """
         iou, matched = self.match(queries, gts, gt_valid)
         return rcl_stage_loss(queries, logits, offsets, valid, iou, matched,
-                              **self.stage_loss_cfg)
+                              has_gt=gt_valid.any(1), **self.stage_loss_cfg)
 
     def _refine_candidates(self, valid: Tensor, kinds: Tensor) -> Tensor:
         """``(B, Q)`` bool: the sampled queries the RRM may refine at

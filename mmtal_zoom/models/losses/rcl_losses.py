@@ -64,7 +64,8 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
                    reg_iou_thrs: Tuple[float, float],
                    offset_iou_thr: Optional[float],
                    offset_stay: bool, loss_weight_reg: float,
-                   loss_weight_offset: float) -> Dict[str, Tensor]:
+                   loss_weight_offset: float,
+                   has_gt: Optional[Tensor] = None) -> Dict[str, Tensor]:
     """``L_reg`` of one refinement stage (RCL, Eq. 5 + 6), unweighted by
     the stage weight of Eq. 8.
 
@@ -77,7 +78,10 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
     ``offset_iou_thr`` (an earlier reading); with ``offset_stay`` (own
     design) the other valid queries then learn a zero offset (a separately
     averaged term), so that the offset field the recurrent refine module
-    iterates is defined everywhere.
+    iterates is defined everywhere. The targets are unbounded: a short
+    query far from ``g*`` has ``|g* - x| / l`` in the hundreds (the L1
+    gradient stays bounded). A video without ground truth (``has_gt``
+    ``(B,)`` bool False) has no ``g*`` and no offset term.
 
     Shapes: ``queries`` / ``logits`` / ``offsets`` / ``matched``
     ``(B, Q, 2)``, ``valid`` / ``iou`` ``(B, Q)``.
@@ -91,6 +95,8 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
     if offsets is not None:
         pos = valid if offset_iou_thr is None else valid & (
             iou > offset_iou_thr)
+        if has_gt is not None:
+            pos = pos & has_gt[:, None]
         length = (queries[..., 1] - queries[..., 0]).clamp(min=1e-6)
         off_t = (matched - queries) / length[..., None]
         err = (offsets - off_t).abs().sum(-1)[pos]

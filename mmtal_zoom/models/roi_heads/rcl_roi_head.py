@@ -47,12 +47,7 @@ DEFAULT_REFINER = dict(
                  use_gt=True, num_per_gt=64, gt_std_ratio=0.25),
     refine=dict(type='RecurrentRefineModule', hidden_channels=64,
                 num_iters=4),
-    num_refine_queries=256,
-    # the training settings this second stage was measured with (own design,
-    # as the whole two-stage use): offsets above tIoU* 0.5, the RRM trained
-    # on a mix of positives and uniform samples of all queries
-    offset_iou_thr=0.5,
-    train_refine='mixed')
+    num_refine_queries=256)
 
 
 @MODELS.register_module()

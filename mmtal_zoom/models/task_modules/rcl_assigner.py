@@ -19,9 +19,10 @@ class RCLAssigner:
     """tIoU* of every query with its best ground truth, and that ``g*``.
 
     ``g*`` is "the closest ground-truth annotation to the input segment"
-    (RCL, Eq. 6): the one of highest tIoU; a query that overlaps no ground
-    truth (tIoU 0 with all) takes the one of smallest boundary distance
-    ``|s - s_g| + |e - e_g|`` (tIoU alone ties there).
+    (RCL, Eq. 6); the paper names no measure, so "closest" is our reading:
+    the one of highest tIoU, and for a query that overlaps no ground truth
+    (tIoU 0 with all, where tIoU ties) the one of smallest boundary distance
+    ``|s - s_g| + |e - e_g|``.
     """
 
     @staticmethod
@@ -53,7 +54,8 @@ class RCLAssigner:
 
         Returns:
             tuple: ``iou`` ``(B, Q)`` (0 without ground truth) and
-            ``matched`` ``(B, Q, 2)``.
+            ``matched`` ``(B, Q, 2)`` (meaningless in a video without
+            ground truth: a padding row).
         """
         b, q, _ = queries.shape
         if gts.shape[1] == 0:
