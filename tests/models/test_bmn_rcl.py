@@ -252,6 +252,7 @@ def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
     assert head.stage_weighting == 'raft'
     assert head.train_refine == 'as_test'
     assert head.stage_loss_cfg['offset_iou_thr'] is None
+    assert head.stage_loss_cfg['offset_target'] == 'absolute'
     assert head.test_cfg['use_boundary_probs'] is False
     assert head.test_cfg['stage'] == 'refined'
     assert head.test_cfg['candidates'] == 'all'
@@ -264,7 +265,8 @@ def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
     test_cfg = cpu.model.rcl_head.test_cfg
     assert cpu.model.rcl_head.stage_weighting == 'paper'
     assert (cpu.model.rcl_head.train_refine,
-            cpu.model.rcl_head.offset_iou_thr) == ('mixed', 0.5)
+            cpu.model.rcl_head.offset_iou_thr,
+            cpu.model.rcl_head.offset_target) == ('mixed', 0.5, 'relative')
     assert cpu.model.keep_bm_map is True
     assert (test_cfg.stage, test_cfg.candidates, test_cfg.nms.method,
             test_cfg.use_boundary_probs) == ('car', 'boundary_peaks', 'bmn',

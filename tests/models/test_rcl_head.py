@@ -304,18 +304,28 @@ def test_every_query_learns_its_offset_by_default():
                   loss_weight_offset=1.0)
     logits = torch.zeros(1, 3, 2)
 
-    def offset_loss(thr):
+    def offset_loss(thr, target='absolute'):
         return float(rcl_stage_loss(queries, logits, offsets, valid, iou,
                                     matched, offset_iou_thr=thr,
+                                    offset_target=target,
                                     **common)['offset'])
 
-    # targets (g* - x) / l: 0, (0.2 - 0.22) / 0.18, ((0.2, 0.2)) / 0.1
-    per_query = [0.0, 0.02 / 0.18, 4.0]
-    assert offset_loss(None) == pytest.approx(sum(per_query) / 3)
-    assert offset_loss(0.5) == pytest.approx(sum(per_query[:2]) / 2)
-    assert small_head().stage_loss_cfg['offset_iou_thr'] is None
+    # |x* - g*| with x* = x (zero offsets), in units of the video
+    absolute = [0.0, 0.02, 0.4]
+    assert offset_loss(None) == pytest.approx(sum(absolute) / 3)
+    assert offset_loss(0.5) == pytest.approx(sum(absolute[:2]) / 2)
+    # in units of the query's length: (g* - x) / l
+    relative = [0.0, 0.02 / 0.18, 4.0]
+    assert offset_loss(None, 'relative') == pytest.approx(sum(relative) / 3)
+    assert offset_loss(0.5, 'relative') == pytest.approx(
+        sum(relative[:2]) / 2)
+    cfg = small_head().stage_loss_cfg
+    assert (cfg['offset_iou_thr'], cfg['offset_target']) == (None,
+                                                             'absolute')
     with pytest.raises(ValueError, match='offset_stay'):
         small_head(offset_stay=True)
+    with pytest.raises(ValueError, match='offset_target'):
+        small_head(offset_target='seconds')
 
 
 def test_a_video_without_ground_truth_has_no_offset_target():
@@ -330,8 +340,8 @@ def test_a_video_without_ground_truth_has_no_offset_target():
     valid = torch.ones(2, 2, dtype=torch.bool)
     off = head.loss_stage(queries, logits, offsets, valid, gts,
                           gt_valid)['offset']
-    # only video 0: targets 0 and (|0.2 - 0.5| + |0.4 - 0.6|) / 0.1 = 5
-    assert float(off) == pytest.approx(5.0 / 2)
+    # only video 0: errors 0 and |0.2 - 0.5| + |0.4 - 0.6| = 0.5
+    assert float(off) == pytest.approx(0.5 / 2)
 
 
 @pytest.mark.parametrize('weighting', ['paper', 'raft'])

@@ -112,6 +112,11 @@ class RCLHead(BaseModule):
             as Eq. 6 is written ("closest" read as highest tIoU, then
             smallest boundary distance: :class:`RCLAssigner`); a float:
             only queries with tIoU* above it (an earlier reading).
+        offset_target (str): unit of the offset error: ``'absolute'``
+            (default) the video's, ``|x* - g*|`` (our reading of Eq. 6, with
+            ``Delta x`` the displacement of Eq. 4; at most 1 per boundary),
+            ``'relative'`` the query's length (the earlier reading; with
+            every query supervised its targets reach the hundreds).
         offset_stay (bool): with ``offset_iou_thr``, the other valid
             queries learn a zero offset (a separately averaged L1 term), so
             that the offset field the RRM iterates is defined everywhere
@@ -150,6 +155,7 @@ class RCLHead(BaseModule):
                  reg_iou_thrs: Tuple[float, float] = (0.7, 0.3),
                  offset_iou_thr: Optional[float] = None,
                  offset_stay: bool = False,
+                 offset_target: str = 'absolute',
                  loss_weight_reg: float = 10.0,
                  loss_weight_offset: float = 1.0,
                  stage_decay: float = 0.8,
@@ -175,6 +181,9 @@ class RCLHead(BaseModule):
             raise ValueError('RCLHead: offset_stay trains the queries below '
                              'offset_iou_thr to stay; give offset_iou_thr '
                              '(None supervises every query already)')
+        if offset_target not in ('absolute', 'relative'):
+            raise ValueError("offset_target must be 'absolute' or "
+                             f"'relative', got {offset_target!r}")
         if train_refine not in ('as_test', 'mixed'):
             raise ValueError("train_refine must be 'as_test' or 'mixed', "
                              f'got {train_refine!r}')
@@ -194,6 +203,7 @@ class RCLHead(BaseModule):
                                    reg_iou_thrs=tuple(reg_iou_thrs),
                                    offset_iou_thr=offset_iou_thr,
                                    offset_stay=offset_stay,
+                                   offset_target=offset_target,
                                    loss_weight_reg=loss_weight_reg,
                                    loss_weight_offset=loss_weight_offset)
         self.test_cfg = merge_test_cfg(DEFAULT_TEST_CFG, test_cfg)

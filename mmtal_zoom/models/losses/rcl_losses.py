@@ -65,7 +65,8 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
                    offset_iou_thr: Optional[float],
                    offset_stay: bool, loss_weight_reg: float,
                    loss_weight_offset: float,
-                   has_gt: Optional[Tensor] = None) -> Dict[str, Tensor]:
+                   has_gt: Optional[Tensor] = None,
+                   offset_target: str = 'absolute') -> Dict[str, Tensor]:
     """``L_reg`` of one refinement stage (RCL, Eq. 5 + 6), unweighted by
     the stage weight of Eq. 8.
 
@@ -78,10 +79,14 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
     ``offset_iou_thr`` (an earlier reading); with ``offset_stay`` (own
     design) the other valid queries then learn a zero offset (a separately
     averaged term), so that the offset field the recurrent refine module
-    iterates is defined everywhere. The targets are unbounded: a short
-    query far from ``g*`` has ``|g* - x| / l`` in the hundreds (the L1
-    gradient stays bounded). A video without ground truth (``has_gt``
-    ``(B,)`` bool False) has no ``g*`` and no offset term.
+    iterates is defined everywhere. ``offset_target='absolute'`` (default)
+    measures the error in units of the video, ``|x* - g*| = l |offset -
+    (g* - x) / l|`` (our reading of Eq. 6: its ``Delta x`` is the
+    displacement ``x* - x`` of Eq. 4, compared with ``g* - x``), at most 1
+    per boundary; ``'relative'`` in units of the query's length (the
+    earlier reading: a short query far from ``g*`` has a target in the
+    hundreds). A video without ground truth (``has_gt`` ``(B,)`` bool
+    False) has no ``g*`` and no offset term.
 
     Shapes: ``queries`` / ``logits`` / ``offsets`` / ``matched``
     ``(B, Q, 2)``, ``valid`` / ``iou`` ``(B, Q)``.
@@ -99,12 +104,15 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
             pos = pos & has_gt[:, None]
         length = (queries[..., 1] - queries[..., 0]).clamp(min=1e-6)
         off_t = (matched - queries) / length[..., None]
-        err = (offsets - off_t).abs().sum(-1)[pos]
+        # 'absolute': the error in units of the video (times the length)
+        scale = (length if offset_target == 'absolute' else
+                 torch.ones_like(length))
+        err = ((offsets - off_t).abs().sum(-1) * scale)[pos]
         off = err.sum() / pos.sum().clamp(min=1)
         if offset_stay:
             stay = valid & ~pos
-            off = off + offsets.abs().sum(-1)[stay].sum() / stay.sum(
-            ).clamp(min=1)
+            off = off + (offsets.abs().sum(-1) *
+                         scale)[stay].sum() / stay.sum().clamp(min=1)
         losses['offset'] = loss_weight_offset * off
     return losses
 
