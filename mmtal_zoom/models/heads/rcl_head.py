@@ -176,26 +176,25 @@ class RCLHead(BaseModule):
                          points_per_bin=points_per_bin)
         self.num_freqs = num_freqs
         self.with_offset = with_offset
-        # training-time refine queries (RCLSampler.select_refine)
         if offset_stay and offset_iou_thr is None:
             raise ValueError('RCLHead: offset_stay trains the queries below '
                              'offset_iou_thr to stay; give offset_iou_thr '
                              '(None supervises every query already)')
-        if offset_target not in ('absolute', 'relative'):
-            raise ValueError("offset_target must be 'absolute' or "
-                             f"'relative', got {offset_target!r}")
-        if train_refine not in ('as_test', 'mixed'):
-            raise ValueError("train_refine must be 'as_test' or 'mixed', "
-                             f'got {train_refine!r}')
+        for name, value, allowed in (
+            ('train_refine', train_refine, ('as_test', 'mixed')),
+            ('offset_target', offset_target, ('absolute', 'relative')),
+            ('stage_weighting', stage_weighting, ('paper', 'raft')),
+        ):
+            if value not in allowed:
+                raise ValueError(f'RCLHead {name} must be one of {allowed}, '
+                                 f'got {value!r}.')
+        # training-time refine queries (RCLSampler.select_refine)
         self.train_refine = train_refine
         self.refine_selection = dict(
             num=num_refine_queries, top_fraction=refine_top_fraction,
             pos_fraction=refine_pos_fraction,
             pos_iou_thr=(pos_iou_thr
                          if offset_iou_thr is None else offset_iou_thr))
-        if stage_weighting not in ('paper', 'raft'):
-            raise ValueError(f"stage_weighting must be 'paper' or 'raft', got "
-                             f'{stage_weighting!r}')
         self.stage_weighting = stage_weighting
         self.stage_decay = stage_decay
         # one stage's loss (Eq. 5-6, rcl_stage_loss)
