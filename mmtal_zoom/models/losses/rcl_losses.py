@@ -104,15 +104,14 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
             pos = pos & has_gt[:, None]
         length = (queries[..., 1] - queries[..., 0]).clamp(min=1e-6)
         off_t = (matched - queries) / length[..., None]
-        # 'absolute': the error in units of the video (times the length)
-        scale = (length if offset_target == 'absolute' else
-                 torch.ones_like(length))
-        err = ((offsets - off_t).abs().sum(-1) * scale)[pos]
-        off = err.sum() / pos.sum().clamp(min=1)
+        err = (offsets - off_t).abs().sum(-1)
+        stay_err = offsets.abs().sum(-1)
+        if offset_target == 'absolute':  # in units of the video
+            err, stay_err = err * length, stay_err * length
+        off = err[pos].sum() / pos.sum().clamp(min=1)
         if offset_stay:
             stay = valid & ~pos
-            off = off + (offsets.abs().sum(-1) *
-                         scale)[stay].sum() / stay.sum().clamp(min=1)
+            off = off + stay_err[stay].sum() / stay.sum().clamp(min=1)
         losses['offset'] = loss_weight_offset * off
     return losses
 
