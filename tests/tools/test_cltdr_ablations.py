@@ -17,6 +17,8 @@ import cltdr_ablations as abl  # noqa: E402
 robustness = abl.robustness  # the module the driver runs
 
 BASE = Config.fromfile(str(REPO / abl.BASE))
+PAPER = Config.fromfile(str(REPO / abl.BASE))
+PAPER.merge_from_dict(abl.PAPER_MODEL)
 
 
 def dry_run(tmp_path, capsys, *extra):
@@ -44,9 +46,9 @@ def test_dry_run_prints_the_robustness_command_and_trains_nothing(
         assert Path(config).name == f'cltdr_gmg_embedded-{name}.py'
         cfg = Config.fromfile(config)
         expected = Config.fromfile(str(REPO / abl.BASE))
-        expected.merge_from_dict(options)
+        expected.merge_from_dict({**abl.PAPER_MODEL, **options})
         assert cfg.model == expected.model, name
-        assert cfg.model != BASE.model or name == 'paper'
+        assert cfg.model != PAPER.model or name == 'paper'
     # nothing trained: only the row configs were written
     assert [p.name for p in tmp_path.iterdir()] == ['configs']
     assert any(r[0] == 'paper' for r in rows)

@@ -41,6 +41,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _common import (REPO, read_json, require_embedded_dataset,  # noqa
                      run_logged, train_timed, write_json)
+from cltdr_ablations import PAPER_MODEL, nest  # noqa: E402
 
 from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
@@ -94,11 +95,15 @@ def parse_args(argv=None):
 
 
 def variant_config(work_dir: str, name: str, base: str, neck: Dict) -> str:
-    """Write a config that inherits ``base`` and overrides its neck."""
+    """Write a config that inherits ``base``, sets the paper's model
+    (``PAPER_MODEL``: the CPU config's defaults differ from it) and
+    overrides its neck."""
     path = osp.join(work_dir, 'configs', f'{name}.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
+    model = nest(PAPER_MODEL)['model']
+    model['neck'].update(neck)
     with open(path, 'w') as f:
-        f.write(f'_base_ = [{base!r}]\nmodel = dict(neck={neck!r})\n')
+        f.write(f'_base_ = [{base!r}]\nmodel = {model!r}\n')
     return path
 
 
