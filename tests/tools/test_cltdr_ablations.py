@@ -135,3 +135,18 @@ def test_report_is_mean_and_std_over_seeds(tmp_path, capsys):
         assert f'{10 * (i + 1) + 1:.2f} ± 1.00' in line  # mean 0.1 i + .01
         assert '| 3 |' in line
     assert (tmp_path / 'table10.md').read_text().strip() == text.strip()
+
+
+def test_paper_model_pin_is_the_papers_thumos14_setting():
+    """``PAPER_MODEL`` changes nothing in the paper's THUMOS14 config, so
+    the pin cannot drift from the paper's model; the CPU config differs from
+    it (else the pin would be needless)."""
+    paper = Config.fromfile(
+        str(REPO / 'configs' / 'cltdr_gmg' /
+            'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'))
+    pinned = Config.fromfile(
+        str(REPO / 'configs' / 'cltdr_gmg' /
+            'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'))
+    pinned.merge_from_dict(abl.PAPER_MODEL)
+    assert pinned.model == paper.model
+    assert PAPER.model != BASE.model

@@ -289,7 +289,8 @@ def report(args, rows: Sequence[dict], runs: Sequence[dict],
               'test mAP@0.7', 'val avg mAP']
     if params:
         header.append('params (M)')
-    lines = [f'## Table {args.table}: {caption} (base {args.base}'
+    lines = [f'## Table {args.table}: {caption} (base {args.base} set to '
+             f'the paper\'s model, {format_options(PAPER_MODEL)}'
              + (f', --cfg-options {format_options(args.cfg_options)}'
                 if args.cfg_options else '') + ')', '',
              'mAP in %, mean ± std over seeds; tools/analysis/robustness.py '
@@ -329,7 +330,8 @@ def main(argv=None):
         if args.dry_run:
             print(f'# Table {args.table}: {TABLES[args.table][0]}; '
                   f'{len(rows)} rows x {len(args.presets)} presets x '
-                  f'{len(args.seeds)} seeds')
+                  f'{len(args.seeds)} seeds; every row on the paper\'s '
+                  f'model: {format_options(PAPER_MODEL)}')
             for row in rows:
                 print(f'# {row["name"]}: {args.base} --cfg-options '
                       f'{format_options(row["options"]) or "(none)"}  '
