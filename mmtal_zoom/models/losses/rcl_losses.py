@@ -104,13 +104,13 @@ def rcl_stage_loss(queries: Tensor, logits: Tensor,
             pos = pos & has_gt[:, None]
         length = (queries[..., 1] - queries[..., 0]).clamp(min=1e-6)
         off_t = (matched - queries) / length[..., None]
-        err = (offsets - off_t).abs().sum(-1)
-        stay_err = offsets.abs().sum(-1)
-        if offset_target == 'absolute':  # in units of the video
-            err, stay_err = err * length, stay_err * length
+        # in units of the video ('absolute') or of the query ('relative')
+        scale = length if offset_target == 'absolute' else 1.0
+        err = (offsets - off_t).abs().sum(-1) * scale
         off = err[pos].sum() / pos.sum().clamp(min=1)
         if offset_stay:
             stay = valid & ~pos
+            stay_err = offsets.abs().sum(-1) * scale
             off = off + stay_err[stay].sum() / stay.sum().clamp(min=1)
         losses['offset'] = loss_weight_offset * off
     return losses
