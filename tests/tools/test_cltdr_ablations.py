@@ -141,12 +141,10 @@ def test_paper_model_pin_is_the_papers_thumos14_setting():
     """``PAPER_MODEL`` changes nothing in the paper's THUMOS14 config, so
     the pin cannot drift from the paper's model; the CPU config differs from
     it (else the pin would be needless)."""
-    paper = Config.fromfile(
-        str(REPO / 'configs' / 'cltdr_gmg' /
-            'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'))
-    pinned = Config.fromfile(
-        str(REPO / 'configs' / 'cltdr_gmg' /
-            'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py'))
+    thumos14 = str(REPO / 'configs' / 'cltdr_gmg' /
+                   'cltdr-gmg_i3d-feat_1xb2-40e_thumos14.py')
+    paper = Config.fromfile(thumos14)
+    pinned = Config.fromfile(thumos14)
     pinned.merge_from_dict(abl.PAPER_MODEL)
     assert pinned.model == paper.model
     assert PAPER.model != BASE.model
