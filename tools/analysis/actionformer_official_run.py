@@ -43,6 +43,29 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def check_nms_extension(repo: str) -> None:
+    """Fail before training, in one line, if the checkout's compiled NMS
+    extension cannot serve the official post-processing.
+
+    The official code imports ``nms_1d_cpu`` and calls its ``nms`` /
+    ``softnms`` only when it scores the test set, i.e. after the whole
+    training (over an hour on CPU). A build installed as an egg by
+    ``setup.py install`` can import as an empty module under current
+    setuptools, which then fails there; building in place avoids it.
+    """
+    fix = (f'build it in place: cd {osp.join(repo, "libs", "utils")} && '
+           'python setup.py build_ext --inplace')
+    try:
+        import nms_1d_cpu
+    except ImportError as e:
+        raise SystemExit(f'nms_1d_cpu: cannot import ({e}); {fix}')
+    missing = [f for f in ('nms', 'softnms') if not hasattr(nms_1d_cpu, f)]
+    if missing:
+        where = getattr(nms_1d_cpu, '__file__', None) or 'nms_1d_cpu'
+        raise SystemExit(f'{where}: the NMS extension has no '
+                         f'{" / ".join(missing)}; {fix}')
+
+
 def apply_overrides(cfg: dict, items) -> None:
     """``a.b.c=VALUE`` -> ``cfg['a']['b']['c'] = yaml(VALUE)``."""
     import yaml
@@ -62,6 +85,7 @@ def main(argv=None):
     torch.cuda.synchronize = lambda *a, **k: None  # CPU run
     sys.path.insert(0, args.repo)
     sys.path.insert(0, osp.join(args.repo, 'libs', 'utils'))
+    check_nms_extension(args.repo)
     from libs.core import load_config
     from libs.datasets import make_data_loader, make_dataset
     from libs.modeling import make_meta_arch

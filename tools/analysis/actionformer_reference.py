@@ -3,8 +3,9 @@ its THUMOS14 recipe, on the same data with the same iteration budget.
 
 The official code is never copied into this repository: point ``--official``
 at your own checkout of https://github.com/happyharrycn/actionformer_release
-(with its ``libs/utils`` NMS extension built) and ``--official-python`` at
-an interpreter that has its requirements (tensorboard, pandas, h5py, joblib).
+(with its ``libs/utils`` NMS extension built in place: ``cd libs/utils &&
+python setup.py build_ext --inplace``) and ``--official-python`` at an
+interpreter that has its requirements (tensorboard, pandas, h5py, joblib).
 ``actionformer_official_run.py`` drives that checkout's own builders on CPU.
 
 Both sides use ActionFormer's stock THUMOS14 I3D recipe

@@ -1,0 +1,60 @@
+"""tools/analysis/actionformer_official_run.py: a checkout whose NMS
+extension cannot serve the official post-processing is refused before the
+training starts, in one line that names the fix."""
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TOOL = REPO / 'tools' / 'analysis' / 'actionformer_official_run.py'
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('mmtal_af_official_run',
+                                                  TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_extension(*functions):
+    module = types.ModuleType('nms_1d_cpu')
+    module.__file__ = '/checkout/libs/utils/nms_1d_cpu.py'
+    for name in functions:
+        setattr(module, name, lambda *a, **k: None)
+    return module
+
+
+def test_a_complete_extension_passes(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'nms_1d_cpu',
+                        fake_extension('nms', 'softnms'))
+    load_tool().check_nms_extension('/checkout')
+
+
+@pytest.mark.parametrize('present,missing', [((), 'nms / softnms'),
+                                             (('nms', ), 'softnms')])
+def test_an_empty_build_is_refused_in_one_line(monkeypatch, present,
+                                               missing):
+    # an egg whose loader did not load the library imports as such a module
+    monkeypatch.setitem(sys.modules, 'nms_1d_cpu', fake_extension(*present))
+    with pytest.raises(SystemExit) as err:
+        load_tool().check_nms_extension('/checkout')
+    msg = str(err.value)
+    assert '\n' not in msg
+    assert msg.startswith('/checkout/libs/utils/nms_1d_cpu.py: ')
+    assert f'has no {missing};' in msg
+    assert 'cd /checkout/libs/utils && python setup.py build_ext --inplace' \
+        in msg
+
+
+def test_a_missing_extension_is_refused_in_one_line(monkeypatch):
+    # None in sys.modules makes the import raise ImportError
+    monkeypatch.setitem(sys.modules, 'nms_1d_cpu', None)
+    with pytest.raises(SystemExit) as err:
+        load_tool().check_nms_extension('/checkout')
+    msg = str(err.value)
+    assert '\n' not in msg and msg.startswith('nms_1d_cpu: cannot import')
+    assert 'build_ext --inplace' in msg
