@@ -1,23 +1,18 @@
 """tools/analysis/actionformer_official_run.py: a checkout whose NMS
 extension cannot serve the official post-processing is refused before the
 training starts, in one line that names the fix."""
-import importlib.util
 import sys
 import types
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-TOOL = REPO / 'tools' / 'analysis' / 'actionformer_official_run.py'
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cli_helpers import load_tool as load  # noqa: E402
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('mmtal_af_official_run',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load('analysis/actionformer_official_run')
 
 
 def fake_extension(*functions):
