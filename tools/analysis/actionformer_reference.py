@@ -19,7 +19,11 @@ are evaluated with the final raw weights (the official EMA weights are
 reported too) by ``tools/eval_detection.py`` on the ``test`` subset. For
 each seed the report adds the paired bootstrap interval of ours - official
 over the test videos (``compare_detections.py``): a gap inside it is one the
-test set cannot tell from zero.
+test set cannot tell from zero. It also gives, per run, the share of the
+detected starts and ends that lie exactly on the feature grid
+(``boundaries_on_grid``; chance: about 0.2 %): a run near 100 % on one side
+has a dead regression channel (that distance is 0 at every detection) and
+measures that failure, not the other side's code.
 
 ``--recipe cpu`` compares our CPU-sized recipe
 (``actionformer_synthetic-feat_1xb2-30e_embedded.py``: 128-d, window 9, crop
@@ -44,9 +48,13 @@ from _common import (fmt_mean_std, markdown_table, read_json,  # noqa: E402
 from compare_detections import compare, format_report  # noqa: E402
 from robustness import adapt_config, last_checkpoint, tal_data_info  # noqa
 
+from mmtal_zoom.evaluation.functional import boundaries_on_grid  # noqa
 from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
+# share of a run's starts (or ends) on the feature grid above which its
+# start (end) distance is reported dead; a healthy run has about 0.2 %
+DEAD_CHANNEL_SHARE = 0.5
 # recipe -> (our config, overrides of the official THUMOS14 I3D config)
 RECIPES = {
     # ActionFormer's stock THUMOS14 I3D recipe on both sides
@@ -102,8 +110,7 @@ def run_side(args, side: str, seed: int) -> dict:
     """One training + evaluation of ``side`` (``'official'`` | ``'ours'``)
     in ``<work_dir>/<recipe>_<side>_seed<seed>``; a finished run (its
     ``metrics.json`` written) is read back instead."""
-    run_dir = osp.abspath(
-        osp.join(args.work_dir, f'{args.recipe}_{side}_seed{seed}'))
+    run_dir = osp.abspath(run_dir_of(args, side, seed))
     done = osp.join(run_dir, 'metrics.json')
     if osp.isfile(done):
         return read_json(done)
@@ -169,19 +176,67 @@ def train_ours(args, seed: int, run_dir: str, log: str) -> dict:
     return out
 
 
+def run_dir_of(args, side: str, seed: int) -> str:
+    return osp.join(args.work_dir, f'{args.recipe}_{side}_seed{seed}')
+
+
+def grid_alignment(args, results) -> list:
+    """Add ``r['grid'][weights]`` (:func:`boundaries_on_grid` of the run's
+    results file, the 200 best detections per test video) to every run and
+    return one line per run whose starts or ends sit on the feature grid
+    (``DEAD_CHANNEL_SHARE`` or more): that distance output is 0 at every
+    detection it kept, a dead regression channel."""
+    info = tal_data_info(args.data)
+    videos = read_json(osp.join(args.data, 'annotations.json'))['database']
+    alarms = []
+    for r in results:
+        if not r:
+            continue
+        r['grid'] = {}
+        for weights in ('raw', 'ema'):
+            path = osp.join(run_dir_of(args, r['side'], r['seed']),
+                            f'results_{weights}.json')
+            if weights not in r or not osp.isfile(path):
+                continue
+            g = boundaries_on_grid(read_json(path)['results'], videos,
+                                   info['feat_stride'], info['num_frames'])
+            r['grid'][weights] = g
+            dead = [b for b in ('start', 'end')
+                    if g[b] >= DEAD_CHANNEL_SHARE]
+            if dead:
+                alarms.append(
+                    f"{r['side']} seed {r['seed']} ({weights} weights): "
+                    + ', '.join(f'{100 * g[b]:.1f} % of its {b}s' for b in
+                                dead)
+                    + ' lie on the feature grid: its ' + ' and '.join(
+                        dead) + ' distance is 0 at every detection it kept '
+                    '(a dead regression channel); this run measures that '
+                    'failure, not the code (docs/robustness.md)')
+    return alarms
+
+
 def table(results) -> str:
+    """Mean ± std over seeds per side and weights; the grid columns list the
+    seeds one by one (a mean would hide the one run whose channel died)."""
     rows = []
     for side, weights in (('official', 'raw'), ('official', 'ema'),
                           ('ours', 'raw')):
-        rs = [r for r in results if r and r['side'] == side]
+        rs = sorted((r for r in results if r and r['side'] == side),
+                    key=lambda r: r['seed'])
         if not rs:
             continue
-        rows.append([f'{side} ({weights} weights)', len(rs)] + [
+        grid = [[f"{100 * r['grid'][weights][b]:.1f}"
+                 for r in rs if weights in r.get('grid', {})]
+                for b in ('start', 'end')]
+        rows.append([f'{side} ({weights} weights)',
+                     ', '.join(str(r['seed']) for r in rs)] + [
             fmt_mean_std([r[weights]['mAP'][t] for r in rs], 100)
             for t in TIOUS
-        ] + [fmt_mean_std([r[weights]['average_mAP'] for r in rs], 100)])
+        ] + [fmt_mean_std([r[weights]['average_mAP'] for r in rs], 100)] +
+            [' / '.join(g) or '-' for g in grid])
     return markdown_table(['code', 'seeds'] + [f'mAP@{t}' for t in TIOUS] +
-                          ['avg mAP'], rows)
+                          ['avg mAP', 'starts on grid %', 'ends on grid %'],
+                          rows)
 
 
 def paired_comparisons(args) -> list:
@@ -191,8 +246,7 @@ def paired_comparisons(args) -> list:
     the choice of test videos makes?"""
     out = []
     for seed in args.seeds:
-        preds = [(side, osp.join(args.work_dir,
-                                 f'{args.recipe}_{side}_seed{seed}',
+        preds = [(side, osp.join(run_dir_of(args, side, seed),
                                  'results_raw.json'))
                  for side in ('official', 'ours')]
         if all(osp.isfile(p) for _, p in preds):
@@ -207,10 +261,11 @@ def main(argv=None):
     args = parse_args(argv)
     items = [(side, s) for s in args.seeds for side in args.sides]
     results = run_jobs(lambda it: run_side(args, *it), items, args.jobs)
-    text = table(results)
+    alarms = grid_alignment(args, results)
+    text = '\n'.join([table(results)] + alarms)
     print(text)
     write_json(dict(results=[r for r in results if r], table=text,
-                    paired=paired_comparisons(args)),
+                    dead_channels=alarms, paired=paired_comparisons(args)),
                osp.join(args.work_dir, 'report.json'))
     return text
 
