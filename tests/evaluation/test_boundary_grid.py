@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from mmtal_zoom.evaluation.functional import boundaries_on_grid
+from mmtal_zoom.evaluation.functional import (boundaries_on_grid,
+                                              dead_boundaries)
 from mmtal_zoom.structures.time_grid import grid_to_seconds
 
 FPS, STRIDE, FRAMES = 30.0, 4, 16
@@ -40,12 +41,14 @@ def test_dead_channel_puts_its_boundaries_on_the_grid(dead):
     assert g[dead] == 1.0
     assert g[alive] < 0.02
     assert g[f'num_{dead}'] == g[f'num_{alive}'] == 5 * 50
+    assert dead_boundaries(g) == [dead]
 
 
 def test_healthy_detector_is_near_chance():
     rng = np.random.default_rng(1)
     g = boundaries_on_grid(detections(rng), videos(), STRIDE, FRAMES)
     assert g['start'] < 0.02 and g['end'] < 0.02
+    assert dead_boundaries(g) == []
 
 
 def test_grid_is_the_fields_snippet_convention():
@@ -78,6 +81,7 @@ def test_clipped_boundaries_and_low_scores_are_not_counted():
 def test_nothing_counted_is_nan():
     g = boundaries_on_grid(dict(v0=[]), videos(1), STRIDE, FRAMES)
     assert math.isnan(g['start']) and g['num_start'] == 0
+    assert dead_boundaries(g) == []
 
 
 @pytest.mark.parametrize('bad', ['unknown', 'no_fps'])

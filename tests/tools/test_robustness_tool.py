@@ -72,3 +72,51 @@ def test_report_file_keeps_every_preset(tmp_path, capsys):
     assert 'p1' in printed and 'p2' not in printed
     saved = (tmp_path / 'report.md').read_text()
     assert 'p1' in saved and 'p2' in saved
+
+
+def test_report_names_runs_with_a_dead_regression_channel():
+    """A run whose test starts all lie on the feature grid is named under its
+    preset's table; healthy runs, runs scored before the count existed and
+    other presets' runs are not."""
+    robustness = _tool()
+
+    def run(seed, start, preset='p'):
+        test = dict(average_mAP=0.3, mAP={'0.5': 0.4, '0.7': 0.2},
+                    mAP_by_length={})
+        if start is not None:
+            test['boundaries_on_grid'] = dict(start=start, end=0.006,
+                                              num_start=900, num_end=900)
+        return dict(preset=preset, model='zoom_uniform', seed=seed,
+                    test=test, val=dict(average_mAP=0.5))
+
+    runs = [run(0, 0.015), run(1, 1.0), run(2, None), run(3, 0.97, 'q')]
+    text = robustness.report(runs, ['p'])
+    dead = [line for line in text.splitlines() if 'dead' in line]
+    assert dead == ['* zoom_uniform seed 1: 100.0 % of its test starts on '
+                    'the feature grid: a dead regression channel']
+    assert 'seed 3' in robustness.report(runs, ['q'])
+    assert 'dead' not in robustness.report(runs[:1], ['p'])
+
+
+def test_scored_detections_carry_the_grid_share(tmp_path):
+    """score_detections stores boundaries_on_grid of the run's detections
+    with its mAP (the report's dead-channel lines read it)."""
+    robustness = _tool()
+    data, run = tmp_path / 'data', tmp_path / 'run'
+    (data / 'features').mkdir(parents=True)
+    run.mkdir()
+    db = {f'v{i}': dict(subset='test', duration=60.0, fps=30.0, annotations=[
+        dict(label='a', label_id=0, segment=[10.0 + i, 14.0 + i])])
+        for i in range(3)}
+    (data / 'annotations.json').write_text(json.dumps(dict(
+        database=db, generator=dict(feat_stride=4, num_frames=16))))
+    np.save(data / 'features' / 'v0.npy', np.zeros((8, 4), np.float32))
+    # starts on grid position 70 ((70 * 4 + 8) / 30 s), ends off the grid
+    res = {v: [dict(label='a', segment=[288 / 30, 14.0 + i + 0.013],
+                    score=0.9)] for i, v in enumerate(db)}
+    (run / 'results_test.json').write_text(json.dumps(dict(results=res)))
+    m = robustness.score_detections(str(data), str(run), 'test',
+                                    str(run / 'run.log'))
+    grid = m['boundaries_on_grid']
+    assert (grid['start'], grid['end'], grid['num_start']) == (1.0, 0.0, 3)
+    assert 0.0 <= m['average_mAP'] <= 1.0

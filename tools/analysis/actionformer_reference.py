@@ -49,12 +49,10 @@ from compare_detections import compare, format_report  # noqa: E402
 from robustness import adapt_config, last_checkpoint, tal_data_info  # noqa
 
 from mmtal_zoom.evaluation.functional import boundaries_on_grid  # noqa
+from mmtal_zoom.evaluation.functional import dead_boundaries  # noqa: E402
 from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
 TIOUS = ('0.3', '0.4', '0.5', '0.6', '0.7')
-# share of a run's starts (or ends) on the feature grid above which its
-# start (end) distance is reported dead; a healthy run has about 0.2 %
-DEAD_CHANNEL_SHARE = 0.5
 # recipe -> (our config, overrides of the official THUMOS14 I3D config)
 RECIPES = {
     # ActionFormer's stock THUMOS14 I3D recipe on both sides
@@ -184,8 +182,8 @@ def grid_alignment(args, results) -> list:
     """Add ``r['grid'][weights]`` (:func:`boundaries_on_grid` of the run's
     results file, the 200 best detections per test video) to every run and
     return one line per run whose starts or ends sit on the feature grid
-    (``DEAD_CHANNEL_SHARE`` or more): that distance output is 0 at every
-    detection it kept, a dead regression channel."""
+    (``dead_boundaries``: 50 % or more): that distance output is 0 at
+    every detection it kept, a dead regression channel."""
     info = tal_data_info(args.data)
     videos = read_json(osp.join(args.data, 'annotations.json'))['database']
     alarms = []
@@ -201,8 +199,7 @@ def grid_alignment(args, results) -> list:
             g = boundaries_on_grid(read_json(path)['results'], videos,
                                    info['feat_stride'], info['num_frames'])
             r['grid'][weights] = g
-            dead = [b for b in ('start', 'end')
-                    if g[b] >= DEAD_CHANNEL_SHARE]
+            dead = dead_boundaries(g)
             if dead:
                 alarms.append(
                     f"{r['side']} seed {r['seed']} ({weights} weights): "

@@ -14,7 +14,10 @@ process each, exactly what a user with their own data runs:
    tIoU 0.3:0.7); proposal generators (BMN, BMN + RCL, read through
    MMAction2's ActivityNet pipeline) are scored by AR@AN / AUC exactly as
    MMAction2's ``ANetMetric`` does, plus recall of the short instances
-   (< 10 % of their video).
+   (< 10 % of their video). Detectors also get the share of their test
+   detections' starts and ends that lie exactly on the feature grid
+   (``boundaries_on_grid``); the report names every run at 50 % or more,
+   whose start or end regression channel died (docs/robustness.md).
 
 Runs are resumable (a run whose metrics exist is skipped) and independent
 (``--jobs 2`` trains two at a time, one core each). Models are compared on
@@ -43,6 +46,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
                      run_jobs, run_tool, write_json)
 
+from mmtal_zoom.evaluation.functional import boundaries_on_grid  # noqa
+from mmtal_zoom.evaluation.functional import dead_boundaries  # noqa: E402
 from mmtal_zoom.utils import atomic_write_text  # noqa: E402
 from mmtal_zoom.utils.cli import add_switches, doc_parser  # noqa: E402
 
@@ -309,8 +314,14 @@ def score_detections(data_dir: str, run_dir: str, subset: str,
               '--subset', subset, '--out', out, '--no-per-class', '--ar-an'],
              log)
     m = read_json(out)
+    info = tal_data_info(data_dir)
+    grid = boundaries_on_grid(
+        read_json(pred)['results'],
+        read_json(osp.join(data_dir, 'annotations.json'))['database'],
+        info['feat_stride'], info['num_frames'])
     return dict(average_mAP=m['average_mAP'], mAP=m['mAP'],
                 mAP_by_length=m['mAP_by_length'], AUC=m['AR_AUC'],
+                boundaries_on_grid=grid,
                 **{f'AR@{n}': v for n, v in m['AR@AN'].items()})
 
 
@@ -394,12 +405,29 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
             lines += [f'### {preset}', '', markdown_table(
                 ['model', 'seeds', 'test avg mAP', 'test mAP@0.5',
                  'test mAP@0.7', 'test AR AUC', 'val avg mAP'], rows_det),
-                '']
+                ''] + dead_channel_lines(runs, preset)
         if rows_prop:
             lines += [f'### {preset} (proposals)', '', markdown_table(
                 ['model', 'seeds', 'test AUC', 'AR@1', 'AR@10', 'AR@100',
                  'AR@100 short', 'val AUC'], rows_prop), '']
     return '\n'.join(lines)
+
+
+def dead_channel_lines(runs: List[dict], preset: str) -> List[str]:
+    """One line per detector run of ``preset`` whose test starts or ends
+    lie on the feature grid (a dead regression channel): its mAP counts in
+    the table above, but it measures that failure."""
+    lines = []
+    for r in sorted(runs, key=lambda r: (r['model'], r['seed'])):
+        grid = r['test'].get('boundaries_on_grid') \
+            if r['preset'] == preset else None
+        dead = dead_boundaries(grid) if grid else []
+        if dead:
+            lines.append(
+                f"* {r['model']} seed {r['seed']}: " + ', '.join(
+                    f'{100 * grid[b]:.1f} % of its test {b}s' for b in dead)
+                + ' on the feature grid: a dead regression channel')
+    return lines + [''] if lines else []
 
 
 def main(argv=None):

@@ -5,7 +5,8 @@ ops of :mod:`mmtal_zoom.structures` (tIoU, NMS, Soft-NMS) re-exported."""
 from ...structures.segment_ops import (batched_segment_iou,
                                        multiclass_segment_nms, segment_iou,
                                        segment_nms, soft_nms)
-from .boundary_grid import boundaries_on_grid
+from .boundary_grid import (DEAD_CHANNEL_SHARE, boundaries_on_grid,
+                            dead_boundaries)
 from .detection_map import (DEFAULT_LENGTH_BUCKETS, DEFAULT_RECALL_TOPK,
                             DEFAULT_TIOU_THRESHOLDS,
                             detection_average_precision, evaluate_detection,
@@ -17,5 +18,6 @@ __all__ = [
     'multiclass_segment_nms', 'match_detections',
     'detection_average_precision', 'evaluate_detection', 'length_bucket_name',
     'DEFAULT_TIOU_THRESHOLDS', 'DEFAULT_LENGTH_BUCKETS', 'DEFAULT_RECALL_TOPK',
-    'paired_bootstrap_map', 'percentile_interval', 'boundaries_on_grid'
+    'paired_bootstrap_map', 'percentile_interval', 'boundaries_on_grid',
+    'dead_boundaries', 'DEAD_CHANNEL_SHARE'
 ]

@@ -15,13 +15,18 @@ check); the grid is the field's snippet convention of
 :mod:`mmtal_zoom.structures.time_grid`.
 """
 import math
-from typing import Dict, Mapping, Sequence
+from typing import Dict, List, Mapping, Sequence
 
 import numpy as np
 
 from ...structures.time_grid import seconds_to_grid
 
-__all__ = ['boundaries_on_grid']
+__all__ = ['boundaries_on_grid', 'dead_boundaries', 'DEAD_CHANNEL_SHARE']
+
+# share of the counted starts (ends) on the grid from which the start (end)
+# distance is called dead; healthy runs measured here put 0-2 % there, runs
+# whose channel died 95-100 % (docs/robustness.md)
+DEAD_CHANNEL_SHARE = 0.5
 
 
 def boundaries_on_grid(results: Mapping[str, Sequence[Mapping]],
@@ -81,3 +86,12 @@ def boundaries_on_grid(results: Mapping[str, Sequence[Mapping]],
         out[name] = float(flags.mean()) if flags.size else math.nan
         out[f'num_{name}'] = int(flags.size)
     return out
+
+
+def dead_boundaries(shares: Dict[str, float],
+                    threshold: float = DEAD_CHANNEL_SHARE) -> List[str]:
+    """``'start'`` / ``'end'`` for each boundary of a
+    :func:`boundaries_on_grid` result at ``threshold`` or more on the grid:
+    the regression channel that places it has died."""
+    return [b for b in ('start', 'end')
+            if not math.isnan(shares[b]) and shares[b] >= threshold]
