@@ -46,9 +46,9 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (fmt_mean_std, markdown_table, read_json,  # noqa: E402
                      run_jobs, run_tool, single_thread_env, write_json)
 from compare_detections import compare, format_report  # noqa: E402
-from robustness import adapt_config, last_checkpoint, tal_data_info  # noqa
+from robustness import (adapt_config, grid_shares,  # noqa: E402
+                        last_checkpoint, tal_data_info)
 
-from mmtal_zoom.evaluation.functional import boundaries_on_grid  # noqa
 from mmtal_zoom.evaluation.functional import dead_boundaries  # noqa: E402
 from mmtal_zoom.utils.cli import doc_parser  # noqa: E402
 
@@ -179,13 +179,11 @@ def run_dir_of(args, side: str, seed: int) -> str:
 
 
 def grid_alignment(args, results) -> list:
-    """Add ``r['grid'][weights]`` (:func:`boundaries_on_grid` of the run's
-    results file, the 200 best detections per test video) to every run and
-    return one line per run whose starts or ends sit on the feature grid
-    (``dead_boundaries``: 50 % or more): that distance output is 0 at
+    """Add ``r['grid'][weights]`` (``robustness.grid_shares`` of the
+    run's results file: the 200 best detections per test video) to every
+    run and return one line per run whose starts or ends sit on the feature
+    grid (``dead_boundaries``: 50 % or more): that distance output is 0 at
     every detection it kept, a dead regression channel."""
-    info = tal_data_info(args.data)
-    videos = read_json(osp.join(args.data, 'annotations.json'))['database']
     alarms = []
     for r in results:
         if not r:
@@ -196,8 +194,7 @@ def grid_alignment(args, results) -> list:
                             f'results_{weights}.json')
             if weights not in r or not osp.isfile(path):
                 continue
-            g = boundaries_on_grid(read_json(path)['results'], videos,
-                                   info['feat_stride'], info['num_frames'])
+            g = grid_shares(args.data, path)
             r['grid'][weights] = g
             dead = dead_boundaries(g)
             if dead:

@@ -314,15 +314,20 @@ def score_detections(data_dir: str, run_dir: str, subset: str,
               '--subset', subset, '--out', out, '--no-per-class', '--ar-an'],
              log)
     m = read_json(out)
-    info = tal_data_info(data_dir)
-    grid = boundaries_on_grid(
-        read_json(pred)['results'],
-        read_json(osp.join(data_dir, 'annotations.json'))['database'],
-        info['feat_stride'], info['num_frames'])
     return dict(average_mAP=m['average_mAP'], mAP=m['mAP'],
                 mAP_by_length=m['mAP_by_length'], AUC=m['AR_AUC'],
-                boundaries_on_grid=grid,
+                boundaries_on_grid=grid_shares(data_dir, pred),
                 **{f'AR@{n}': v for n, v in m['AR@AN'].items()})
+
+
+def grid_shares(data_dir: str, results_file: str) -> dict:
+    """:func:`boundaries_on_grid` of a results file on the grid of the
+    TAL-layout dataset it was predicted on."""
+    info = tal_data_info(data_dir)
+    return boundaries_on_grid(
+        read_json(results_file)['results'],
+        read_json(osp.join(data_dir, 'annotations.json'))['database'],
+        info['feat_stride'], info['num_frames'])
 
 
 def rescore(args) -> None:
@@ -418,9 +423,9 @@ def dead_channel_lines(runs: List[dict], preset: str) -> List[str]:
     lie on the feature grid (a dead regression channel): its mAP counts in
     the table above, but it measures that failure."""
     lines = []
-    for r in sorted(runs, key=lambda r: (r['model'], r['seed'])):
-        grid = r['test'].get('boundaries_on_grid') \
-            if r['preset'] == preset else None
+    for r in sorted((r for r in runs if r['preset'] == preset),
+                    key=lambda r: (r['model'], r['seed'])):
+        grid = r['test'].get('boundaries_on_grid')
         dead = dead_boundaries(grid) if grid else []
         if dead:
             lines.append(
