@@ -318,3 +318,34 @@ def test_uncertainty_prior_learns_its_scale_not_the_coarse_stage():
         r.coarse.weight.grad.abs().sum() == 0
     with pytest.raises(ValueError, match='prior_scale'):
         router(-1.0)
+
+
+@pytest.mark.parametrize('detach', [False, True])
+def test_detach_input_keeps_router_losses_out_of_the_shallow_features(
+        detach):
+    torch.manual_seed(0)
+    r = MODELS.build(dict(type='ATRDepthRouter', embed_dims=8,
+                          num_layers=K, budget_target=0.25, prior_scale=4.0,
+                          detach_input=detach))
+    r.train()
+    with torch.no_grad():  # a trained MLP: tau depends on the cues
+        r.mlp[-1].weight.normal_()
+    x, mask = inputs()
+    x.requires_grad_(True)
+    tau, tau_raw, logits = r(x, mask, return_coarse=True)
+    # the coarse supervision's path and the routing (task) path
+    (logits.sum() + (tau * torch.randn_like(tau)).sum()).backward()
+    if detach:
+        assert x.grad is None
+    else:
+        assert x.grad is not None and x.grad.abs().sum() > 0
+    # the router's own parameters learn either way
+    for p in (r.coarse.weight, r.mlp[0].weight, r.beta, r.prior_gamma):
+        assert p.grad is not None and p.grad.abs().sum() > 0
+    # same forward values
+    r2 = MODELS.build(dict(type='ATRDepthRouter', embed_dims=8,
+                           num_layers=K, budget_target=0.25,
+                           prior_scale=4.0, detach_input=not detach))
+    r2.load_state_dict(r.state_dict())
+    r2.train()
+    assert torch.allclose(r2(x, mask)[0], tau)

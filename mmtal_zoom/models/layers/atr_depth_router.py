@@ -79,6 +79,12 @@ The std of ``tau`` is then partly by construction; the boundary AUROC
 measures whether the coarse stage finds boundaries, and the accuracy of
 ATR against its matched uniform controls whether spending depth there
 helps.
+
+**Stop-gradient input** (own design; ``detach_input``, default off): the
+router reads the shallow features through ``detach``, so neither the coarse
+supervision nor the routing gradient (task loss -> ``tau`` -> router)
+reshapes the shallow blocks that the deep stage and the heads build on; the
+router's own convs, MLP, ``beta`` and prior scale still learn from both.
 """
 import math
 from typing import Dict, Optional, Tuple
@@ -133,6 +139,9 @@ class ATRDepthRouter(BaseModule):
             the incentive penalises.
         prior_scale (float): initial scale ``s`` of the uncertainty prior
             (module doc); 0 turns it off.
+        detach_input (bool): read the shallow features through ``detach``
+            (module doc): no router loss or routing gradient reaches the
+            layers before the router.
 
     Shapes:
         ``x (B, D, T), mask (B, T)`` -> ``tau (B, T)`` (after pruning, 0 at
@@ -150,7 +159,7 @@ class ATRDepthRouter(BaseModule):
                  loss_coarse: dict = dict(type='BalancedBCELoss'),
                  per_video_budget: bool = False, variance_weight: float = 0.0,
                  variance_target: float = 0.0025, prior_scale: float = 0.0,
-                 init_cfg=None):
+                 detach_input: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if not 0.0 <= budget_target <= 1.0:
             raise ValueError(
@@ -175,6 +184,7 @@ class ATRDepthRouter(BaseModule):
         self.per_video_budget = bool(per_video_budget)
         self.variance_weight = float(variance_weight)
         self.variance_target = float(variance_target)
+        self.detach_input = bool(detach_input)
         # Buffers, not plain attributes: ATRBudgetAnnealHook changes them
         # during training and a checkpoint must carry the final values (the
         # temperature decides tau at inference).
@@ -243,6 +253,8 @@ class ATRDepthRouter(BaseModule):
         return (cues, logits) if return_coarse else cues
 
     def forward(self, x: Tensor, mask: Tensor, return_coarse: bool = False):
+        if self.detach_input:
+            x = x.detach()
         cues, logits = self.cues(x, mask, return_coarse=True)
         z = self.mlp(cues)[:, 0]
         if self.prior_gamma is not None:
