@@ -139,7 +139,6 @@ def tal_data_info(data_dir: str) -> dict:
     """Class count, feature dimension and grid of a TAL-layout folder."""
     import numpy as np
     ann = read_json(osp.join(data_dir, 'annotations.json'))
-    gen = ann.get('generator', {})
     db = ann['database']
     labels = {a['label']: a.get('label_id') for e in db.values()
               for a in e['annotations']}
@@ -150,7 +149,14 @@ def tal_data_info(data_dir: str) -> dict:
     # asked for N classes may not draw every one), as a user would set it
     return dict(num_classes=len(labels),
                 feat_dim=int(feat.shape[1]),
-                feat_stride=gen.get('feat_stride', 4),
+                **feature_grid(ann))
+
+
+def feature_grid(ann: dict) -> dict:
+    """``feat_stride`` / ``num_frames`` of a TAL-layout annotation file's
+    content (the generator's, else the field's I3D grid: 4 / 16)."""
+    gen = ann.get('generator', {})
+    return dict(feat_stride=gen.get('feat_stride', 4),
                 num_frames=gen.get('num_frames', 16))
 
 
@@ -322,12 +328,12 @@ def score_detections(data_dir: str, run_dir: str, subset: str,
 
 def grid_shares(data_dir: str, results_file: str) -> dict:
     """:func:`boundaries_on_grid` of a results file on the grid of the
-    TAL-layout dataset it was predicted on."""
-    info = tal_data_info(data_dir)
-    return boundaries_on_grid(
-        read_json(results_file)['results'],
-        read_json(osp.join(data_dir, 'annotations.json'))['database'],
-        info['feat_stride'], info['num_frames'])
+    TAL-layout dataset it was predicted on (its annotation file read once)."""
+    ann = read_json(osp.join(data_dir, 'annotations.json'))
+    grid = feature_grid(ann)
+    return boundaries_on_grid(read_json(results_file)['results'],
+                              ann['database'], grid['feat_stride'],
+                              grid['num_frames'])
 
 
 def rescore(args) -> None:
