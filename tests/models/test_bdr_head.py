@@ -58,6 +58,33 @@ def test_bdr_head_loss_and_gradient():
                              samples)['loss_bdr'].item() == pytest.approx(0)
 
 
+def test_detach_feats_keeps_the_bdr_loss_out_of_the_features():
+    """With ``detach_feats`` the BDR branch still learns but its loss sends
+    no gradient into the shared features; the distances are the same."""
+    torch.manual_seed(0)
+    cfg = dict(type='BDRHead', in_channels=16, feat_channels=16,
+               truncation=8.0)
+    plain = MODELS.build(cfg)
+    detached = MODELS.build(dict(cfg, detach_feats=True))
+    detached.load_state_dict(plain.state_dict())
+    masks = [torch.ones(2, 32, dtype=torch.bool)]
+    samples = [sample(32, [[5, 15]], [0], 'a'), sample(32, [[3, 9]], [1], 'b')]
+    grads = []
+    x = torch.randn(2, 16, 32)
+    for head in (plain, detached):
+        feats = [x.clone().requires_grad_()]
+        dists = head(feats, masks)
+        head.loss_by_feat(dists, masks, samples)['loss_bdr'].backward()
+        grads.append(feats[0].grad)
+        assert head.tower.out_conv.weight.grad.abs().sum() > 0
+        if head is plain:
+            ref = dists[0].detach()
+        else:
+            torch.testing.assert_close(dists[0], ref)
+    assert grads[0] is not None and grads[0].abs().sum() > 0
+    assert grads[1] is None
+
+
 @pytest.mark.parametrize('kind', ['ActionFormerHead', 'CLTDRHead'])
 def test_retrofit_loss_keeps_base_losses_and_adds_bdr(kind):
     torch.manual_seed(0)
