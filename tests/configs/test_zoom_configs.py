@@ -151,6 +151,9 @@ def test_matched_uniform_controls(atr, params_ctrl, flops_ctrl):
     assert p.backbone.router is None and f.backbone.router is None
     assert _params(p) == _params(a, skip=('backbone.router.', ))
     assert type(p.head) is type(a.head) is type(f.head)
+    if hasattr(a.head, 'bdr'):  # the same BDR branch, detached or not
+        assert (p.head.bdr.detach_feats == a.head.bdr.detach_feats ==
+                f.head.bdr.detach_feats)
     budget = a.backbone.router.budget_target
     assert len(f.backbone.deep) == round(budget * len(a.backbone.deep))
     fa, ff, fp = _flops(a), _flops(f), _flops(p)
@@ -167,6 +170,22 @@ def test_atr_configs_supervise_the_router(name):
     assert router.aux_loss_weight > 0
     assert router.variance_weight == 0.0  # the incentive is opt-in
     assert cfg.model.backbone.relaxation == 'straight_through'
+
+
+@pytest.mark.parametrize('name', [ATR_BDR, ATR_BDR_THUMOS])
+def test_zoom_models_bdr_loss_trains_only_its_branch(name):
+    """The Zoom model's BDR loss reaches the BDR branch's convs, not the
+    shared features the detection head reads (chosen on the family's val
+    splits, docs/robustness.md)."""
+    cfg = Config.fromfile(str(CONFIGS / name))
+    assert cfg.model.head.bdr.detach_feats is True
+    head = MODELS.build(cfg.model.head)
+    channels = cfg.model.head.bdr.in_channels
+    feats = [torch.randn(1, channels, 64, requires_grad=True)]
+    masks = [torch.ones(1, 64, dtype=torch.bool)]
+    head.bdr(feats, masks)[0].sum().backward()
+    assert feats[0].grad is None
+    assert head.bdr.tower.out_conv.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize('name', [UNIFORM_BDR,

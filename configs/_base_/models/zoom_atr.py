@@ -31,7 +31,12 @@ model = dict(
                  num_convs=2, level=0, truncation=16.0, min_slope=0.5,
                  loss=dict(type='SignedDistanceLoss', beta=1.0,
                            boundary_sigma=2.0, boundary_weight=4.0),
-                 loss_weight=0.1),
+                 loss_weight=0.1,
+                 # the BDR loss trains the BDR branch only, not the features
+                 # the detector shares (own design; chosen on the family's
+                 # val splits: docs/robustness.md, "The BDR branch on
+                 # stop-gradient features")
+                 detach_feats=True),
         snap_window=2.0))
 # Constant budget (the router starts at it: init_tau defaults to the target),
 # router temperature 1.0 -> 0.5 over training (tau sharpens towards 0 / 1,
