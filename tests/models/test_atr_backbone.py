@@ -179,6 +179,40 @@ def test_uniform_depth_is_the_router_free_network():
     assert float(atr.last_stats['active_fraction']) == pytest.approx(1.0)
 
 
+def test_constant_depth_trains_like_the_shallower_uniform_network():
+    """tau = 0.5 on every token with K = 4 deep layers is uniform depth 2,
+    in training too: same output and the same gradient for every shared
+    parameter (the frontier layer, run for the straight-through gradient,
+    changes neither)."""
+    uni = backbone(router=None, num_deep=2).train()
+    atr = backbone(router=dict(type='ATRDepthRouter', budget_target=0.5,
+                               prior_scale=0.0, aux_loss_weight=0.0,
+                               detach_input=True)).train()
+    missing, unexpected = atr.load_state_dict(uni.state_dict(), strict=False)
+    assert not unexpected
+    assert all(k.startswith(('router.', 'deep.2.', 'deep.3.'))
+               for k in missing)
+    x, mask = inputs()
+    outs, grads = {}, {}
+    for name, bb in (('uniform', uni), ('atr', atr)):
+        (out, ), _ = bb(x, mask)
+        (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+        outs[name] = out.detach()
+        grads[name] = {n: p.grad for n, p in bb.named_parameters()
+                       if p.grad is not None}
+    assert torch.equal(atr.last_tau[mask],
+                       torch.full((int(mask.sum()), ), 0.5))
+    assert float(atr.last_stats['active_fraction']) == pytest.approx(0.5)
+    assert torch.allclose(outs['atr'], outs['uniform'], atol=1e-5)
+    assert set(grads['uniform']) <= set(grads['atr'])
+    for n, g in grads['uniform'].items():
+        assert torch.allclose(grads['atr'][n], g, atol=1e-5, rtol=1e-3), n
+    # the frontier layer ran (it has a gradient) but with weight 0
+    assert all(float(grads['atr'][n].abs().max()) == 0.0
+               for n in grads['atr'] if n.startswith('deep.2.'))
+    assert any(n.startswith('deep.2.') for n in grads['atr'])
+
+
 def test_pruning_removes_low_depth_tokens():
     bb = backbone(router=dict(type='ATRDepthRouter', prune_depth=1.0))
     spread_router(bb, std=3.0)
