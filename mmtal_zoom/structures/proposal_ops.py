@@ -17,7 +17,7 @@ def blend_scores(conf: Tensor, prior: Optional[Tensor],
 
 
 def proposal_nms(segments: Tensor, scores: Tensor, nms_cfg: dict,
-                 pre_nms_topk: int):
+                 pre_nms_topk: Optional[int]):
     """Top-k then (Soft-)NMS of one video's proposals.
 
     Proposals with a negative score (non-candidates) are dropped first.
@@ -30,14 +30,16 @@ def proposal_nms(segments: Tensor, scores: Tensor, nms_cfg: dict,
         segments (Tensor): ``(R, 2)``.
         scores (Tensor): ``(R,)``.
         nms_cfg (dict): see above; ``max_num`` caps the output.
-        pre_nms_topk (int): proposals entering NMS.
+        pre_nms_topk (int, optional): proposals entering NMS (the best by
+            score); ``None``: every candidate, as BMN's own post-processing.
 
     Returns:
         tuple: ``segments (K, 2)``, ``scores (K,)`` on the input device.
     """
     valid = scores >= 0
     segments, scores = segments[valid], scores[valid]
-    k = min(int(pre_nms_topk), scores.numel())
+    k = scores.numel() if pre_nms_topk is None else min(int(pre_nms_topk),
+                                                        scores.numel())
     scores, order = scores.topk(k)
     segments = segments[order]
     if nms_cfg.get('method') == 'bmn':

@@ -11,6 +11,7 @@ from mmtal_zoom.models.losses.rcl_losses import balanced_iou_mse
 from mmtal_zoom.models.task_modules import RCLAssigner
 from mmtal_zoom.models.task_modules.rcl_sampler import apply_min_length
 from mmtal_zoom.structures import batched_segment_iou
+from mmtal_zoom.structures.proposal_ops import proposal_nms
 
 
 def small_head(t=32, in_channels=4, num_iters=3, **kwargs):
@@ -439,3 +440,59 @@ def test_grid_candidates_keep_the_unrefined_grid_beside_the_car():
     head.test_cfg['stage'] = 'refined'
     with pytest.raises(ValueError, match="grid_candidates needs stage='car'"):
         head.predict_raw(feats, start_probs=start, end_probs=end)
+
+
+def test_rescore_car_scores_every_candidate_at_its_own_coordinates():
+    torch.manual_seed(0)
+    t = 16
+    feats = torch.randn(2, 4, t)
+    head = small_head(t=t, test_cfg=dict(stage='car',
+                                         use_boundary_probs=False,
+                                         grid_candidates=0.5)).eval()
+    with torch.no_grad():
+        segs, scores = head.predict_raw(feats)
+        head.test_cfg['rescore_car'] = True
+        segs2, scores2 = head.predict_raw(feats)
+        x = head.project(feats)
+        q = segs.shape[1] // 2
+        grid = head.sampler.grid_queries()[None].expand(2, -1, -1)
+        own = torch.sigmoid(head.car(x, segs[:, :q])[1]).prod(-1)
+        grid_own = torch.sigmoid(head.car(x, grid)[1]).prod(-1)
+    # the same candidates
+    assert torch.equal(segs2, segs)
+    # off: a CAR estimate carries the confidence of its grid query, and the
+    # grid query half of it
+    assert torch.allclose(scores[:, :q], grid_own, atol=1e-6)
+    assert torch.allclose(scores[:, q:], 0.5 * grid_own, atol=1e-6)
+    # on: the CAR's confidence at the estimate's own (moved) coordinates,
+    # the grid query half of its own confidence
+    assert torch.allclose(scores2[:, :q], own, atol=1e-6)
+    assert torch.allclose(scores2[:, q:], 0.5 * grid_own, atol=1e-6)
+    assert not torch.allclose(scores2[:, :q], scores[:, :q], atol=1e-3)
+
+
+def test_pre_nms_topk_none_lets_every_candidate_into_soft_nms():
+    # 6 candidates; the best three overlap one another, the weakest one
+    # stands alone: a top-3 cut drops it before Soft-NMS can rank it up
+    segs = torch.tensor([[0.0, 0.5], [0.0, 0.52], [0.02, 0.5], [0.6, 0.7],
+                         [0.61, 0.7], [0.9, 0.95]])
+    scores = torch.tensor([0.9, 0.85, 0.8, 0.5, 0.45, 0.1])
+    nms = dict(method='bmn', alpha=0.4, low=0.0, high=0.0, max_num=6)
+    cut, _ = proposal_nms(segs, scores, nms, 3)
+    every, every_scores = proposal_nms(segs, scores, nms, None)
+    assert cut.shape[0] == 3 and not (cut == segs[5]).all(1).any()
+    assert every.shape[0] == 6 and (every == segs[5]).all(1).any()
+    assert (every_scores[:-1] >= every_scores[1:]).all()
+    # through the head's test_cfg
+    torch.manual_seed(0)
+    t = 16
+    feats = torch.randn(1, 4, t)
+    head = small_head(t=t, test_cfg=dict(
+        stage='car', pre_nms_topk=None,
+        nms=dict(method='bmn', alpha=0.4, low=0.5, high=0.9,
+                 max_num=10000))).eval()
+    with torch.no_grad():
+        (out, _), = head.predict(feats)
+        head.test_cfg['pre_nms_topk'] = 20
+        (out20, _), = head.predict(feats)
+    assert out20.shape[0] == 20 and out.shape[0] == t * (t + 1) // 2

@@ -43,6 +43,11 @@ DEFAULT_TEST_CFG = dict(
     # stage; 0: off): where the one-step offset moves a good grid segment
     # away, the original still competes in Soft-NMS (own design)
     grid_candidates=0.0,
+    # 'car' stage: score each CAR estimate by the CAR at its own (moved)
+    # coordinates instead of with the confidence of the grid query it came
+    # from (own design): the continuous representation can score any
+    # segment, so every candidate is ranked by what it covers
+    rescore_car=False,
     # which estimate is proposed: 'refined' (the last RRM iteration, as the
     # paper) or 'car' (the CAR's one-step offset estimate; the RRM is then
     # skipped at test time)
@@ -52,7 +57,9 @@ DEFAULT_TEST_CFG = dict(
     # probabilities or above half their maximum, end likewise; needs the
     # start/end probabilities, i.e. a BMN-style base)
     candidates='all',
-    pre_nms_topk=1000,  # candidates per video entering Soft-NMS
+    # candidates per video entering Soft-NMS (the best by score); None:
+    # every candidate, as BMN's own post-processing
+    pre_nms_topk=1000,
     # also multiply by BMN's start/end probabilities (BMN's score; the paper
     # scores p^1 * p^2 only, Sec. 4.1)
     use_boundary_probs=False,
@@ -488,14 +495,22 @@ class RCLHead(BaseModule):
                                        end_probs)
         if (self.test_cfg.get('stage', 'refined') == 'car'
                 or self.refine is None):
-            _, logits, offsets = self.car(self.project(feats, masks), queries)
+            x = self.project(feats, masks)
+            _, logits, offsets = self.car(x, queries)
             segments = self.decode(queries, offsets, min_len)
-            scores = blend_scores(torch.sigmoid(logits).prod(-1),
-                                  prior_scores, prior_weight)
+            query_conf = torch.sigmoid(logits).prod(-1)
+            conf = query_conf
+            if self.test_cfg.get('rescore_car', False):
+                conf = torch.sigmoid(self.car(x, segments)[1]).prod(-1)
+            scores = blend_scores(conf, prior_scores, prior_weight)
             grid_weight = float(self.test_cfg.get('grid_candidates', 0.0))
             if grid_weight > 0:
+                # re-scored: the grid segment by its own confidence
+                grid_scores = (blend_scores(query_conf, prior_scores,
+                                            prior_weight)
+                               if conf is not query_conf else scores)
                 segments = torch.cat([segments, queries], dim=1)
-                scores = torch.cat([scores, scores * grid_weight], dim=1)
+                scores = torch.cat([scores, grid_scores * grid_weight], dim=1)
                 keep = None if keep is None else keep.repeat(1, 2)
         else:
             if float(self.test_cfg.get('grid_candidates', 0.0)) > 0:
@@ -536,7 +551,7 @@ class RCLHead(BaseModule):
         """Top-k then Soft-NMS of one video's ``(R, 2)`` / ``(R,)``;
         non-candidates (score < 0) are dropped first."""
         return proposal_nms(segments, scores, self.test_cfg['nms'],
-                            int(self.test_cfg['pre_nms_topk']))
+                            self.test_cfg['pre_nms_topk'])
 
     def predict(self, feats: Tensor, masks: Optional[Tensor] = None,
                 **raw_kwargs) -> List[Tuple[Tensor, Tensor]]:
