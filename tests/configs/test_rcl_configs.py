@@ -1,7 +1,9 @@
 """The RCL configs on THUMOS14 build, follow the paper where they say so,
-and train and predict end to end on the two real I3D samples."""
+and train and predict end to end on the two real I3D samples; the CPU
+ActivityNet-format configs standardise their features."""
 from pathlib import Path
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -93,3 +95,21 @@ def test_thumos14_bmn_window_configs_follow_the_paper():
     assert model.rcl_head.refine.num_iters == 10
     # stock BMN keeps MMAction2's schedule
     assert bmn.optim_wrapper.optimizer.lr == 1e-3
+
+
+@pytest.mark.parametrize('name', [
+    'bmn_synthetic-feat_1xb2-8e_embedded-anet.py',
+    'bmn-rcl_synthetic-feat_1xb2-8e_embedded-anet.py'])
+def test_cpu_activitynet_configs_standardize_every_split(name):
+    """Stock BMN and BMN + RCL read the same standardised features (the
+    comparison stays like for like); the real-data configs keep
+    MMAction2's pipeline."""
+    cfg = Config.fromfile(str(CONFIGS / 'rcl' / name))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        types = [t['type'] for t in cfg[loader].dataset.pipeline]
+        assert types[:2] == ['LoadLocalizationFeature',
+                             'StandardizeFeatures'], (loader, types)
+    real = Config.fromfile(
+        str(CONFIGS / 'rcl' / 'bmn-rcl_tsn-feat_2xb8-10e_activitynet.py'))
+    assert 'StandardizeFeatures' not in [
+        t['type'] for t in real.train_dataloader.dataset.pipeline]

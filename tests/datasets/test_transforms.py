@@ -256,3 +256,27 @@ def test_pack_errors():
     with pytest.raises(KeyError, match=r'"fps" missing for video "v"'):
         pack(dict(video_name='v', inputs=np.zeros((2, 3), np.float32),
                   duration=1.0))
+
+
+def test_standardize_features_puts_a_video_on_unit_scale():
+    rng = np.random.default_rng(0)
+    raw = (0.16 + 0.09 * rng.random((400, 100))).astype(np.float32)
+    raw[:40, 30:60] += 0.3  # an action in a few channels
+    t = TRANSFORMS.build(dict(type='StandardizeFeatures'))
+    out = t(dict(raw_feature=raw.copy(), video_name='v_a'))['raw_feature']
+    assert out.shape == raw.shape and out.dtype == np.float32
+    assert abs(float(out.mean())) < 1e-5
+    assert float(out.std()) == pytest.approx(1.0, abs=1e-4)
+    # one affine map for the whole video: every relation between channels
+    # and time steps is kept
+    scale = raw.std()
+    assert np.allclose(out, (raw - raw.mean()) / scale, atol=1e-4)
+    # the same video at another feature scale gives the same inputs
+    out10 = t(dict(raw_feature=10 * raw + 3, video_name='v_a'))['raw_feature']
+    assert np.allclose(out10, out, atol=1e-4)
+    # a constant video stays finite; the project's pipeline key works too
+    flat = t.__class__(keys='inputs')(
+        dict(inputs=np.ones((4, 8), np.float32)))['inputs']
+    assert np.isfinite(flat).all() and (flat == 0).all()
+    with pytest.raises(KeyError, match="no 'raw_feature'.*'v_b'"):
+        t(dict(inputs=raw, video_name='v_b'))
