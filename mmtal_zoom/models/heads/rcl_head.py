@@ -498,19 +498,20 @@ class RCLHead(BaseModule):
             x = self.project(feats, masks)
             _, logits, offsets = self.car(x, queries)
             segments = self.decode(queries, offsets, min_len)
-            query_conf = torch.sigmoid(logits).prod(-1)
-            conf = query_conf
+            # each grid query's own score; the estimate inherits it unless
+            # re-scored at its moved coordinates
+            query_scores = blend_scores(torch.sigmoid(logits).prod(-1),
+                                        prior_scores, prior_weight)
+            scores = query_scores
             if self.test_cfg.get('rescore_car', False):
-                conf = torch.sigmoid(self.car(x, segments)[1]).prod(-1)
-            scores = blend_scores(conf, prior_scores, prior_weight)
+                scores = blend_scores(
+                    torch.sigmoid(self.car(x, segments)[1]).prod(-1),
+                    prior_scores, prior_weight)
             grid_weight = float(self.test_cfg.get('grid_candidates', 0.0))
             if grid_weight > 0:
-                # re-scored: the grid segment by its own confidence
-                grid_scores = (blend_scores(query_conf, prior_scores,
-                                            prior_weight)
-                               if conf is not query_conf else scores)
                 segments = torch.cat([segments, queries], dim=1)
-                scores = torch.cat([scores, grid_scores * grid_weight], dim=1)
+                scores = torch.cat([scores, query_scores * grid_weight],
+                                   dim=1)
                 keep = None if keep is None else keep.repeat(1, 2)
         else:
             if float(self.test_cfg.get('grid_candidates', 0.0)) > 0:
