@@ -105,10 +105,17 @@ def test_cpu_activitynet_configs_standardize_every_split(name):
     comparison stays like for like); the real-data configs keep
     MMAction2's pipeline."""
     cfg = Config.fromfile(str(CONFIGS / 'rcl' / name))
+    stock = Config.fromfile(
+        str(CONFIGS / '_base_' / 'datasets' / 'anet_bmn_feature.py'))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        types = [t['type'] for t in cfg[loader].dataset.pipeline]
+        pipeline = cfg[loader].dataset.pipeline
+        types = [t['type'] for t in pipeline]
         assert types[:2] == ['LoadLocalizationFeature',
                              'StandardizeFeatures'], (loader, types)
+        # otherwise MMAction2's pipeline, step for step (the CPU config
+        # writes its lists out; they must not drift from the stock ones)
+        assert [t for t in pipeline if t['type'] != 'StandardizeFeatures'
+                ] == list(stock[loader].dataset.pipeline), loader
     real = Config.fromfile(
         str(CONFIGS / 'rcl' / 'bmn-rcl_tsn-feat_2xb8-10e_activitynet.py'))
     assert 'StandardizeFeatures' not in [
