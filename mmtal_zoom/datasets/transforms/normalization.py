@@ -17,10 +17,13 @@ class StandardizeFeatures(BaseTransform):
     0.15, std about 0.09). BMN's base module on such small inputs starts
     with a plateau: on the ``anet-style`` preset its loss stayed at its
     initial value for 3-5 of 8 epochs, for a seed-dependent number of
-    epochs (docs/robustness.md, "Proposals"). One mean and one scale per
-    video keep the relations between channels and time steps (per-channel
-    scene offsets, how far an action stands out) and need no dataset
-    statistics, so a config works on any feature set unchanged. Written
+    epochs (docs/robustness.md, "Proposals"). The CPU detector configs
+    also learned more with it, every model on at least three of the four
+    presets of the benchmark family (docs/robustness.md, "Standardised
+    inputs for the detectors"). One mean and one scale per video keep the
+    relations between channels and time steps (per-channel scene offsets,
+    how far an action stands out) and need no dataset statistics, so a
+    config works on any feature set unchanged. Written
     here because MMAction2's localization pipeline has no feature
     normalisation (its ``FormatShape`` / data preprocessors normalise
     images).
