@@ -23,10 +23,9 @@ class StandardizeFeatures(BaseTransform):
     inputs for the detectors"). One mean and one scale per video keep the
     relations between channels and time steps (per-channel scene offsets,
     how far an action stands out) and need no dataset statistics, so a
-    config works on any feature set unchanged. Written
-    here because MMAction2's localization pipeline has no feature
-    normalisation (its ``FormatShape`` / data preprocessors normalise
-    images).
+    config works on any feature set unchanged. Written here because
+    MMAction2's localization pipeline has no feature normalisation (its
+    ``FormatShape`` / data preprocessors normalise images).
 
     Required / modified keys: each of ``keys`` (a float array of any shape).
 
