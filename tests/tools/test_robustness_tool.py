@@ -120,3 +120,76 @@ def test_scored_detections_carry_the_grid_share(tmp_path):
     grid = m['boundaries_on_grid']
     assert (grid['start'], grid['end'], grid['num_start']) == (1.0, 0.0, 3)
     assert 0.0 <= m['average_mAP'] <= 1.0
+
+
+def _proposal_data(root):
+    """An ActivityNet-format val split of two 100 s videos: one short
+    (5 s), one medium (30 s) and one long (70 s) instance, and proposals
+    that hit the short and the long one exactly and miss the medium one."""
+    gt = {'v_a': dict(duration_second=100.0, annotations=[
+              dict(segment=[10.0, 15.0], label='x'),
+              dict(segment=[50.0, 80.0], label='x')]),
+          'v_b': dict(duration_second=100.0, annotations=[
+              dict(segment=[20.0, 90.0], label='x')])}
+    props = {'a': [dict(segment=[10.0, 15.0], score=0.9),
+                   dict(segment=[0.0, 5.0], score=0.5)],
+             'b': [dict(segment=[20.0, 90.0], score=0.8)]}
+    (root / 'anet_anno_val.json').write_text(json.dumps(gt))
+    return props
+
+
+def test_proposal_recall_is_split_by_instance_length(tmp_path):
+    """AR@100 per length bucket counts each instance in exactly one bucket
+    (< 10 %, 10-50 %, >= 50 % of its video); a bucket without instances
+    gets its count and no recall."""
+    robustness = _tool()
+    props = _proposal_data(tmp_path)
+    (tmp_path / 'p.json').write_text(json.dumps(dict(results=props)))
+    m = robustness.proposal_metrics(str(tmp_path / 'anet_anno_val.json'),
+                                    str(tmp_path / 'p.json'))
+    assert (m['AR@100_short'], m['num_short']) == (1.0, 1)
+    assert (m['AR@100_medium'], m['num_medium']) == (0.0, 1)
+    assert (m['AR@100_long'], m['num_long']) == (1.0, 1)
+    assert abs(m['AR@100'] - 2 / 3) < 1e-9
+    # no short instance: counted as 0, no recall to average
+    gt = json.loads((tmp_path / 'anet_anno_val.json').read_text())
+    gt['v_a']['annotations'] = gt['v_a']['annotations'][1:]
+    (tmp_path / 'anet_anno_val.json').write_text(json.dumps(gt))
+    m = robustness.proposal_metrics(str(tmp_path / 'anet_anno_val.json'),
+                                    str(tmp_path / 'p.json'))
+    assert m['num_short'] == 0 and 'AR@100_short' not in m
+
+
+def test_rescore_adds_recall_by_length_to_finished_proposal_runs(tmp_path):
+    """--rescore fills AR@100 by length of a proposal run scored before
+    it existed, from the run's saved proposals, keeping its other
+    figures; the report shows the new columns, '-' for unscored runs."""
+    robustness = _tool()
+    data = tmp_path / 'data' / 'p-bmn'
+    data.mkdir(parents=True)
+    props = _proposal_data(data)
+    (data / 'anet_anno_test.json').write_text(
+        (data / 'anet_anno_val.json').read_text())
+    run = tmp_path / 'work' / 'p' / 'bmn' / 'seed0'
+    run.mkdir(parents=True)
+    for subset in ('val', 'test'):
+        (run / f'proposals_{subset}.json').write_text(
+            json.dumps(dict(results=props)))
+    old = {'AR@1': 0.5, 'AR@10': 0.6, 'AR@100': 2 / 3, 'AUC': 60.0,
+           'AR@100_short': 1.0, 'num_short': 1}
+    (run / 'metrics.json').write_text(json.dumps(dict(
+        preset='p', model='bmn', seed=0, test=old, val=old)))
+    before = robustness.report(robustness.collect(str(tmp_path / 'work')),
+                               ['p'])
+    header, row = before.splitlines()[2], before.splitlines()[4]
+    assert 'AR@100 medium' in header and 'AR@100 long' in header
+    assert row.split('|')[8].strip() == '-'
+    robustness.main(['--rescore', '--presets', 'p', '--work-dir',
+                     str(tmp_path / 'work'), '--data-root',
+                     str(tmp_path / 'data')])
+    m = json.loads((run / 'metrics.json').read_text())
+    assert (m['test']['AR@100_medium'], m['test']['num_long']) == (0.0, 1)
+    assert m['val']['AR@100_short'] == 1.0
+    after = robustness.report(robustness.collect(str(tmp_path / 'work')),
+                              ['p'])
+    assert after.splitlines()[4].split('|')[8].strip().startswith('0.00')

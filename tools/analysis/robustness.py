@@ -13,8 +13,10 @@ process each, exactly what a user with their own data runs:
 3. ``tools/eval_detection.py`` on those predictions (detectors: mAP at
    tIoU 0.3:0.7); proposal generators (BMN, BMN + RCL, read through
    MMAction2's ActivityNet pipeline) are scored by AR@AN / AUC exactly as
-   MMAction2's ``ANetMetric`` does, plus recall of the short instances
-   (< 10 % of their video). Detectors also get the share of their test
+   MMAction2's ``ANetMetric`` does, plus AR@100 by the instances' length
+   relative to their video (short < 10 %, medium, long >= 50 %: splits can
+   differ in that mix, and a model's gain in one bucket can be another's
+   loss). Detectors also get the share of their test
    detections' starts and ends that lie exactly on the feature grid
    (``boundaries_on_grid``); the report names every run at 50 % or more,
    whose start or end regression channel died (docs/robustness.md).
@@ -69,6 +71,11 @@ MODELS = {
 }
 DET_MODELS = ('baseline', 'cltdr_gmg', 'zoom_uniform', 'zoom_atr')
 SHORT_FRACTION = 0.1  # "short" proposals' ground truth: < 10 % of the video
+# AR@100 per length of the ground truth relative to its video (own buckets:
+# "short" is the held-out check's definition; splits of one preset can differ
+# in this mix, which moves AUC by itself — docs/robustness.md)
+LENGTH_BUCKETS = (('short', 0.0, SHORT_FRACTION), ('medium', SHORT_FRACTION,
+                                                   0.5), ('long', 0.5, None))
 
 # the options cltdr_ablations.py shares with this driver: flag -> keywords
 SHARED_OPTIONS = {
@@ -102,8 +109,9 @@ def parse_args(argv=None):
     add_switches(p, {
         '--report-only': 'print the tables of the runs done so far',
         '--rescore':
-            're-score the finished detector runs that lack '
-            'AR@AN / AUC from their saved detections, then report',
+            're-score the finished runs that lack a metric added since '
+            '(detectors: AR@AN / AUC; proposals: AR@100 by length) from '
+            'their saved predictions, then report',
     })
     return p.parse_args(argv)
 
@@ -226,7 +234,8 @@ def last_checkpoint(run_dir: str) -> str:
 def proposal_metrics(gt_file: str, results_file: str) -> dict:
     """AR@1/5/10/100 and AUC at tIoU 0.5:0.05:0.95 (MMAction2's
     ``ANetMetric``: ``average_recall_at_avg_proposals``), and AR@100 of the
-    ground truth shorter than ``SHORT_FRACTION`` of its video."""
+    ground truth in each of :data:`LENGTH_BUCKETS` (``AR@100_short`` and
+    ``num_short``, ...; a bucket with no instance gets only its count, 0)."""
     import numpy as np
 
     from mmaction.evaluation import average_recall_at_avg_proposals
@@ -234,14 +243,14 @@ def proposal_metrics(gt_file: str, results_file: str) -> dict:
     results = read_json(results_file)['results']
     tious = np.linspace(0.5, 0.95, 10)
     out = {}
-    for name, short in (('all', False), ('short', True)):
+    for name, low, high in (('all', 0.0, None), ) + LENGTH_BUCKETS:
         ground_truth, proposals, total = {}, {}, 0
         for video, info in gt_db.items():
             vid = video[2:]  # ANetMetric strips the 'v_' prefix
             dur = float(info['duration_second'])
             segs = [a['segment'] for a in info['annotations']
-                    if not short or
-                    a['segment'][1] - a['segment'][0] < SHORT_FRACTION * dur]
+                    if name == 'all' or _in_bucket(
+                        a['segment'][1] - a['segment'][0], dur, low, high)]
             if not segs:
                 continue
             ground_truth[vid] = np.asarray(segs, dtype=np.float64)
@@ -251,18 +260,28 @@ def proposal_metrics(gt_file: str, results_file: str) -> dict:
                  for p in props], dtype=np.float64).reshape(-1, 3)
             total += len(props)
         if not ground_truth:
+            if name != 'all':
+                out[f'num_{name}'] = 0  # scored: no instance of this length
             continue
         recall, _, _, auc = average_recall_at_avg_proposals(
             ground_truth, proposals, total, max_avg_proposals=100,
             temporal_iou_thresholds=tious)
-        if short:
-            out['AR@100_short'] = float(np.mean(recall[:, 99]))
-            out['num_short'] = sum(len(v) for v in ground_truth.values())
-        else:
+        if name == 'all':
             for n in (1, 5, 10, 100):
                 out[f'AR@{n}'] = float(np.mean(recall[:, n - 1]))
             out['AUC'] = float(auc)
+        else:
+            out[f'AR@100_{name}'] = float(np.mean(recall[:, 99]))
+            out[f'num_{name}'] = sum(len(v) for v in ground_truth.values())
     return out
+
+
+def _in_bucket(length: float, duration: float, low: float,
+               high: Optional[float]) -> bool:
+    """``low <= length / duration < high`` (no upper bound for ``None``),
+    compared as ``length`` against fractions of ``duration``."""
+    return length >= low * duration and (high is None or
+                                         length < high * duration)
 
 
 def run_one(item) -> dict:
@@ -337,22 +356,32 @@ def grid_shares(data_dir: str, results_file: str) -> dict:
 
 
 def rescore(args) -> None:
-    """Re-score the finished detector runs that lack AR@AN from their saved
-    detections (no training)."""
+    """Re-score, without training, the finished runs that lack a metric
+    added since: detectors without AR@AN (from their saved detections),
+    proposal generators without AR@100 by length (from their saved
+    proposals)."""
     paths = [osp.join(root, 'metrics.json')
              for root, _, files in os.walk(args.work_dir)
              if 'metrics.json' in files]
     for path in sorted(paths):
         run = read_json(path)
-        if 'average_mAP' not in run.get('test', {}):
-            continue  # proposals: scored by ANetMetric already
-        if 'AUC' in run['test']:
-            continue  # scored with AR@AN already
         run_dir = osp.dirname(path)
-        data_dir = osp.join(args.data_root, run['preset'])
-        log = osp.join(run_dir, 'run.log')
-        for subset in ('val', 'test'):
-            run[subset] = score_detections(data_dir, run_dir, subset, log)
+        if 'average_mAP' not in run.get('test', {}):
+            if 'num_medium' in run['test']:
+                continue  # scored by length already
+            data_dir = preset_dir(args.data_root, run['preset'], 'prop')
+            for subset in ('val', 'test'):
+                run[subset] = proposal_metrics(
+                    osp.join(data_dir, f'anet_anno_{subset}.json'),
+                    osp.join(run_dir, f'proposals_{subset}.json'))
+        elif 'AUC' in run['test']:
+            continue  # scored with AR@AN already
+        else:
+            data_dir = osp.join(args.data_root, run['preset'])
+            log = osp.join(run_dir, 'run.log')
+            for subset in ('val', 'test'):
+                run[subset] = score_detections(data_dir, run_dir, subset,
+                                               log)
         write_json(run, path)
         print(f'rescored {run_dir}', flush=True)
 
@@ -410,7 +439,9 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
                     fmt_mean_std(getp('test', 'AR@1'), 100),
                     fmt_mean_std(getp('test', 'AR@10'), 100),
                     fmt_mean_std(getp('test', 'AR@100'), 100),
-                    fmt_mean_std(getp('test', 'AR@100_short'), 100),
+                    *[fmt_mean_std(getp('test', f'AR@100_{b}'), 100)
+                      if None not in getp('test', f'AR@100_{b}') else '-'
+                      for b, _, _ in LENGTH_BUCKETS],
                     fmt_mean_std(getp('val', 'AUC'))])
         if rows_det:
             lines += [f'### {preset}', '', markdown_table(
@@ -419,8 +450,9 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
                 ''] + dead_channel_lines(runs, preset)
         if rows_prop:
             lines += [f'### {preset} (proposals)', '', markdown_table(
-                ['model', 'seeds', 'test AUC', 'AR@1', 'AR@10', 'AR@100',
-                 'AR@100 short', 'val AUC'], rows_prop), '']
+                ['model', 'seeds', 'test AUC', 'AR@1', 'AR@10', 'AR@100'] +
+                [f'AR@100 {b}' for b, _, _ in LENGTH_BUCKETS] + ['val AUC'],
+                rows_prop), '']
     return '\n'.join(lines)
 
 
