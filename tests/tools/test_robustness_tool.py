@@ -193,3 +193,5 @@ def test_rescore_adds_recall_by_length_to_finished_proposal_runs(tmp_path):
     after = robustness.report(robustness.collect(str(tmp_path / 'work')),
                               ['p'])
     assert after.splitlines()[4].split('|')[8].strip().startswith('0.00')
+    assert ('* instances (short / medium / long): val 1 / 1 / 1; '
+            'test 1 / 1 / 1') in after.splitlines()

@@ -452,8 +452,24 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
             lines += [f'### {preset} (proposals)', '', markdown_table(
                 ['model', 'seeds', 'test AUC', 'AR@1', 'AR@10', 'AR@100'] +
                 [f'AR@100 {b}' for b, _, _ in LENGTH_BUCKETS] + ['val AUC'],
-                rows_prop), '']
+                rows_prop), ''] + bucket_count_lines(runs, preset)
     return '\n'.join(lines)
+
+
+def bucket_count_lines(runs: List[dict], preset: str) -> List[str]:
+    """One line naming how many ground-truth instances of ``preset``'s val
+    and test splits fall in each length bucket (from the first proposal run
+    scored by length): the mix that the AUC of each split weighs."""
+    for r in runs:
+        if r['preset'] == preset and 'num_medium' in r.get('test', {}):
+            parts = [
+                f'{subset} ' + ' / '.join(
+                    str(r[subset].get(f'num_{b}', 0))
+                    for b, _, _ in LENGTH_BUCKETS)
+                for subset in ('val', 'test') if 'num_medium' in r[subset]]
+            names = ' / '.join(b for b, _, _ in LENGTH_BUCKETS)
+            return [f'* instances ({names}): ' + '; '.join(parts), '']
+    return []
 
 
 def dead_channel_lines(runs: List[dict], preset: str) -> List[str]:
