@@ -160,7 +160,8 @@ def test_proposal_recall_is_split_by_instance_length(tmp_path):
     assert m['num_short'] == 0 and 'AR@100_short' not in m
 
 
-def test_rescore_adds_recall_by_length_to_finished_proposal_runs(tmp_path):
+def test_rescore_adds_recall_by_length_to_finished_proposal_runs(
+        tmp_path, capsys):
     """--rescore fills AR@100 by length of a proposal run scored before
     it existed, from the run's saved proposals, keeping its other
     figures; the report shows the new columns, '-' for unscored runs."""
@@ -195,3 +196,13 @@ def test_rescore_adds_recall_by_length_to_finished_proposal_runs(tmp_path):
     assert after.splitlines()[4].split('|')[8].strip().startswith('0.00')
     assert ('* instances (short / medium / long): val 1 / 1 / 1; '
             'test 1 / 1 / 1') in after.splitlines()
+    # a run without saved proposals is named and left as it is
+    (run / 'proposals_test.json').unlink()
+    m['test'].pop('num_medium')
+    (run / 'metrics.json').write_text(json.dumps(m))
+    robustness.main(['--rescore', '--presets', 'p', '--work-dir',
+                     str(tmp_path / 'work'), '--data-root',
+                     str(tmp_path / 'data')])
+    assert 'no proposals_test.json' in capsys.readouterr().out
+    assert 'num_medium' not in json.loads(
+        (run / 'metrics.json').read_text())['test']

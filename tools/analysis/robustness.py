@@ -370,6 +370,13 @@ def rescore(args) -> None:
             if 'num_medium' in run['test']:
                 continue  # scored by length already
             data_dir = preset_dir(args.data_root, run['preset'], 'prop')
+            missing = [f'proposals_{subset}.json' for subset in ('val', 'test')
+                       if not osp.isfile(osp.join(run_dir,
+                                                  f'proposals_{subset}.json'))]
+            if missing:
+                print(f'skipped {run_dir}: no {missing[0]} to re-score',
+                      flush=True)
+                continue
             for subset in ('val', 'test'):
                 run[subset] = proposal_metrics(
                     osp.join(data_dir, f'anet_anno_{subset}.json'),
