@@ -276,6 +276,12 @@ def proposal_metrics(gt_file: str, results_file: str) -> dict:
     return out
 
 
+def scored_by_length(split: dict) -> bool:
+    """Whether a split's proposal metrics have the :data:`LENGTH_BUCKETS`
+    (:func:`proposal_metrics` writes every bucket's count, 0 included)."""
+    return all(f'num_{b}' in split for b, _, _ in LENGTH_BUCKETS)
+
+
 def _in_bucket(length: float, duration: float, low: float,
                high: Optional[float]) -> bool:
     """``low <= length / duration < high`` (no upper bound for ``None``),
@@ -367,20 +373,19 @@ def rescore(args) -> None:
         run = read_json(path)
         run_dir = osp.dirname(path)
         if 'average_mAP' not in run.get('test', {}):
-            if 'num_medium' in run['test']:
-                continue  # scored by length already
-            data_dir = preset_dir(args.data_root, run['preset'], 'prop')
-            missing = [f'proposals_{subset}.json' for subset in ('val', 'test')
-                       if not osp.isfile(osp.join(run_dir,
-                                                  f'proposals_{subset}.json'))]
-            if missing:
-                print(f'skipped {run_dir}: no {missing[0]} to re-score',
-                      flush=True)
+            if scored_by_length(run['test']):
                 continue
-            for subset in ('val', 'test'):
+            data_dir = preset_dir(args.data_root, run['preset'], 'prop')
+            props = {subset: osp.join(run_dir, f'proposals_{subset}.json')
+                     for subset in ('val', 'test')}
+            missing = [f for f in props.values() if not osp.isfile(f)]
+            if missing:
+                print(f'skipped {run_dir}: no {osp.basename(missing[0])} '
+                      'to re-score', flush=True)
+                continue
+            for subset, pred in props.items():
                 run[subset] = proposal_metrics(
-                    osp.join(data_dir, f'anet_anno_{subset}.json'),
-                    osp.join(run_dir, f'proposals_{subset}.json'))
+                    osp.join(data_dir, f'anet_anno_{subset}.json'), pred)
         elif 'AUC' in run['test']:
             continue  # scored with AR@AN already
         else:
@@ -413,6 +418,13 @@ def collect(work_dir: str) -> List[dict]:
     return runs
 
 
+def fmt_every_run(values: List[Optional[float]], scale: float = 1.0) -> str:
+    """:func:`fmt_mean_std`, or ``'-'`` unless every run has the figure
+    (runs scored before it existed): a mean over some of the seeds would
+    read as one over all of them."""
+    return fmt_mean_std(values, scale) if None not in values else '-'
+
+
 def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
     """Markdown: per preset, one row per model (mean +- std over seeds)."""
     by_key: Dict[tuple, List[dict]] = {}
@@ -436,7 +448,7 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
                     fmt_mean_std(get('test', 'average_mAP'), 100),
                     fmt_mean_std(get('test', None, '0.5'), 100),
                     fmt_mean_std(get('test', None, '0.7'), 100),
-                    fmt_mean_std(aucs) if None not in aucs else '-',
+                    fmt_every_run(aucs),
                     fmt_mean_std(get('val', 'average_mAP'), 100)])
             else:
                 def getp(sub, key):
@@ -446,8 +458,7 @@ def report(runs: List[dict], presets: Optional[List[str]] = None) -> str:
                     fmt_mean_std(getp('test', 'AR@1'), 100),
                     fmt_mean_std(getp('test', 'AR@10'), 100),
                     fmt_mean_std(getp('test', 'AR@100'), 100),
-                    *[fmt_mean_std(getp('test', f'AR@100_{b}'), 100)
-                      if None not in getp('test', f'AR@100_{b}') else '-'
+                    *[fmt_every_run(getp('test', f'AR@100_{b}'), 100)
                       for b, _, _ in LENGTH_BUCKETS],
                     fmt_mean_std(getp('val', 'AUC'))])
         if rows_det:
@@ -468,12 +479,12 @@ def bucket_count_lines(runs: List[dict], preset: str) -> List[str]:
     and test splits fall in each length bucket (from the first proposal run
     scored by length): the mix that the AUC of each split weighs."""
     for r in runs:
-        if r['preset'] == preset and 'num_medium' in r.get('test', {}):
+        if r['preset'] == preset and scored_by_length(r.get('test', {})):
             parts = [
                 f'{subset} ' + ' / '.join(
                     str(r[subset].get(f'num_{b}', 0))
                     for b, _, _ in LENGTH_BUCKETS)
-                for subset in ('val', 'test') if 'num_medium' in r[subset]]
+                for subset in ('val', 'test') if scored_by_length(r[subset])]
             names = ' / '.join(b for b, _, _ in LENGTH_BUCKETS)
             return [f'* instances ({names}): ' + '; '.join(parts), '']
     return []
