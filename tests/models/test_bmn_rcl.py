@@ -271,3 +271,33 @@ def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
     assert (test_cfg.stage, test_cfg.candidates, test_cfg.nms.method,
             test_cfg.use_boundary_probs) == ('car', 'boundary_peaks', 'bmn',
                                              True)
+
+
+@pytest.mark.parametrize('detach', [False, True])
+def test_detached_rcl_features_leave_the_base_module_to_bmn(detach):
+    """``detach_rcl_features`` (own design): RCL's losses reach BMN's base
+    module only when it is off; RCL's own layers learn either way."""
+    torch.manual_seed(0)
+    rcl_cfg = Config.fromfile(
+        str(REPO / 'configs/_base_/models/bmn_rcl_400x100.py')).model
+    model = MODELS.build(dict(
+        rcl_cfg, temporal_dim=16, detach_rcl_features=detach,
+        rcl_head=dict(rcl_cfg.rcl_head, refine=None)))
+    from mmengine.structures import InstanceData
+
+    from mmaction.structures import ActionDataSample
+    samples = []
+    for _ in range(2):
+        s = ActionDataSample()
+        s.gt_instances = InstanceData(gt_bbox=torch.tensor([[0.2, 0.5]]))
+        samples.append(s)
+    losses = model(list(torch.randn(2, 400, 16)), samples, mode='loss')
+    rcl_loss = sum(v for k, v in losses.items()
+                   if k not in ('loss_tem', 'loss_l2'))
+    rcl_loss.backward()
+    base_grad = sum(p.grad.abs().sum() for p in model.x_1d_b.parameters()
+                    if p.grad is not None)
+    head_grad = sum(p.grad.abs().sum() for p in model.rcl_head.parameters()
+                    if p.grad is not None)
+    assert head_grad > 0
+    assert (base_grad == 0) == detach

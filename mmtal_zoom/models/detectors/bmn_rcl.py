@@ -78,6 +78,12 @@ class BMNRCL(BMN):
             ``(p^1 p^2)^(1 - w) * (bm_cls bm_reg)^w`` and moved by the CAR's
             continuous offsets. ``False`` (the paper): the map is replaced.
         bm_score_weight (float): ``w`` above.
+        detach_rcl_features (bool): own design, not the paper's: RCL's
+            losses do not reach BMN's base module (its features are
+            detached where the RCL head reads them), so the base module is
+            shaped by BMN's own losses only and RCL is a plug-in scorer on
+            top. ``False`` (the paper, Eq. 7): everything is trained
+            jointly.
 
     Shapes: inputs ``(B, feat_dim, temporal_dim)`` (stacked by
     ``forward``); coordinates normalised to ``[0, 1]``.
@@ -89,6 +95,7 @@ class BMNRCL(BMN):
                  l2_weight: float = 1e-5,
                  keep_bm_map: bool = False,
                  bm_score_weight: float = 0.5,
+                 detach_rcl_features: bool = False,
                  **bmn_kwargs):
         # read by _get_interp1d_mask, which BMN.__init__ calls
         object.__setattr__(self, '_keep_bm_map', bool(keep_bm_map))
@@ -98,6 +105,7 @@ class BMNRCL(BMN):
             raise ValueError('bm_score_weight must be in [0, 1], got '
                              f'{bm_score_weight}')
         self.bm_score_weight = float(bm_score_weight)
+        self.detach_rcl_features = bool(detach_rcl_features)
         if not self._keep_bm_map:
             # the boundary-matching branch is replaced: drop its modules
             for name in ('x_1d_p', 'x_3d_p', 'x_2d_p', 'bm_mask',
@@ -223,7 +231,8 @@ class BMNRCL(BMN):
             losses['loss_pem'] = 10.0 * pem_reg + pem_cls
         losses.update(
             self.rcl_head.loss(
-                base, gts, min_lengths=self._min_lengths(batch_data_samples)))
+                base.detach() if self.detach_rcl_features else base, gts,
+                min_lengths=self._min_lengths(batch_data_samples)))
         if self.l2_weight > 0:
             losses['loss_l2'] = self.l2_weight * sum(
                 p.pow(2).sum() for p in self.parameters() if p.requires_grad)
