@@ -263,10 +263,10 @@ def test_paper_config_reads_the_paper_and_cpu_config_says_where_not():
             2 == 16)  # 2 GPUs x 8 = the paper's batch 16
     cpu = Config.fromfile(str(CFG_DIR / CPU_CONFIG))
     test_cfg = cpu.model.rcl_head.test_cfg
-    assert cpu.model.rcl_head.stage_weighting == 'paper'
-    assert (cpu.model.rcl_head.train_refine,
-            cpu.model.rcl_head.offset_iou_thr,
-            cpu.model.rcl_head.offset_target) == ('mixed', 0.5, 'relative')
+    # the CPU config reads the CAR (stage='car') and does not train the RRM
+    assert cpu.model.rcl_head.refine is None
+    assert (cpu.model.rcl_head.offset_iou_thr,
+            cpu.model.rcl_head.offset_target) == (0.5, 'relative')
     assert cpu.model.keep_bm_map is True
     assert (test_cfg.stage, test_cfg.candidates, test_cfg.nms.method,
             test_cfg.use_boundary_probs) == ('car', 'boundary_peaks', 'bmn',
@@ -301,3 +301,30 @@ def test_detached_rcl_features_leave_the_base_module_to_bmn(detach):
                     if p.grad is not None)
     assert head_grad > 0
     assert (base_grad == 0) == detach
+
+
+def test_rcl_ablation_row_trains_the_rrm_the_cpu_config_leaves_out():
+    """``rcl_experiments.py``'s ``rcl`` row is the CPU config with the RRM
+    trained (as the config was until it stopped training it); its
+    ``car_offset`` row is the CPU config itself."""
+    import copy
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'mmtal_zoom_rcl_experiments',
+        REPO / 'tools/analysis/rcl_experiments.py')
+    rcl_experiments = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rcl_experiments)
+    spec = rcl_experiments.VARIANTS['rcl']
+    cfg = Config.fromfile(spec['config'])
+    cfg.merge_from_dict(copy.deepcopy(spec['overrides']))
+    head = MODELS.build(dict(cfg.model, temporal_dim=16)).rcl_head
+    assert head.refine is not None and head.refine.num_iters == 10
+    assert (head.stage_weighting, head.train_refine) == ('paper', 'mixed')
+    assert head.num_stages == 11
+    car = rcl_experiments.VARIANTS['car_offset']
+    plain = Config.fromfile(car['config'])
+    ablated = Config.fromfile(car['config'])
+    ablated.merge_from_dict(copy.deepcopy(car['overrides']))
+    assert plain.model.to_dict() == ablated.model.to_dict()
+    assert MODELS.build(dict(plain.model,
+                             temporal_dim=16)).rcl_head.num_stages == 1
