@@ -18,8 +18,9 @@ _base_ = [
 #   (val AUC 51.0 -> 57.3 reading the CAR instead); and, since the RRM is
 #   not read, it is not trained either (rcl_head.refine=None): trained, it
 #   only shaped BMN's base module, its ten stages carrying most of RCL's
-#   loss (at the 4-epoch schedule, three seeds: val AUC 65.84 -> 66.48,
-#   docs/robustness.md, "Training the RRM or not");
+#   loss (at the 4-epoch schedule, three seeds: val AUC 65.84 -> 66.48;
+#   docs/robustness.md, "Not training the RRM, and RCL as a plug-in on
+#   BMN's features");
 # - offsets learnt only above tIoU* 0.5, in units of the query's length:
 #   the settings every measurement of this config was made with; the
 #   paper's readings (head defaults) cost 5 val AUC with the RRM trained
