@@ -188,7 +188,11 @@ def test_rrm_iterations_move_boundaries_towards_ground_truth():
         ious = stage_ious(head, feats, queries, gts)
     # [x^0, after the CAR offsets, after each of the M RRM iterations]
     assert len(ious) == 2 + 3
-    assert ious[-1] > ious[0] + 0.15, ious
+    # 0.13-0.22 over seeds 0-5 on one machine, seed 0 the lowest there; the
+    # trajectory of these 60 steps differs between CPUs at float level (seed
+    # 0 gave more than 0.15 on another VM), so the margin is set below the
+    # spread, not at one machine's figure
+    assert ious[-1] > ious[0] + 0.1, ious
     # the refinement iterations improve on the single CAR step
     assert ious[-1] > ious[1], ious
 
