@@ -48,6 +48,20 @@ def load_cfg(name, data, out_dir):
     return cfg
 
 
+def bmn_gt_samples(num_videos):
+    """``num_videos`` samples, each with one ground-truth segment
+    ``[0.2, 0.5]`` in BMN's normalised ``gt_bbox`` layout."""
+    from mmengine.structures import InstanceData
+
+    from mmaction.structures import ActionDataSample
+    samples = []
+    for _ in range(num_videos):
+        s = ActionDataSample()
+        s.gt_instances = InstanceData(gt_bbox=torch.tensor([[0.2, 0.5]]))
+        samples.append(s)
+    return samples
+
+
 def test_anet_layout_is_what_mmaction_reads(anet_data):
     ann = json.load(open(anet_data['train']))
     name, info = next(iter(ann.items()))
@@ -230,15 +244,7 @@ def test_hybrid_keeps_the_bm_map_trains_it_and_blends_its_scores():
         _, rcl_only, _, _ = model(list(x), None, mode='tensor')
     assert not torch.allclose(blended, rcl_only)
     # the map is trained: BMN's proposal evaluation loss reaches x_2d_p
-    from mmengine.structures import InstanceData
-
-    from mmaction.structures import ActionDataSample
-    samples = []
-    for _ in range(2):
-        s = ActionDataSample()
-        s.gt_instances = InstanceData(gt_bbox=torch.tensor([[0.2, 0.5]]))
-        samples.append(s)
-    losses = model(list(x), samples, mode='loss')
+    losses = model(list(x), bmn_gt_samples(2), mode='loss')
     assert 'loss_pem' in losses and torch.isfinite(losses['loss_pem'])
     losses['loss_pem'].backward()
     assert model.x_2d_p[-2].weight.grad.abs().sum() > 0
@@ -283,15 +289,8 @@ def test_detached_rcl_features_leave_the_base_module_to_bmn(detach):
     model = MODELS.build(dict(
         rcl_cfg, temporal_dim=16, detach_rcl_features=detach,
         rcl_head=dict(rcl_cfg.rcl_head, refine=None)))
-    from mmengine.structures import InstanceData
-
-    from mmaction.structures import ActionDataSample
-    samples = []
-    for _ in range(2):
-        s = ActionDataSample()
-        s.gt_instances = InstanceData(gt_bbox=torch.tensor([[0.2, 0.5]]))
-        samples.append(s)
-    losses = model(list(torch.randn(2, 400, 16)), samples, mode='loss')
+    losses = model(list(torch.randn(2, 400, 16)), bmn_gt_samples(2),
+                   mode='loss')
     rcl_loss = sum(v for k, v in losses.items()
                    if k not in ('loss_tem', 'loss_l2'))
     rcl_loss.backward()
@@ -308,15 +307,12 @@ def test_rcl_ablation_row_trains_the_rrm_the_cpu_config_leaves_out():
     trained (as the config was until it stopped training it); its
     ``car_offset`` row is the CPU config itself."""
     import copy
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'mmtal_zoom_rcl_experiments',
-        REPO / 'tools/analysis/rcl_experiments.py')
-    rcl_experiments = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rcl_experiments)
-    spec = rcl_experiments.VARIANTS['rcl']
-    cfg = Config.fromfile(spec['config'])
-    cfg.merge_from_dict(copy.deepcopy(spec['overrides']))
+
+    from cli_helpers import load_tool
+    rcl_experiments = load_tool('analysis/rcl_experiments')
+    rrm = rcl_experiments.VARIANTS['rcl']
+    cfg = Config.fromfile(rrm['config'])
+    cfg.merge_from_dict(copy.deepcopy(rrm['overrides']))
     head = MODELS.build(dict(cfg.model, temporal_dim=16)).rcl_head
     assert head.refine is not None and head.refine.num_iters == 10
     assert (head.stage_weighting, head.train_refine) == ('paper', 'mixed')
