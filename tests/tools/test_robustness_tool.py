@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -206,3 +207,70 @@ def test_rescore_adds_recall_by_length_to_finished_proposal_runs(
     assert 'no proposals_test.json' in capsys.readouterr().out
     assert 'num_medium' not in json.loads(
         (run / 'metrics.json').read_text())['test']
+
+
+def test_test_options_rescore_a_finished_run_as_a_variant(
+        tmp_path, monkeypatch):
+    """--test-options tests a finished run's checkpoint again with the
+    options merged into its config (no training), writes the variant's
+    metrics beside the run under '<model>+<variant>', and refuses an
+    unfinished run or a variant name already scored with other options."""
+    robustness = _tool()
+    data = tmp_path / 'data' / 'p-bmn'
+    data.mkdir(parents=True)
+    props = _proposal_data(data)
+    (data / 'anet_anno_test.json').write_text(
+        (data / 'anet_anno_val.json').read_text())
+    run = tmp_path / 'work' / 'p' / 'bmn' / 'seed0'
+    run.mkdir(parents=True)
+    (run / 'config.py').write_text(
+        "model = dict(type='BMN', bm_score_weight=0.5)\n"
+        f"val_evaluator = dict(type='ANetMetric', dump_config=dict("
+        f"out='{run}/proposals.json'))\n"
+        f"test_evaluator = [dict(type='ANetMetric', dump_config=dict("
+        f"out='{run}/proposals.json'))]\n")
+    (run / 'last_checkpoint').write_text(str(run / 'epoch_4.pth'))
+    (run / 'metrics.json').write_text(json.dumps(dict(
+        preset='p', model='bmn', seed=0, test={'AUC': 1.0}, val={})))
+    seen = []
+
+    def fake_test(cmd, log):  # tools/test.py: dump where the config says
+        from mmengine.config import Config
+        cfg = Config.fromfile(cmd[1])
+        seen.append((cfg.model.bm_score_weight, cmd[2]))
+        outs = {cfg.val_evaluator.dump_config.out,
+                cfg.test_evaluator[0].dump_config.out}
+        assert len(outs) == 1
+        Path(outs.pop()).write_text(json.dumps(dict(results=props)))
+
+    monkeypatch.setattr(robustness, 'run_tool', fake_test)
+    argv = ['--presets', 'p', '--models', 'bmn', '--seeds', '0',
+            '--work-dir', str(tmp_path / 'work'),
+            '--data-root', str(tmp_path / 'data')]
+    robustness.main(argv + ['--variant', 'v', '--test-options',
+                            'model.bm_score_weight=0.0'])
+    out = run / 'variants' / 'v'
+    m = json.loads((out / 'metrics.json').read_text())
+    assert m['model'] == 'bmn+v'
+    assert m['test_options'] == {'model.bm_score_weight': 0.0}
+    assert seen == [(0.0, str(run / 'epoch_4.pth'))] * 2
+    assert abs(m['val']['AR@100'] - 2 / 3) < 1e-9
+    assert (out / 'proposals_test.json').is_file()
+    assert not (run / 'proposals_test.json').exists()  # the run's untouched
+    assert json.loads((run / 'metrics.json').read_text())['test'] == {
+        'AUC': 1.0}
+    text = robustness.report(robustness.collect(str(tmp_path / 'work')),
+                             ['p'])
+    assert any(line.startswith('| bmn+v | 1 |') for line in text.splitlines())
+    # cached: same options, no new test
+    robustness.main(argv + ['--variant', 'v', '--test-options',
+                            'model.bm_score_weight=0.0'])
+    assert len(seen) == 2
+    with pytest.raises(SystemExit, match='pick another --variant'):
+        robustness.main(argv + ['--variant', 'v', '--test-options',
+                                'model.bm_score_weight=1.0'])
+    with pytest.raises(SystemExit, match='no finished run'):
+        robustness.main(argv[:5] + ['1'] + argv[6:] + [
+            '--variant', 'w', '--test-options', 'model.bm_score_weight=1.0'])
+    with pytest.raises(SystemExit):  # an unnamed variant: a usage error
+        robustness.main(argv + ['--test-options', 'model.x=1'])

@@ -36,6 +36,11 @@ Examples::
     # BMN vs BMN + RCL on the ActivityNet-style preset
     python tools/analysis/robustness.py --presets anet-style \\
         --models bmn bmn_rcl --seeds 0 1 2
+    # the same checkpoints tested again with other test-time settings
+    # (no training): rows 'bmn_rcl+rcl_score' beside 'bmn_rcl'
+    python tools/analysis/robustness.py --presets anet-style \\
+        --models bmn_rcl --seeds 0 1 2 --variant rcl_score \\
+        --test-options model.bm_score_weight=0.0
     python tools/analysis/robustness.py --report-only
 """
 import os
@@ -47,6 +52,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _common import (REPO, fmt_mean_std, markdown_table, read_json,  # noqa
                      run_jobs, run_tool, write_json)
+from mmengine.config import DictAction  # noqa: E402
 
 from mmtal_zoom.evaluation.functional import boundaries_on_grid  # noqa
 from mmtal_zoom.evaluation.functional import dead_boundaries  # noqa: E402
@@ -106,6 +112,14 @@ def parse_args(argv=None):
     add_shared_options(p, '--data-root')
     p.add_argument('--work-dir', default='work_dirs/robustness')
     add_shared_options(p, '--make-data', '--jobs')
+    p.add_argument('--test-options', nargs='+', action=DictAction,
+                   metavar='KEY=VALUE',
+                   help='test the finished runs of --presets / --models / '
+                   '--seeds again with these config options (test-time '
+                   'settings, e.g. model.bm_score_weight=0.0), without '
+                   'training; reported as <model>+<--variant>')
+    p.add_argument('--variant', help='name of the --test-options variant '
+                   '(required with them)')
     add_switches(p, {
         '--report-only': 'print the tables of the runs done so far',
         '--rescore':
@@ -113,7 +127,10 @@ def parse_args(argv=None):
             '(detectors: AR@AN / AUC; proposals: AR@100 by length) from '
             'their saved predictions, then report',
     })
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if bool(args.test_options) != bool(args.variant):
+        p.error('--test-options and --variant go together')
+    return args
 
 
 # ----------------------------------------------------------------------
@@ -290,16 +307,22 @@ def _in_bucket(length: float, duration: float, low: float,
                                          length < high * duration)
 
 
-def run_one(item) -> dict:
-    """Train, test and evaluate one (preset, model, seed); cached."""
-    preset, model, seed, args = item
+def run_identity(model: str, seed: int, preset: str, work_dir: str):
+    """``(config, kind, name, run_dir)`` of one (preset, model, seed)."""
     if model in MODELS:
         (config, kind), name = MODELS[model], model
     else:
         config, kind = model, _kind_of(model)
         name = osp.splitext(osp.basename(model))[0]
-    run_dir = osp.abspath(osp.join(args.work_dir, preset, name,
-                                   f'seed{seed}'))
+    run_dir = osp.abspath(osp.join(work_dir, preset, name, f'seed{seed}'))
+    return config, kind, name, run_dir
+
+
+def run_one(item) -> dict:
+    """Train, test and evaluate one (preset, model, seed); cached."""
+    preset, model, seed, args = item
+    config, kind, name, run_dir = run_identity(model, seed, preset,
+                                               args.work_dir)
     done = osp.join(run_dir, 'metrics.json')
     cached = read_json(done)
     if cached is not None:
@@ -311,24 +334,83 @@ def run_one(item) -> dict:
     log = osp.join(run_dir, 'run.log')
     run_tool(['tools/train.py', cfg, '--work-dir', run_dir, '--seed',
               str(seed)], log)
-    ckpt = last_checkpoint(run_dir)
     metrics = dict(preset=preset, model=name, seed=seed, config=config)
+    metrics.update(evaluate(cfg, last_checkpoint(run_dir), run_dir, kind,
+                            data_dir, log))
+    write_json(metrics, done)
+    return metrics
+
+
+def evaluate(cfg: str, ckpt: str, out_dir: str, kind: str, data_dir: str,
+             log: str) -> dict:
+    """Steps 2 and 3 of the module doc: ``{'val': ..., 'test': ...}``
+    metrics of ``ckpt``, its predictions written under ``out_dir``."""
+    metrics = {}
     for subset in ('val', 'test'):
         if kind == 'det':
-            pred = osp.join(run_dir, f'results_{subset}.json')
-            run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
+            pred = osp.join(out_dir, f'results_{subset}.json')
+            run_tool(['tools/test.py', cfg, ckpt, '--work-dir', out_dir,
                       '--out', pred, '--cfg-options',
                       f'test_dataloader.dataset.subset={subset}'], log)
-            metrics[subset] = score_detections(data_dir, run_dir, subset,
+            metrics[subset] = score_detections(data_dir, out_dir, subset,
                                                log)
         else:
             gt = osp.join(data_dir, f'anet_anno_{subset}.json')
-            run_tool(['tools/test.py', cfg, ckpt, '--work-dir', run_dir,
+            run_tool(['tools/test.py', cfg, ckpt, '--work-dir', out_dir,
                       '--cfg-options',
                       f'test_dataloader.dataset.ann_file={gt}'], log)
-            props = osp.join(run_dir, f'proposals_{subset}.json')
-            os.replace(osp.join(run_dir, 'proposals.json'), props)
+            props = osp.join(out_dir, f'proposals_{subset}.json')
+            os.replace(osp.join(out_dir, 'proposals.json'), props)
             metrics[subset] = proposal_metrics(gt, props)
+    return metrics
+
+
+def variant_config(run_config: str, options: dict, out_dir: str) -> str:
+    """A finished run's config with test-time ``options`` merged in and its
+    proposal dumps redirected to ``out_dir``; written to
+    ``out_dir/config.py``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(run_config)
+    cfg.merge_from_dict(options)
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(key)
+        for ev in (evaluators if isinstance(evaluators, (list, tuple))
+                   else [evaluators]):
+            if isinstance(ev, dict) and 'dump_config' in ev:
+                ev['dump_config']['out'] = osp.join(out_dir,
+                                                    'proposals.json')
+    out_path = osp.join(out_dir, 'config.py')
+    cfg.dump(out_path)
+    return out_path
+
+
+def rescore_variant(item) -> dict:
+    """Test a finished run's checkpoint again with ``args.test_options``
+    (no training): its metrics go to ``<run>/variants/<variant>/`` under
+    the model name ``<model>+<variant>``; cached."""
+    preset, model, seed, args = item
+    config, kind, name, run_dir = run_identity(model, seed, preset,
+                                               args.work_dir)
+    if read_json(osp.join(run_dir, 'metrics.json')) is None:
+        raise SystemExit(f'{run_dir}: no finished run to test with '
+                         '--test-options (train it first, without them)')
+    out_dir = osp.join(run_dir, 'variants', args.variant)
+    done = osp.join(out_dir, 'metrics.json')
+    cached = read_json(done)
+    if cached is not None:
+        if cached.get('test_options') != args.test_options:
+            raise SystemExit(f'{done}: variant {args.variant!r} was scored '
+                             f"with {cached.get('test_options')}, not "
+                             f'{args.test_options}: pick another --variant')
+        return cached
+    data_dir = osp.abspath(preset_dir(args.data_root, preset, kind))
+    os.makedirs(out_dir, exist_ok=True)
+    cfg = variant_config(osp.join(run_dir, 'config.py'), args.test_options,
+                         out_dir)
+    metrics = dict(preset=preset, model=f'{name}+{args.variant}', seed=seed,
+                   config=config, test_options=args.test_options)
+    metrics.update(evaluate(cfg, last_checkpoint(run_dir), out_dir, kind,
+                            data_dir, osp.join(out_dir, 'run.log')))
     write_json(metrics, done)
     return metrics
 
@@ -511,6 +593,10 @@ def main(argv=None):
     args = parse_args(argv)
     if args.rescore:
         rescore(args)
+    elif args.test_options:
+        run_jobs(rescore_variant, [(p, m, s, args) for p in args.presets
+                                   for m in args.models
+                                   for s in args.seeds], args.jobs)
     elif not args.report_only:
         for model in args.models:
             if model not in MODELS and not osp.isfile(model):
