@@ -274,3 +274,12 @@ def test_test_options_rescore_a_finished_run_as_a_variant(
             '--variant', 'w', '--test-options', 'model.bm_score_weight=1.0'])
     with pytest.raises(SystemExit):  # an unnamed variant: a usage error
         robustness.main(argv + ['--test-options', 'model.x=1'])
+    with pytest.raises(SystemExit):  # a variant names a folder
+        robustness.main(argv + ['--variant', '../v', '--test-options',
+                                'model.x=1'])
+    # tuple-valued options compare as stored (JSON lists): still cached
+    robustness.main(argv + ['--variant', 't', '--test-options',
+                            'model.x=(1,2)'])
+    robustness.main(argv + ['--variant', 't', '--test-options',
+                            'model.x=(1,2)'])
+    assert len(seen) == 4

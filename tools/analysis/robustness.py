@@ -43,8 +43,10 @@ Examples::
         --test-options model.bm_score_weight=0.0
     python tools/analysis/robustness.py --report-only
 """
+import json
 import os
 import os.path as osp
+import re
 import sys
 from typing import Dict, List, Optional
 
@@ -130,6 +132,9 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if bool(args.test_options) != bool(args.variant):
         p.error('--test-options and --variant go together')
+    if args.variant and not re.fullmatch(r'[\w.-]+', args.variant):
+        p.error(f'--variant {args.variant!r}: letters, digits, _ . - only '
+                '(it names a folder)')
     return args
 
 
@@ -398,7 +403,9 @@ def rescore_variant(item) -> dict:
     done = osp.join(out_dir, 'metrics.json')
     cached = read_json(done)
     if cached is not None:
-        if cached.get('test_options') != args.test_options:
+        # as stored: JSON turns the options' tuples into lists
+        if cached.get('test_options') != json.loads(
+                json.dumps(args.test_options)):
             raise SystemExit(f'{done}: variant {args.variant!r} was scored '
                              f"with {cached.get('test_options')}, not "
                              f'{args.test_options}: pick another --variant')
