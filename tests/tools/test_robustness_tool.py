@@ -139,6 +139,20 @@ def _proposal_data(root):
     return props
 
 
+def _proposal_run(tmp_path):
+    """:func:`_proposal_data` as both splits of preset 'p' under
+    ``tmp_path/data``, and the (empty) folder of its 'bmn' run, seed 0,
+    under ``tmp_path/work``: ``(proposals, run folder)``."""
+    data = tmp_path / 'data' / 'p-bmn'
+    data.mkdir(parents=True)
+    props = _proposal_data(data)
+    (data / 'anet_anno_test.json').write_text(
+        (data / 'anet_anno_val.json').read_text())
+    run = tmp_path / 'work' / 'p' / 'bmn' / 'seed0'
+    run.mkdir(parents=True)
+    return props, run
+
+
 def test_proposal_recall_is_split_by_instance_length(tmp_path):
     """AR@100 per length bucket counts each instance in exactly one bucket
     (< 10 %, 10-50 %, >= 50 % of its video); a bucket without instances
@@ -167,13 +181,7 @@ def test_rescore_adds_recall_by_length_to_finished_proposal_runs(
     it existed, from the run's saved proposals, keeping its other
     figures; the report shows the new columns, '-' for unscored runs."""
     robustness = _tool()
-    data = tmp_path / 'data' / 'p-bmn'
-    data.mkdir(parents=True)
-    props = _proposal_data(data)
-    (data / 'anet_anno_test.json').write_text(
-        (data / 'anet_anno_val.json').read_text())
-    run = tmp_path / 'work' / 'p' / 'bmn' / 'seed0'
-    run.mkdir(parents=True)
+    props, run = _proposal_run(tmp_path)
     for subset in ('val', 'test'):
         (run / f'proposals_{subset}.json').write_text(
             json.dumps(dict(results=props)))
@@ -216,13 +224,7 @@ def test_test_options_rescore_a_finished_run_as_a_variant(
     metrics beside the run under '<model>+<variant>', and refuses an
     unfinished run or a variant name already scored with other options."""
     robustness = _tool()
-    data = tmp_path / 'data' / 'p-bmn'
-    data.mkdir(parents=True)
-    props = _proposal_data(data)
-    (data / 'anet_anno_test.json').write_text(
-        (data / 'anet_anno_val.json').read_text())
-    run = tmp_path / 'work' / 'p' / 'bmn' / 'seed0'
-    run.mkdir(parents=True)
+    props, run = _proposal_run(tmp_path)
     (run / 'config.py').write_text(
         "model = dict(type='BMN', bm_score_weight=0.5)\n"
         f"val_evaluator = dict(type='ANetMetric', dump_config=dict("
