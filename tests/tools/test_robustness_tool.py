@@ -274,6 +274,9 @@ def test_test_options_rescore_a_finished_run_as_a_variant(
     with pytest.raises(SystemExit, match='no finished run'):
         robustness.main(argv[:5] + ['1'] + argv[6:] + [
             '--variant', 'w', '--test-options', 'model.bm_score_weight=1.0'])
+    with pytest.raises(SystemExit, match='unknown model'):
+        robustness.main(argv[:3] + ['nope'] + argv[4:] + [
+            '--variant', 'w', '--test-options', 'model.bm_score_weight=1.0'])
     with pytest.raises(SystemExit):  # an unnamed variant: a usage error
         robustness.main(argv + ['--test-options', 'model.x=1'])
     with pytest.raises(SystemExit):  # a variant names a folder

@@ -600,23 +600,23 @@ def main(argv=None):
     args = parse_args(argv)
     if args.rescore:
         rescore(args)
-    elif args.test_options:
-        run_jobs(rescore_variant, [(p, m, s, args) for p in args.presets
-                                   for m in args.models
-                                   for s in args.seeds], args.jobs)
     elif not args.report_only:
         for model in args.models:
             if model not in MODELS and not osp.isfile(model):
                 raise SystemExit(f'unknown model {model!r}: a name of '
                                  f'{sorted(MODELS)} or a config path')
-        kinds = {MODELS[m][1] if m in MODELS else _kind_of(m)
-                 for m in args.models}
-        for preset in args.presets:
-            for kind in kinds:
-                ensure_data(args.data_root, preset, kind, args.make_data)
         items = [(p, m, s, args) for p in args.presets for m in args.models
                  for s in args.seeds]
-        run_jobs(run_one, items, args.jobs)
+        if args.test_options:  # finished runs only: no data to generate
+            run_jobs(rescore_variant, items, args.jobs)
+        else:
+            kinds = {MODELS[m][1] if m in MODELS else _kind_of(m)
+                     for m in args.models}
+            for preset in args.presets:
+                for kind in kinds:
+                    ensure_data(args.data_root, preset, kind,
+                                args.make_data)
+            run_jobs(run_one, items, args.jobs)
     runs = collect(args.work_dir)
     text = report(runs, args.presets)
     print(text)
