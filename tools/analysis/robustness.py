@@ -238,11 +238,21 @@ def adapt_config(config: str, kind: str, data_dir: str, out_path: str
         first = read_json(osp.join(data_dir, 'anet_anno_train.json'))
         with open(osp.join(feat_dir, next(iter(first)) + '.csv')) as f:
             cfg['model']['feat_dim'] = len(f.readline().split(','))
-        for key in ('val_evaluator', 'test_evaluator'):
-            cfg[key]['dump_config'] = dict(
-                out=osp.join(run_dir, 'proposals.json'), output_format='json')
+        dump_proposals_to(cfg, run_dir)
     cfg.dump(out_path)
     return out_path
+
+
+def dump_proposals_to(cfg, out_dir: str) -> None:
+    """Point the val and test evaluators' proposal dumps (one evaluator or
+    a list) at ``out_dir/proposals.json``, where :func:`evaluate` reads
+    them."""
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg[key]
+        for ev in (evaluators if isinstance(evaluators, (list, tuple))
+                   else [evaluators]):
+            ev['dump_config'] = dict(
+                out=osp.join(out_dir, 'proposals.json'), output_format='json')
 
 
 # ----------------------------------------------------------------------
@@ -370,20 +380,16 @@ def evaluate(cfg: str, ckpt: str, out_dir: str, kind: str, data_dir: str,
     return metrics
 
 
-def variant_config(run_config: str, options: dict, out_dir: str) -> str:
-    """A finished run's config with test-time ``options`` merged in and its
-    proposal dumps redirected to ``out_dir``; written to
+def variant_config(run_config: str, kind: str, options: dict,
+                   out_dir: str) -> str:
+    """A finished run's config with test-time ``options`` merged in and, for
+    proposals, its dumps redirected to ``out_dir``; written to
     ``out_dir/config.py``."""
     from mmengine.config import Config
     cfg = Config.fromfile(run_config)
     cfg.merge_from_dict(options)
-    for key in ('val_evaluator', 'test_evaluator'):
-        evaluators = cfg.get(key)
-        for ev in (evaluators if isinstance(evaluators, (list, tuple))
-                   else [evaluators]):
-            if isinstance(ev, dict) and 'dump_config' in ev:
-                ev['dump_config']['out'] = osp.join(out_dir,
-                                                    'proposals.json')
+    if kind != 'det':
+        dump_proposals_to(cfg, out_dir)
     out_path = osp.join(out_dir, 'config.py')
     cfg.dump(out_path)
     return out_path
@@ -412,8 +418,8 @@ def rescore_variant(item) -> dict:
         return cached
     data_dir = osp.abspath(preset_dir(args.data_root, preset, kind))
     os.makedirs(out_dir, exist_ok=True)
-    cfg = variant_config(osp.join(run_dir, 'config.py'), args.test_options,
-                         out_dir)
+    cfg = variant_config(osp.join(run_dir, 'config.py'), kind,
+                         args.test_options, out_dir)
     metrics = dict(preset=preset, model=f'{name}+{args.variant}', seed=seed,
                    config=config, test_options=args.test_options)
     metrics.update(evaluate(cfg, last_checkpoint(run_dir), out_dir, kind,
