@@ -1,6 +1,7 @@
 """tools/analysis/robustness.py: the data facts it writes into a config."""
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -221,8 +222,10 @@ def test_test_options_rescore_a_finished_run_as_a_variant(
         tmp_path, monkeypatch):
     """--test-options tests a finished run's checkpoint again with the
     options merged into its config (no training), writes the variant's
-    metrics beside the run under '<model>+<variant>', and refuses an
-    unfinished run or a variant name already scored with other options."""
+    metrics beside the run under '<model>+<variant>', reads the splits of
+    --data-root (without options: the run's own settings on another draw),
+    and refuses an unfinished run or a variant name already scored with
+    other options or data."""
     robustness = _tool()
     props, run = _proposal_run(tmp_path)
     (run / 'config.py').write_text(
@@ -234,12 +237,15 @@ def test_test_options_rescore_a_finished_run_as_a_variant(
     (run / 'last_checkpoint').write_text(str(run / 'epoch_4.pth'))
     (run / 'metrics.json').write_text(json.dumps(dict(
         preset='p', model='bmn', seed=0, test={'AUC': 1.0}, val={})))
-    seen = []
+    seen, read_from = [], []
 
     def fake_test(cmd, log):  # tools/test.py: dump where the config says
         from mmengine.config import Config
         cfg = Config.fromfile(cmd[1])
         seen.append((cfg.model.bm_score_weight, cmd[2]))
+        # the features of the split it scores, whatever the run trained on
+        features = [c for c in cmd if 'data_prefix.video=' in c]
+        read_from.append(features[0].split('=', 1)[1])
         outs = {cfg.val_evaluator.dump_config.out,
                 cfg.test_evaluator[0].dump_config.out}
         assert len(outs) == 1
@@ -288,3 +294,20 @@ def test_test_options_rescore_a_finished_run_as_a_variant(
     robustness.main(argv + ['--variant', 't', '--test-options',
                             'model.x=(1,2)'])
     assert len(seen) == 4
+    data = str(tmp_path / 'data' / 'p-bmn' / 'csv_mean_100')
+    assert read_from == [data] * 4
+    # no options: the run's own settings on another draw's splits (e.g.
+    # more val videos), which are then what the variant's name stands for
+    other = tmp_path / 'other'
+    shutil.copytree(tmp_path / 'data', other)
+    on_other = argv[:-1] + [str(other), '--variant', 'val300']
+    robustness.main(on_other)
+    m = json.loads((run / 'variants' / 'val300' / 'metrics.json').read_text())
+    assert (m['test_options'], m['model']) == ({}, 'bmn+val300')
+    assert m['data_dir'] == str(other / 'p-bmn')
+    assert seen[-1][0] == 0.5  # the run's own blend weight
+    assert read_from[4:] == [str(other / 'p-bmn' / 'csv_mean_100')] * 2
+    robustness.main(on_other)  # cached
+    assert len(seen) == 6
+    with pytest.raises(SystemExit, match='pick another --variant'):
+        robustness.main(argv + ['--variant', 'val300'])

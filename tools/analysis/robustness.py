@@ -41,6 +41,14 @@ Examples::
     python tools/analysis/robustness.py --presets anet-style \\
         --models bmn_rcl --seeds 0 1 2 --variant rcl_score \\
         --test-options model.bm_score_weight=0.0
+    # the same checkpoints on 300 val videos: the preset drawn again with
+    # its seed and more val videos (every video is drawn from its own name,
+    # so train / test and the first 50 val videos are the same ones)
+    python tools/make_synthetic_dataset.py --preset anet-style \
+        --num-videos train=200 val=300 test=100 --out big/anet-style
+    python tools/analysis/robustness.py --presets anet-style \
+        --models bmn bmn_rcl --seeds 0 1 2 --variant val300 \
+        --data-root big
     python tools/analysis/robustness.py --report-only
 """
 import json
@@ -116,12 +124,14 @@ def parse_args(argv=None):
     add_shared_options(p, '--make-data', '--jobs')
     p.add_argument('--test-options', nargs='+', action=DictAction,
                    metavar='KEY=VALUE',
-                   help='test the finished runs of --presets / --models / '
-                   '--seeds again with these config options (test-time '
-                   'settings, e.g. model.bm_score_weight=0.0), without '
-                   'training; reported as <model>+<--variant>')
-    p.add_argument('--variant', help='name of the --test-options variant '
-                   '(required with them)')
+                   help='with --variant: these config options (test-time '
+                   'settings, e.g. model.bm_score_weight=0.0) merged into '
+                   'the runs\' configs')
+    p.add_argument('--variant', help='test the finished runs of --presets '
+                   '/ --models / --seeds again, without training, on the '
+                   'val / test splits of --data-root (e.g. another draw of '
+                   'the preset with more val videos) and with '
+                   '--test-options if given; reported as <model>+<variant>')
     add_switches(p, {
         '--report-only': 'print the tables of the runs done so far',
         '--rescore':
@@ -130,8 +140,9 @@ def parse_args(argv=None):
             'their saved predictions, then report',
     })
     args = p.parse_args(argv)
-    if bool(args.test_options) != bool(args.variant):
-        p.error('--test-options and --variant go together')
+    if args.test_options and not args.variant:
+        p.error('--test-options needs --variant (the name its figures are '
+                'reported under)')
     if args.variant and not re.fullmatch(r'[\w.-]+', args.variant):
         p.error(f'--variant {args.variant!r}: letters, digits, _ . - only '
                 '(it names a folder)')
@@ -359,21 +370,29 @@ def run_one(item) -> dict:
 def evaluate(cfg: str, ckpt: str, out_dir: str, kind: str, data_dir: str,
              log: str) -> dict:
     """Steps 2 and 3 of the module doc: ``{'val': ..., 'test': ...}``
-    metrics of ``ckpt``, its predictions written under ``out_dir``."""
+    metrics of ``ckpt`` on the splits of ``data_dir`` (annotations and
+    features, whatever data the run trained on), its predictions written
+    under ``out_dir``."""
     metrics = {}
     for subset in ('val', 'test'):
         if kind == 'det':
             pred = osp.join(out_dir, f'results_{subset}.json')
             run_tool(['tools/test.py', cfg, ckpt, '--work-dir', out_dir,
                       '--out', pred, '--cfg-options',
-                      f'test_dataloader.dataset.subset={subset}'], log)
+                      f'test_dataloader.dataset.subset={subset}',
+                      'test_dataloader.dataset.ann_file='
+                      + osp.join(data_dir, 'annotations.json'),
+                      'test_dataloader.dataset.data_prefix.feature='
+                      + osp.join(data_dir, 'features')], log)
             metrics[subset] = score_detections(data_dir, out_dir, subset,
                                                log)
         else:
             gt = osp.join(data_dir, f'anet_anno_{subset}.json')
             run_tool(['tools/test.py', cfg, ckpt, '--work-dir', out_dir,
                       '--cfg-options',
-                      f'test_dataloader.dataset.ann_file={gt}'], log)
+                      f'test_dataloader.dataset.ann_file={gt}',
+                      'test_dataloader.dataset.data_prefix.video='
+                      + osp.join(data_dir, 'csv_mean_100')], log)
             props = osp.join(out_dir, f'proposals_{subset}.json')
             os.replace(osp.join(out_dir, 'proposals.json'), props)
             metrics[subset] = proposal_metrics(gt, props)
@@ -396,9 +415,10 @@ def variant_config(run_config: str, kind: str, options: dict,
 
 
 def rescore_variant(item) -> dict:
-    """Test a finished run's checkpoint again with ``args.test_options``
-    (no training): its metrics go to ``<run>/variants/<variant>/`` under
-    the model name ``<model>+<variant>``; cached."""
+    """Test a finished run's checkpoint again (no training) on the splits
+    of ``args.data_root``, with ``args.test_options`` merged into its
+    config: its metrics go to ``<run>/variants/<variant>/`` under the model
+    name ``<model>+<variant>``; cached (per options and data)."""
     preset, model, seed, args = item
     config, kind, name, run_dir = run_identity(model, seed, preset,
                                                args.work_dir)
@@ -408,20 +428,23 @@ def rescore_variant(item) -> dict:
     out_dir = osp.join(run_dir, 'variants', args.variant)
     done = osp.join(out_dir, 'metrics.json')
     cached = read_json(done)
-    if cached is not None:
-        # as stored: JSON turns the options' tuples into lists
-        if cached.get('test_options') != json.loads(
-                json.dumps(args.test_options)):
-            raise SystemExit(f'{done}: variant {args.variant!r} was scored '
-                             f"with {cached.get('test_options')}, not "
-                             f'{args.test_options}: pick another --variant')
-        return cached
     data_dir = osp.abspath(preset_dir(args.data_root, preset, kind))
+    # as stored: JSON turns the options' tuples into lists
+    options = json.loads(json.dumps(args.test_options or {}))
+    if cached is not None:
+        scored = (cached.get('test_options') or {},
+                  cached.get('data_dir', data_dir))
+        if scored != (options, data_dir):
+            raise SystemExit(f'{done}: variant {args.variant!r} was scored '
+                             f'with options {scored[0]} on {scored[1]}, not '
+                             f'{options} on {data_dir}: pick another '
+                             '--variant')
+        return cached
     os.makedirs(out_dir, exist_ok=True)
-    cfg = variant_config(osp.join(run_dir, 'config.py'), kind,
-                         args.test_options, out_dir)
+    cfg = variant_config(osp.join(run_dir, 'config.py'), kind, options,
+                         out_dir)
     metrics = dict(preset=preset, model=f'{name}+{args.variant}', seed=seed,
-                   config=config, test_options=args.test_options)
+                   config=config, test_options=options, data_dir=data_dir)
     metrics.update(evaluate(cfg, last_checkpoint(run_dir), out_dir, kind,
                             data_dir, osp.join(out_dir, 'run.log')))
     write_json(metrics, done)
@@ -613,7 +636,15 @@ def main(argv=None):
                                  f'{sorted(MODELS)} or a config path')
         items = [(p, m, s, args) for p in args.presets for m in args.models
                  for s in args.seeds]
-        if args.test_options:  # finished runs only: no data to generate
+        if args.variant:  # finished runs, tested on --data-root's splits
+            for preset in args.presets:
+                for model in args.models:
+                    kind = MODELS[model][1] if model in MODELS else \
+                        _kind_of(model)
+                    if not osp.isdir(preset_dir(args.data_root, preset,
+                                                kind)):
+                        ensure_data(args.data_root, preset, kind,
+                                    args.make_data)
             run_jobs(rescore_variant, items, args.jobs)
         else:
             kinds = {MODELS[m][1] if m in MODELS else _kind_of(m)
