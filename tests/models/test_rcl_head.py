@@ -475,6 +475,32 @@ def test_rescore_car_scores_every_candidate_at_its_own_coordinates():
     assert not torch.allclose(scores2[:, :q], scores[:, :q], atol=1e-3)
 
 
+def test_offset_scale_moves_each_query_part_of_the_way():
+    torch.manual_seed(0)
+    t = 16
+    feats = torch.randn(2, 4, t)
+    head = small_head(t=t, test_cfg=dict(stage='car',
+                                         use_boundary_probs=False)).eval()
+    grid = head.sampler.grid_queries()[None].expand(2, -1, -1)
+    with torch.no_grad():
+        full, scores = head.predict_raw(feats)
+        head.test_cfg['offset_scale'] = 0.5
+        half, scores_half = head.predict_raw(feats)
+        head.test_cfg['offset_scale'] = 0.0
+        none, _ = head.predict_raw(feats)
+    # the offsets are not zero, so the scale shows
+    assert not torch.allclose(full, grid, atol=1e-3)
+    # 0: the grid queries themselves; 0.5: half way (where no clipping to
+    # [0, 1] or length floor applies); the scores are the queries' own
+    assert torch.allclose(none, grid, atol=1e-6)
+    inside = ((full > 0) & (full < 1)).all(-1) & (
+        (full[..., 1] - full[..., 0]) > 1e-3)
+    assert inside.sum() > 10
+    assert torch.allclose(half[inside], ((full + grid) / 2)[inside],
+                          atol=1e-5)
+    assert torch.equal(scores_half, scores)
+
+
 def test_pre_nms_topk_none_lets_every_candidate_into_soft_nms():
     # 6 candidates; the best three overlap one another, the weakest one
     # stands alone: a top-3 cut drops it before Soft-NMS can rank it up

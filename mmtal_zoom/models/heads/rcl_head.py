@@ -48,6 +48,10 @@ DEFAULT_TEST_CFG = dict(
     # from (own design): the continuous representation can score any
     # segment, so every candidate is ranked by what it covers
     rescore_car=False,
+    # 'car' stage: move each grid query by this fraction of the CAR's
+    # one-step offset (1: the offset as predicted, Eq. 4; < 1 shrinks a
+    # noisy offset toward the grid query; own design)
+    offset_scale=1.0,
     # which estimate is proposed: 'refined' (the last RRM iteration, as the
     # paper) or 'car' (the CAR's one-step offset estimate; the RRM is then
     # skipped at test time)
@@ -497,7 +501,9 @@ class RCLHead(BaseModule):
                 or self.refine is None):
             x = self.project(feats, masks)
             _, logits, offsets = self.car(x, queries)
-            segments = self.decode(queries, offsets, min_len)
+            segments = self.decode(
+                queries, offsets * float(self.test_cfg.get('offset_scale',
+                                                           1.0)), min_len)
             # each grid query's own score; the estimate inherits it unless
             # re-scored at its moved coordinates
             query_scores = blend_scores(torch.sigmoid(logits).prod(-1),
