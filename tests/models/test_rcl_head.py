@@ -501,6 +501,28 @@ def test_offset_scale_moves_each_query_part_of_the_way():
     assert torch.equal(scores_half, scores)
 
 
+def test_max_shift_limits_each_boundary_move_in_grid_cells():
+    torch.manual_seed(0)
+    t = 16
+    feats = torch.randn(2, 4, t)
+    head = small_head(t=t, test_cfg=dict(stage='car',
+                                         use_boundary_probs=False)).eval()
+    grid = head.sampler.grid_queries()[None].expand(2, -1, -1)
+    with torch.no_grad():
+        free, scores = head.predict_raw(feats)
+        head.test_cfg['max_shift'] = 0.5
+        held, held_scores = head.predict_raw(feats)
+    moved = (free - grid).abs()
+    # some boundaries move by more than half a cell when free ...
+    assert (moved > 0.5 / t + 1e-4).any()
+    # ... none when held, and those that moved less are left alone
+    assert ((held - grid).abs() <= 0.5 / t + 1e-5).all()
+    small = (moved < 0.5 / t - 1e-4).all(-1) & (free[..., 1] > free[..., 0])
+    assert small.sum() > 0
+    assert torch.allclose(held[small], free[small], atol=1e-5)
+    assert torch.equal(held_scores, scores)
+
+
 def test_pre_nms_topk_none_lets_every_candidate_into_soft_nms():
     # 6 candidates; the best three overlap one another, the weakest one
     # stands alone: a top-3 cut drops it before Soft-NMS can rank it up

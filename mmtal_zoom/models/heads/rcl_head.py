@@ -52,6 +52,11 @@ DEFAULT_TEST_CFG = dict(
     # one-step offset (1: the offset as predicted, Eq. 4; < 1 shrinks a
     # noisy offset toward the grid query; own design)
     offset_scale=1.0,
+    # 'car' stage: the most each boundary of a grid query may move, in grid
+    # cells (None: as predicted). The grid already holds every segment on
+    # whole cells, so 0.5 leaves the CAR only the sub-cell refinement a
+    # neighbouring grid query cannot give (own design)
+    max_shift=None,
     # which estimate is proposed: 'refined' (the last RRM iteration, as the
     # paper) or 'car' (the CAR's one-step offset estimate; the RRM is then
     # skipped at test time)
@@ -501,9 +506,12 @@ class RCLHead(BaseModule):
                 or self.refine is None):
             x = self.project(feats, masks)
             _, logits, offsets = self.car(x, queries)
-            segments = self.decode(
-                queries, offsets * float(self.test_cfg.get('offset_scale',
-                                                           1.0)), min_len)
+            offsets = offsets * float(self.test_cfg.get('offset_scale', 1.0))
+            if self.test_cfg.get('max_shift') is not None:
+                length = (queries[..., 1] - queries[..., 0])[..., None]
+                limit = float(self.test_cfg['max_shift']) / self.num_steps
+                offsets = (offsets * length).clamp(-limit, limit) / length
+            segments = self.decode(queries, offsets, min_len)
             # each grid query's own score; the estimate inherits it unless
             # re-scored at its moved coordinates
             query_scores = blend_scores(torch.sigmoid(logits).prod(-1),
