@@ -311,3 +311,30 @@ def test_test_options_rescore_a_finished_run_as_a_variant(
     assert len(seen) == 6
     with pytest.raises(SystemExit, match='pick another --variant'):
         robustness.main(argv + ['--variant', 'val300'])
+
+
+def test_a_detector_is_not_retested_on_data_with_other_classes(tmp_path):
+    """Label ids index the classes of the file a detector trained on: a
+    draw with other classes (here one more) is refused in one line, the
+    same classes pass."""
+    robustness = _tool()
+
+    def annotations(folder, labels):
+        folder.mkdir()
+        db = {f'v{i}': dict(subset='test', duration=10.0, annotations=[
+            dict(label=name, label_id=lid, segment=[1.0, 2.0])])
+            for i, (name, lid) in enumerate(labels)}
+        (folder / 'annotations.json').write_text(json.dumps(dict(
+            database=db)))
+
+    annotations(tmp_path / 'trained', [('a', 0), ('c', 2)])
+    annotations(tmp_path / 'same', [('c', 2), ('a', 0)])
+    annotations(tmp_path / 'more', [('a', 0), ('b', 1), ('c', 2)])
+    config = tmp_path / 'config.py'
+    config.write_text('train_dataloader = dict(dataset=dict(ann_file=%r))\n'
+                      % str(tmp_path / 'trained' / 'annotations.json'))
+    robustness.check_same_classes(str(config), str(tmp_path / 'same'))
+    with pytest.raises(SystemExit, match=r"classes differ .*\['b'\]"):
+        robustness.check_same_classes(str(config), str(tmp_path / 'more'))
+    with pytest.raises(SystemExit, match='no annotation file'):
+        robustness.check_same_classes(str(config), str(tmp_path / 'none'))

@@ -414,6 +414,32 @@ def variant_config(run_config: str, kind: str, options: dict,
     return out_path
 
 
+def check_same_classes(run_config: str, data_dir: str) -> None:
+    """A detector's label ids index the classes of the annotation file it
+    trained on (by ``label_id``, then name): another draw whose file holds
+    other classes would name its detections wrongly. Exit with one line
+    if the classes differ."""
+    from mmengine.config import Config
+
+    from mmtal_zoom.utils.annotations import classes_from_database
+    trained_on = Config.fromfile(run_config).train_dataloader.dataset.ann_file
+    other = osp.join(data_dir, 'annotations.json')
+    classes = []
+    for path in (trained_on, other):
+        ann = read_json(path)
+        if ann is None or 'database' not in ann:
+            raise SystemExit(f'{path}: no annotation file (a "database" '
+                             'object) to read the classes from')
+        classes.append(classes_from_database(ann['database']))
+    theirs, ours = classes
+    if theirs != ours:
+        raise SystemExit(
+            f'{other}: its classes differ from those of {trained_on}, which '
+            f'{run_config} trained on ({len(ours)} vs {len(theirs)}; '
+            f'not in both: {sorted(set(ours) ^ set(theirs))[:5]}): its '
+            'detections would be named wrongly')
+
+
 def rescore_variant(item) -> dict:
     """Test a finished run's checkpoint again (no training) on the splits
     of ``args.data_root``, with ``args.test_options`` merged into its
@@ -423,12 +449,14 @@ def rescore_variant(item) -> dict:
     config, kind, name, run_dir = run_identity(model, seed, preset,
                                                args.work_dir)
     if read_json(osp.join(run_dir, 'metrics.json')) is None:
-        raise SystemExit(f'{run_dir}: no finished run to test with '
-                         '--test-options (train it first, without them)')
+        raise SystemExit(f'{run_dir}: no finished run to test again with '
+                         '--variant (train it first, without it)')
     out_dir = osp.join(run_dir, 'variants', args.variant)
     done = osp.join(out_dir, 'metrics.json')
     cached = read_json(done)
     data_dir = osp.abspath(preset_dir(args.data_root, preset, kind))
+    if kind == 'det':
+        check_same_classes(osp.join(run_dir, 'config.py'), data_dir)
     # as stored: JSON turns the options' tuples into lists
     options = json.loads(json.dumps(args.test_options or {}))
     if cached is not None:
