@@ -11,7 +11,9 @@ readable by ``tools/eval_detection.py``)::
 A checkpoint that does not provide every weight of the config's model (with
 the right shape) is refused before anything is evaluated, with the missing
 prefixes (``--min-checkpoint-match`` for a checkpoint known to be partial):
-mmengine loads non-strictly, and the rest would be random.
+mmengine loads non-strictly, and the rest would be random. So is a
+checkpoint whose training classes (stored in its meta) differ from the test
+annotation file's: its labels would name the wrong classes.
 """
 import argparse
 import os
@@ -25,6 +27,7 @@ from mmengine.runner import Runner
 import mmtal_zoom  # noqa: F401  (registers modules, applies compat)
 from mmaction.registry import RUNNERS
 from mmtal_zoom.apis.checkpoint import (add_trust_args,
+                                        check_checkpoint_classes,
                                         check_checkpoint_matches_model,
                                         trust_context)
 from mmtal_zoom.utils import load_config
@@ -109,6 +112,9 @@ def main(argv=None) -> int:
         if args.min_checkpoint_match > 0:
             check_checkpoint_matches_model(model, args.checkpoint,
                                            args.min_checkpoint_match)
+        check_checkpoint_classes(
+            args.checkpoint,
+            runner.test_dataloader.dataset.metainfo.get('classes'))
         runner.test()
     return 0
 

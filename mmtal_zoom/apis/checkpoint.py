@@ -39,7 +39,7 @@ import pickle
 
 __all__ = ['TRUSTABLE_GLOBALS', 'CheckpointLoadError', 'trusted_checkpoint',
            'add_trust_args', 'trust_context', 'checkpoint_weight_match',
-           'check_checkpoint_matches_model']
+           'check_checkpoint_matches_model', 'check_checkpoint_classes']
 
 #: ``name as written in the pickle -> why constructing it is data-only``.
 TRUSTABLE_GLOBALS = {
@@ -330,6 +330,42 @@ def check_checkpoint_matches_model(model, path: str,
         f'{listed}. Is it a checkpoint of this config? '
         '(--min-checkpoint-match lowers the threshold for a checkpoint you '
         'know to be partial.)')
+
+
+def check_checkpoint_classes(path: str, classes) -> None:
+    """Refuse to test a checkpoint on data with other classes than those it
+    trained on.
+
+    A detector's label ``k`` is named ``classes[k]`` of the dataset it is
+    tested on, and that dataset orders the classes of its own annotation
+    file (by ``label_id``, then name). A file with one class more or less
+    shifts the name of every label after it: the metrics would be computed
+    silently on wrong names. mmengine stores the training dataset's
+    ``metainfo`` in the checkpoint (``meta.dataset_meta``) but compares it
+    only when resuming, hence this check. A checkpoint or dataset without a
+    class list (e.g. MMAction2's proposal datasets) is not checked.
+
+    Raises:
+        ValueError: one line naming the file and the classes that differ.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint
+    ckpt = _load_checkpoint(path, map_location='cpu')
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
+    trained = (dataset_meta.get('classes')
+               if isinstance(dataset_meta, dict) else None)
+    if not trained or not classes or list(trained) == list(classes):
+        return
+    only_ckpt = sorted(set(trained) - set(classes))
+    only_data = sorted(set(classes) - set(trained))
+    diff = (f'only in the checkpoint: {only_ckpt[:5]}, only in the test '
+            f'data: {only_data[:5]}' if only_ckpt or only_data else
+            'the same names in another order')
+    raise ValueError(
+        f'checkpoint {path} was trained on {len(trained)} classes, the test '
+        f'data has {len(classes)} ({diff}): its labels would name the wrong '
+        'classes. Test it on an annotation file with the classes it was '
+        'trained on.')
 
 
 def add_trust_args(parser: argparse.ArgumentParser,

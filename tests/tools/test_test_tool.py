@@ -61,3 +61,34 @@ def test_partial_checkpoint_with_explicit_override(tiny_baseline_config,
     rc, _, err, _ = _test(tiny_baseline_config, ckpt, tmp_path,
                           '--min-checkpoint-match', 'nan')
     assert rc == 2 and '--min-checkpoint-match' in last_line(err)
+
+
+def test_checkpoint_trained_on_other_classes_is_refused(tiny_baseline_config,
+                                                        model_state,
+                                                        tmp_path):
+    """A label names the test data's class of that index: a checkpoint
+    whose training classes differ (one fewer here, so every later label
+    would shift) is refused in one line; the same classes pass."""
+    import json
+
+    from mmtal_zoom.utils.annotations import classes_from_database
+    cfg = Config.fromfile(str(tiny_baseline_config))
+    ann = json.loads(Path(cfg.test_dataloader.dataset.ann_file).read_text())
+    classes = list(classes_from_database(ann['database']))
+    assert len(classes) >= 2
+    for name, trained in (('same', classes), ('fewer', classes[1:])):
+        ckpt = tmp_path / f'{name}.pth'
+        torch.save(dict(state_dict=model_state,
+                        meta=dict(dataset_meta=dict(classes=tuple(trained)))),
+                   ckpt)
+        rc, _, err, out = _test(tiny_baseline_config, ckpt, tmp_path / name)
+        if name == 'same':
+            assert rc == 0, err[-3000:]
+            assert out.is_file()
+        else:
+            assert rc == 2
+            line = last_line(err)
+            assert line.startswith(f'error: checkpoint {ckpt} was trained '
+                                   f'on {len(classes) - 1} classes')
+            assert repr(classes[0]) in line and 'Traceback' not in err
+            assert not out.exists()
