@@ -44,10 +44,10 @@ Examples::
     # the same checkpoints on 300 val videos: the preset drawn again with
     # its seed and more val videos (every video is drawn from its own name,
     # so train / test and the first 50 val videos are the same ones)
-    python tools/make_synthetic_dataset.py --preset anet-style \
+    python tools/make_synthetic_dataset.py --preset anet-style \\
         --num-videos train=200 val=300 test=100 --out big/anet-style
-    python tools/analysis/robustness.py --presets anet-style \
-        --models bmn bmn_rcl --seeds 0 1 2 --variant val300 \
+    python tools/analysis/robustness.py --presets anet-style \\
+        --models bmn bmn_rcl --seeds 0 1 2 --variant val300 \\
         --data-root big
     python tools/analysis/robustness.py --report-only
 """
