@@ -475,19 +475,27 @@ def test_rescore_car_scores_every_candidate_at_its_own_coordinates():
     assert not torch.allclose(scores2[:, :q], scores[:, :q], atol=1e-3)
 
 
-def test_offset_scale_moves_each_query_part_of_the_way():
+def _car_estimates(t, *test_cfgs):
+    """A small head reading the CAR (no boundary probabilities) on random
+    ``(2, 4, t)`` features: its grid ``(2, Q, 2)`` and ``(segments,
+    scores)`` with its own test_cfg, then with each of ``test_cfgs``
+    merged in."""
     torch.manual_seed(0)
-    t = 16
     feats = torch.randn(2, 4, t)
     head = small_head(t=t, test_cfg=dict(stage='car',
                                          use_boundary_probs=False)).eval()
     grid = head.sampler.grid_queries()[None].expand(2, -1, -1)
+    out = []
     with torch.no_grad():
-        full, scores = head.predict_raw(feats)
-        head.test_cfg['offset_scale'] = 0.5
-        half, scores_half = head.predict_raw(feats)
-        head.test_cfg['offset_scale'] = 0.0
-        none, _ = head.predict_raw(feats)
+        for extra in ({}, ) + test_cfgs:
+            head.test_cfg.update(extra)
+            out.append(head.predict_raw(feats))
+    return grid, out
+
+
+def test_offset_scale_moves_each_query_part_of_the_way():
+    grid, [(full, scores), (half, scores_half), (none, _)] = _car_estimates(
+        16, dict(offset_scale=0.5), dict(offset_scale=0.0))
     # the offsets are not zero, so the scale shows
     assert not torch.allclose(full, grid, atol=1e-3)
     # 0: the grid queries themselves; 0.5: half way (where no clipping to
@@ -502,16 +510,9 @@ def test_offset_scale_moves_each_query_part_of_the_way():
 
 
 def test_max_shift_limits_each_boundary_move_in_grid_cells():
-    torch.manual_seed(0)
     t = 16
-    feats = torch.randn(2, 4, t)
-    head = small_head(t=t, test_cfg=dict(stage='car',
-                                         use_boundary_probs=False)).eval()
-    grid = head.sampler.grid_queries()[None].expand(2, -1, -1)
-    with torch.no_grad():
-        free, scores = head.predict_raw(feats)
-        head.test_cfg['max_shift'] = 0.5
-        held, held_scores = head.predict_raw(feats)
+    grid, [(free, scores), (held, held_scores)] = _car_estimates(
+        t, dict(max_shift=0.5))
     moved = (free - grid).abs()
     # some boundaries move by more than half a cell when free ...
     assert (moved > 0.5 / t + 1e-4).any()
