@@ -147,8 +147,9 @@ def _proposal_run(tmp_path):
     data = tmp_path / 'data' / 'p-bmn'
     data.mkdir(parents=True)
     props = _proposal_data(data)
-    (data / 'anet_anno_test.json').write_text(
-        (data / 'anet_anno_val.json').read_text())
+    for subset in ('test', 'full'):  # a complete layout: nothing to write
+        (data / f'anet_anno_{subset}.json').write_text(
+            (data / 'anet_anno_val.json').read_text())
     run = tmp_path / 'work' / 'p' / 'bmn' / 'seed0'
     run.mkdir(parents=True)
     return props, run

@@ -158,8 +158,12 @@ def preset_dir(data_root: str, preset: str, kind: str) -> str:
 
 def ensure_data(data_root: str, preset: str, kind: str, make: bool) -> str:
     """The preset's folder (TAL layout; ``kind='prop'``: MMAction2's
-    ActivityNet layout written from it), generated when ``make``."""
+    ActivityNet layout, written from the TAL layout unless already there),
+    generated when ``make``."""
     from mmtal_zoom.datasets.generators import make_embedded_dataset
+    out = preset_dir(data_root, preset, 'prop')
+    if kind != 'det' and osp.isfile(osp.join(out, 'anet_anno_full.json')):
+        return out
     tal = preset_dir(data_root, preset, 'det')
     if not osp.isfile(osp.join(tal, 'annotations.json')):
         if not make:
@@ -170,9 +174,7 @@ def ensure_data(data_root: str, preset: str, kind: str, make: bool) -> str:
     if kind == 'det':
         return tal
     from mmtal_zoom.datasets.generators.anet_format import write_anet_from_tal
-    out = preset_dir(data_root, preset, 'prop')
-    if not osp.isfile(osp.join(out, 'anet_anno_full.json')):
-        write_anet_from_tal(tal, out, progress=True)
+    write_anet_from_tal(tal, out, progress=True)
     return out
 
 
@@ -662,26 +664,16 @@ def main(argv=None):
             if model not in MODELS and not osp.isfile(model):
                 raise SystemExit(f'unknown model {model!r}: a name of '
                                  f'{sorted(MODELS)} or a config path')
+        kinds = {MODELS[m][1] if m in MODELS else _kind_of(m)
+                 for m in args.models}
+        for preset in args.presets:
+            for kind in kinds:
+                ensure_data(args.data_root, preset, kind, args.make_data)
         items = [(p, m, s, args) for p in args.presets for m in args.models
                  for s in args.seeds]
-        if args.variant:  # finished runs, tested on --data-root's splits
-            for preset in args.presets:
-                for model in args.models:
-                    kind = MODELS[model][1] if model in MODELS else \
-                        _kind_of(model)
-                    if not osp.isdir(preset_dir(args.data_root, preset,
-                                                kind)):
-                        ensure_data(args.data_root, preset, kind,
-                                    args.make_data)
-            run_jobs(rescore_variant, items, args.jobs)
-        else:
-            kinds = {MODELS[m][1] if m in MODELS else _kind_of(m)
-                     for m in args.models}
-            for preset in args.presets:
-                for kind in kinds:
-                    ensure_data(args.data_root, preset, kind,
-                                args.make_data)
-            run_jobs(run_one, items, args.jobs)
+        # --variant: finished runs, tested again on --data-root's splits
+        run_jobs(rescore_variant if args.variant else run_one, items,
+                 args.jobs)
     runs = collect(args.work_dir)
     text = report(runs, args.presets)
     print(text)
