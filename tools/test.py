@@ -29,7 +29,7 @@ from mmaction.registry import RUNNERS
 from mmtal_zoom.apis.checkpoint import (add_trust_args,
                                         check_checkpoint_classes,
                                         check_checkpoint_matches_model,
-                                        trust_context)
+                                        read_checkpoint, trust_context)
 from mmtal_zoom.utils import load_config
 from mmtal_zoom.utils.cli import cli_main, ratio, set_launcher_and_work_dir
 
@@ -109,12 +109,14 @@ def main(argv=None) -> int:
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
     with trust:
+        # read once for both checks (the runner loads the weights itself)
+        ckpt = read_checkpoint(args.checkpoint)
         if args.min_checkpoint_match > 0:
             check_checkpoint_matches_model(model, args.checkpoint,
-                                           args.min_checkpoint_match)
+                                           args.min_checkpoint_match, ckpt)
         check_checkpoint_classes(
             args.checkpoint,
-            runner.test_dataloader.dataset.metainfo.get('classes'))
+            runner.test_dataloader.dataset.metainfo.get('classes'), ckpt)
         runner.test()
     return 0
 

@@ -39,7 +39,8 @@ import pickle
 
 __all__ = ['TRUSTABLE_GLOBALS', 'CheckpointLoadError', 'trusted_checkpoint',
            'add_trust_args', 'trust_context', 'checkpoint_weight_match',
-           'check_checkpoint_matches_model', 'check_checkpoint_classes']
+           'check_checkpoint_matches_model', 'check_checkpoint_classes',
+           'read_checkpoint']
 
 #: ``name as written in the pickle -> why constructing it is data-only``.
 TRUSTABLE_GLOBALS = {
@@ -292,19 +293,20 @@ def checkpoint_weight_match(model, state_dict: dict) -> dict:
 
 
 def check_checkpoint_matches_model(model, path: str,
-                                   min_match: float = 1.0) -> dict:
+                                   min_match: float = 1.0,
+                                   checkpoint=None) -> dict:
     """Refuse a checkpoint that provides less than ``min_match`` of the
     model's weights (mmengine's runner loads non-strictly: the rest would
     keep their random initial values and the metrics would be a random
     model's). The file is read with mmengine's loader (weights_only, the
-    trust of :func:`trust_context` applies).
+    trust of :func:`trust_context` applies), unless ``checkpoint`` gives
+    what was read from ``path`` already.
 
     Raises:
         ValueError: one line naming the file, how much matched and the
             missing prefixes.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint
-    ckpt = _load_checkpoint(path, map_location='cpu')
+    ckpt = read_checkpoint(path) if checkpoint is None else checkpoint
     if not isinstance(ckpt, dict):
         raise ValueError(f'checkpoint {path}: expected a dict of weights, '
                          f'got {type(ckpt).__name__}')
@@ -332,7 +334,14 @@ def check_checkpoint_matches_model(model, path: str,
         'know to be partial.)')
 
 
-def check_checkpoint_classes(path: str, classes) -> None:
+def read_checkpoint(path: str):
+    """A checkpoint file's content, read by mmengine's loader on the CPU
+    (weights_only: the trust of :func:`trust_context` applies)."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    return _load_checkpoint(path, map_location='cpu')
+
+
+def check_checkpoint_classes(path: str, classes, checkpoint=None) -> None:
     """Refuse to test a checkpoint on data with other classes than those it
     trained on.
 
@@ -344,12 +353,12 @@ def check_checkpoint_classes(path: str, classes) -> None:
     ``metainfo`` in the checkpoint (``meta.dataset_meta``) but compares it
     only when resuming, hence this check. A checkpoint or dataset without a
     class list (e.g. MMAction2's proposal datasets) is not checked.
+    ``checkpoint``: what was read from ``path`` already (else it is read).
 
     Raises:
         ValueError: one line naming the file and the classes that differ.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint
-    ckpt = _load_checkpoint(path, map_location='cpu')
+    ckpt = read_checkpoint(path) if checkpoint is None else checkpoint
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
     dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
     trained = (dataset_meta.get('classes')
